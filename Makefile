@@ -1,0 +1,55 @@
+# Two commands matter on a fresh machine: `make run` and `make test` (see README).
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint check venv system-deps hapi-jar hapi-start hapi-stop bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+venv: $(STAMP)
+
+## Debian packages the test suite needs (docker-compose validates docker/compose.yaml).
+system-deps:
+	@command -v docker-compose >/dev/null || { \
+	  echo "installing docker-compose (Debian package)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
+
+hapi-jar: venv
+	$(BIN)/vte-facade hapi build
+
+hapi-start: venv
+	$(BIN)/vte-facade hapi start
+
+hapi-stop: venv
+	$(BIN)/vte-facade hapi stop
+
+## make run: install, build and start HAPI on embedded H2, migrate, serve the facade on loopback.
+run: venv hapi-start
+	$(BIN)/vte-facade db upgrade
+	$(BIN)/vte-facade serve
+
+## make test: install what the tests need, then the whole suite; the session fixture starts
+## HAPI (fresh H2) and stops it at the end. Non-zero exit on any failure.
+test: venv system-deps hapi-jar
+	$(BIN)/pytest
+
+lint: venv
+	$(BIN)/ruff check facade tests bench
+	$(BIN)/ruff format --check facade tests bench
+	$(BIN)/mypy
+
+check: lint test
+
+bench: venv hapi-jar
+	$(BIN)/python -m bench
+
+clean:
+	-$(BIN)/vte-facade hapi stop
+	rm -rf var build .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,1 @@
+"""The facade's HTTP surface: routers, dependencies and the error boundary."""

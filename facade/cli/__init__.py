@@ -1,0 +1,1 @@
+"""The ``vte-facade`` command line: people get tables, scripts get ``--json``."""

@@ -1,0 +1,45 @@
+"""Entry point of ``vte-facade``; each concern adds its sub-command group here."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from facade import __version__
+from facade.app import create_app
+from facade.cli import db, hapi
+from facade.cli.output import JsonOption, console, emit, settings
+from facade.logs import configure_logging
+
+app = typer.Typer(
+    help="VTE regional FHIR facade: native (VTE-X) and FHIR intake, indicators, research access.",
+    no_args_is_help=True,
+)
+app.add_typer(hapi.app, name="hapi")
+app.add_typer(db.app, name="db")
+
+
+@app.command()
+def version(json: JsonOption = False) -> None:
+    """Print the facade version."""
+    emit({"version": __version__}, json, lambda d: console.print(f"vte-facade {d['version']}"))
+
+
+@app.command()
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (default VTE_HOST, 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default VTE_PORT, 8000)."),
+) -> None:
+    """Run the facade HTTP server in the foreground and print its URLs."""
+    current = settings()
+    updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
+    if updates:
+        current = current.model_copy(update={**updates, "public_base_url": ""})
+        current = type(current).model_validate(current.model_dump())
+    configure_logging(current.log_level)
+    base = current.public_base_url
+    console.print(f"[bold]VTE facade[/] {__version__}  upstream FHIR: {current.fhir_base_url}")
+    console.print(f"  FHIR endpoint   {base}/fhir  (metadata: {base}/fhir/metadata)")
+    console.print(f"  health          {base}/healthz   readiness: {base}/readyz")
+    console.print(f"  API docs        {base}/docs")
+    uvicorn.run(create_app(current), host=current.host, port=current.port, log_config=None)

@@ -1,0 +1,1 @@
+"""FHIR helpers: R4 models (via fhir.resources R4B), OperationOutcome and CapabilityStatement."""
