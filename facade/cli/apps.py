@@ -1,0 +1,201 @@
+"""``vte-facade app issue|rotate|revoke|set|list``: hospital systems and their secrets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+from rich.panel import Panel
+from rich.table import Table
+
+from facade.cli.native import open_database
+from facade.cli.output import JsonOption, console, emit, fail, settings
+from facade.errors import FacadeError
+from facade.native import credentials
+from facade.native.credentials import IssuedSecret
+from facade.native.sealing import APP_SECRETS, SecretBox
+
+app = typer.Typer(
+    help="Issue and manage app credentials of the native (VTE-X) interface.", no_args_is_help=True
+)
+
+SignTypesOption = typer.Option(
+    None, help="Allowed signTypes, comma-separated (default: MD5,HMAC-SHA256,HMAC-SM3)."
+)
+EncTypesOption = typer.Option(
+    None, help="Allowed encTypes, comma-separated (default: NONE,SM4-GCM,AES-256-GCM)."
+)
+IpOption = typer.Option(
+    None, "--ip", help="Allowed source address or CIDR; repeat for several (default: any)."
+)
+ServiceOption = typer.Option(
+    None, "--service", help="Allowed serviceCode; repeat for several (default: all)."
+)
+
+
+def _csv(value: str | None) -> list[str] | None:
+    return None if value is None else [part for part in value.split(",")]
+
+
+def _show_secret(data: dict[str, Any]) -> None:
+    console.print(
+        Panel(
+            f"appId       {data['appId']}\norgCode     {data['orgCode']}\nkeyVersion  {data['keyVersion']}\n"
+            f"appSecret   {data['appSecret']}",
+            title="new credential — shown once, store it now",
+            subtitle="the platform cannot show this secret again",
+        ),
+        highlight=False,
+    )
+
+
+def _box() -> SecretBox:
+    return SecretBox.for_purpose(settings(), APP_SECRETS)
+
+
+@app.command()
+def issue(
+    org: str = typer.Option(..., help="orgCode of the registered institution the app reports for."),
+    name: str = typer.Option(..., help="What the system is, e.g. 'XX医院 VTE 管理系统'."),
+    app_id: str | None = typer.Option(None, help="appId to use (default: H + region + sequence)."),
+    sign_types: str | None = SignTypesOption,
+    enc_types: str | None = EncTypesOption,
+    ip: list[str] | None = IpOption,
+    service: list[str] | None = ServiceOption,
+    json: JsonOption = False,
+) -> None:
+    """Create an app bound to an institution and show its secret (key version 1) once."""
+    database = open_database(json)
+    try:
+        with database.session() as session:
+            issued = credentials.issue_app(
+                session,
+                _box(),
+                org,
+                name=name,
+                app_id=app_id,
+                sign_types=_csv(sign_types) or credentials.ALL_SIGN_TYPES,
+                enc_types=_csv(enc_types) or credentials.ALL_ENC_TYPES,
+                ip_allowlist=ip or [],
+                services=service or [],
+            )
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    emit(issued.as_dict(), json, _show_secret)
+
+
+@app.command()
+def rotate(
+    app_id: str = typer.Argument(...),
+    complete: bool = typer.Option(
+        False,
+        "--complete",
+        help="Finish a rotation: retire every version but the newest (no new secret).",
+    ),
+    json: JsonOption = False,
+) -> None:
+    """Issue the next key version (the previous one keeps working), or complete the rotation."""
+    database = open_database(json)
+    try:
+        with database.session() as session:
+            if complete:
+                retired = credentials.complete_rotation(session, app_id)
+                result: dict[str, Any] = {"appId": app_id, "retiredKeyVersions": retired}
+            else:
+                issued: IssuedSecret = credentials.rotate_key(session, _box(), app_id)
+                result = issued.as_dict()
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    if complete:
+        emit(
+            result,
+            json,
+            lambda d: console.print(
+                f"{d['appId']}: retired key versions {d['retiredKeyVersions'] or 'none'}"
+            ),
+        )
+    else:
+        emit(result, json, _show_secret)
+
+
+@app.command()
+def revoke(
+    app_id: str = typer.Argument(...),
+    yes: bool = typer.Option(
+        False, "--yes", help="Confirm: the app is refused from now on and cannot be restored."
+    ),
+    json: JsonOption = False,
+) -> None:
+    """Revoke an app for good and wipe its stored secrets."""
+    if not yes:
+        raise fail("revoking is irreversible; repeat with --yes", json)
+    database = open_database(json)
+    try:
+        with database.session() as session:
+            credentials.revoke_app(session, app_id)
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    emit(
+        {"appId": app_id, "status": "revoked"},
+        json,
+        lambda d: console.print(f"{d['appId']} revoked"),
+    )
+
+
+@app.command("set")
+def set_(
+    app_id: str = typer.Argument(...),
+    sign_types: str | None = SignTypesOption,
+    enc_types: str | None = EncTypesOption,
+    ip: list[str] | None = IpOption,
+    any_ip: bool = typer.Option(False, "--any-ip", help="Remove the IP allow-list."),
+    service: list[str] | None = ServiceOption,
+    all_services: bool = typer.Option(False, "--all-services", help="Allow every service again."),
+    json: JsonOption = False,
+) -> None:
+    """Change what an app may use (e.g. switch MD5 off); options not given stay as they are."""
+    database = open_database(json)
+    try:
+        with database.session() as session:
+            credentials.update_app(
+                session,
+                app_id,
+                sign_types=_csv(sign_types),
+                enc_types=_csv(enc_types),
+                ip_allowlist=[] if any_ip else (ip or None),
+                services=[] if all_services else (service or None),
+            )
+            access = credentials.load_access(session, app_id)
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    if access is None:  # update_app raised NotFound already; kept for the type checker
+        raise fail(f"app {app_id} does not exist", json)
+    emit(access.as_dict(), json, lambda d: console.print(f"{d['appId']} updated"))
+
+
+@app.command("list")
+def list_(
+    org: str | None = typer.Option(None, help="Only apps of this orgCode."),
+    json: JsonOption = False,
+) -> None:
+    """List apps with what each may use (never their secrets)."""
+    with open_database(json).session() as session:
+        rows = [access.as_dict() for access in credentials.list_apps(session, org)]
+
+    def human(data: list[dict[str, Any]]) -> None:
+        table = Table(
+            "appId", "orgCode", "status", "signTypes", "encTypes", "keys", "IP allow-list"
+        )
+        for row in data:
+            table.add_row(
+                row["appId"],
+                row["orgCode"],
+                row["status"],
+                ",".join(row["signTypes"]),
+                ",".join(row["encTypes"]),
+                ",".join(str(v) for v in row["keyVersions"]),
+                ",".join(row["ipAllowList"]) or "any",
+            )
+        console.print(table)
+
+    emit(rows, json, human)

@@ -1,0 +1,129 @@
+"""``vte-facade org add|list|disable|enable``: the institutions admitted to report."""
+
+from __future__ import annotations
+
+import asyncio
+
+import typer
+from rich.table import Table
+
+from facade.cli.native import open_database
+from facade.cli.output import JsonOption, console, emit, err_console, fail, settings
+from facade.errors import FacadeError, UpstreamError
+from facade.native import orgs
+from facade.upstream import UpstreamClient
+
+app = typer.Typer(help="Register and manage reporting institutions.", no_args_is_help=True)
+
+
+async def _publish(org_code: str, name: str, grade: str, *, active: bool) -> str:
+    upstream = UpstreamClient(settings())
+    try:
+        return await orgs.publish_organization(upstream, org_code, name, grade, active=active)
+    finally:
+        await upstream.aclose()
+
+
+@app.command()
+def add(
+    org_code: str = typer.Argument(
+        ..., help="18-character unified social credit code (统一社会信用代码)."
+    ),
+    name: str = typer.Option(..., help="Institution name."),
+    grade: str = typer.Option(
+        ..., help="Hospital grade code: 31/32/33/39 (三级甲/乙/丙/未定等) or 21/22/23/29 (二级)."
+    ),
+    vte_system: bool = typer.Option(
+        False,
+        "--vte-system",
+        help="Confirm the hospital's VTE system offers VTE-risk, bleeding-risk, mechanical-contraindication "
+        "and Wells assessments and indicator statistics.",
+    ),
+    json: JsonOption = False,
+) -> None:
+    """Admit an institution: its FHIR Organization is created first, then the registry row."""
+    database = open_database(json)
+    try:
+        orgs.check_admission(grade, vte_system)
+        orgs.check_org_code(org_code)
+        with database.session() as session:
+            if orgs.find_org(session, org_code) is not None:
+                raise fail(f"institution {org_code} is already registered", json)
+        # HAPI first: if it is down nothing is registered, and a retry is safe (conditional update).
+        fhir_id = asyncio.run(_publish(org_code, name, grade, active=True))
+        with database.session() as session:
+            summary = orgs.OrgSummary.of(
+                orgs.add_org(session, org_code, name, grade=grade, fhir_id=fhir_id)
+            )
+    except UpstreamError as exc:
+        raise fail(
+            f"FHIR server did not accept the Organization ({exc.message}); nothing was registered",
+            json,
+        ) from exc
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    emit(
+        summary.as_dict(),
+        json,
+        lambda d: console.print(
+            f"registered {d['orgCode']} {d['name']} (Organization/{d['fhirId']})"
+        ),
+    )
+
+
+@app.command("list")
+def list_(json: JsonOption = False) -> None:
+    """List registered institutions."""
+    with open_database(json).session() as session:
+        rows = [org.as_dict() for org in orgs.list_orgs(session)]
+
+    def human(data: list[dict[str, str]]) -> None:
+        table = Table("orgCode", "name", "grade", "status", "FHIR id")
+        for row in data:
+            table.add_row(
+                row["orgCode"],
+                row["name"],
+                row["hospitalGrade"],
+                row["status"],
+                row["fhirId"] or "",
+            )
+        console.print(table)
+
+    emit(rows, json, human)
+
+
+def _set_status(org_code: str, active: bool, json: bool) -> None:
+    database = open_database(json)
+    try:
+        with database.session() as session:
+            org = orgs.set_org_status(session, org_code, "active" if active else "disabled")
+            name, grade = org.name, org.grade
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    # The registry decides access at once; the Organization's `active` flag follows when HAPI is up.
+    fhir_note = "updated"
+    try:
+        asyncio.run(_publish(org_code, name, grade, active=active))
+    except UpstreamError as exc:
+        fhir_note = f"not updated: {exc.message}"
+        err_console.print(
+            f"[yellow]warning:[/] FHIR Organization {fhir_note}; run the command again later"
+        )
+    state = "active" if active else "disabled"
+    emit(
+        {"orgCode": org_code, "status": state, "fhirOrganization": fhir_note},
+        json,
+        lambda d: console.print(f"{d['orgCode']} is {d['status']}"),
+    )
+
+
+@app.command()
+def disable(org_code: str = typer.Argument(...), json: JsonOption = False) -> None:
+    """Disable an institution: its apps are refused (1003) at once, whether or not HAPI is up."""
+    _set_status(org_code, False, json)
+
+
+@app.command()
+def enable(org_code: str = typer.Argument(...), json: JsonOption = False) -> None:
+    """Re-enable a disabled institution."""
+    _set_status(org_code, True, json)

@@ -1,0 +1,382 @@
+"""The VTE-X gateway pipeline: verification in the order of native-protocol.md §2.6, then the service."""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+
+from facade.db import Database
+from facade.errors import ProtocolRejected
+from facade.logs import request_id
+from facade.native import replay
+from facade.native.audit import AuditHook, NativeAuditEvent, no_audit
+from facade.native.batch import RecordCheck, check_record, parse_biz, parse_query, parse_upload
+from facade.native.codes import RECORD_CODES, Code, reject
+from facade.native.credentials import AppAccess, load_access, load_secret
+from facade.native.crypto import (
+    DecryptionFailed,
+    EncType,
+    decrypt_payload,
+    derive_enc_key,
+    envelope_aad,
+)
+from facade.native.envelope import Envelope, parse_envelope, safe_echo
+from facade.native.intake import IntakeStore, sm3_hex
+from facade.native.processor import IntakeContext, PreparedRecord, RecordProcessor
+from facade.native.ratelimit import take_token
+from facade.native.receipts import batch_view
+from facade.native.reply import ReplyKey, biz_text, build_reply, issue_entries
+from facade.native.sealing import APP_SECRETS, RECORD_PAYLOADS, SecretBox
+from facade.native.services import (
+    BATCH_QUERY,
+    PING,
+    PROTOCOL_SERVICES,
+    PROTOCOL_VERSION,
+    SERVICE_CODE,
+)
+from facade.native.signing import sign_matches
+from facade.settings import Settings
+
+log = logging.getLogger("facade.native")
+
+_TIMESTAMP = re.compile(r"[0-9]{13}")
+PURGE_EVERY_MS = 60_000
+
+
+@dataclass
+class Inbound:
+    """A request as the HTTP layer hands it over; ``raw`` is None when the body exceeded the limit."""
+
+    raw: bytes | None
+    client_ip: str
+    path_service: str | None = None
+
+
+@dataclass
+class _Exchange:
+    """What the pipeline has established so far: it decides how the reply is signed and audited."""
+
+    now_ms: int
+    envelope: Envelope | None = None
+    access: AppAccess | None = None
+    key: ReplyKey | None = None
+    key_version: int = 0
+    batch_no: str = ""
+    counts: tuple[int, int, int] = (0, 0, 0)
+    echo: dict[str, str] = field(default_factory=dict)
+
+
+class Gateway:
+    """Verifies requests, runs the services, and always answers with a reply envelope."""
+
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.settings = settings
+        self.database = database
+        self.secrets = SecretBox.for_purpose(settings, APP_SECRETS)
+        self.store = IntakeStore(database, SecretBox.for_purpose(settings, RECORD_PAYLOADS))
+        self._last_purge_ms = 0
+
+    @staticmethod
+    def _now_ms() -> int:
+        return int(time.time() * 1000)
+
+    def handle(
+        self,
+        inbound: Inbound,
+        *,
+        processor: RecordProcessor | None = None,
+        audit: AuditHook = no_audit,
+    ) -> dict[str, str]:
+        """Answer one request; never raises. Every failure becomes a reply with its spec code."""
+        started = time.perf_counter()
+        exchange = _Exchange(now_ms=self._now_ms())
+        msg: str | None = None
+        biz: str | None
+        try:
+            code, biz = self._process(exchange, inbound, processor)
+        except ProtocolRejected as rejected:
+            code, msg = rejected.code, rejected.message
+            biz = _error_biz(rejected, exchange)
+        except Exception as exc:  # the contract is "always a reply"; the cause goes to the log
+            log.error(
+                "native gateway failed: %s",
+                type(exc).__name__,
+                extra={"traceback": "".join(traceback.format_tb(exc.__traceback__))},
+            )
+            code, msg, biz = Code.INTERNAL_ERROR.value, None, None
+        reply = build_reply(
+            code,
+            now_ms=self._now_ms(),
+            msg=msg,
+            app_id=exchange.echo.get("appId", ""),
+            request_nonce=exchange.echo.get("nonce", ""),
+            biz=biz,
+            key=exchange.key,
+            encrypt=code == Code.OK.value,
+        )
+        self._audit(audit, exchange, inbound, code, started)
+        return reply
+
+    # -- §2.6, step by step -------------------------------------------------------------------
+
+    def _process(
+        self, x: _Exchange, inbound: Inbound, processor: RecordProcessor | None
+    ) -> tuple[str, str]:
+        if inbound.raw is None:  # step 1
+            raise reject(
+                Code.BODY_TOO_LARGE, f"请求体不得超过 {self.settings.native_max_body_bytes} 字节"
+            )
+        envelope = parse_envelope(inbound.raw)  # step 2
+        x.envelope = envelope
+        x.echo = {
+            "appId": safe_echo("appId", envelope.app_id),
+            "nonce": safe_echo("nonce", envelope.nonce),
+        }
+        access = self._bind(envelope, inbound.client_ip)  # step 3
+        x.access = access
+        self._check_modes(envelope, access)  # step 4
+        self._check_timestamp(envelope, x.now_ms)  # step 5
+        x.key, x.key_version = self._verify_sign(envelope, access)  # step 6
+        self._admit(envelope, x.now_ms)  # rate limit, then step 7
+        plaintext = self._decrypt(envelope, x.key)  # step 8
+        service = self._service(envelope, access, inbound.path_service, processor)  # step 9
+        document = parse_biz(plaintext)
+        if service == PING:
+            return Code.OK.value, biz_text(
+                {
+                    "serverTime": str(self._now_ms()),
+                    "orgCode": envelope.org_code,
+                    "keyVersion": str(x.key_version),
+                }
+            )
+        if service == BATCH_QUERY:
+            x.batch_no = parse_query(document)
+            view = batch_view(self.database, envelope.app_id, x.batch_no)
+            if view is None:
+                raise reject(
+                    Code.REFERENCE_MISSING, "该 appId 下没有此 batchNo", field="bizContent.batchNo"
+                )
+            x.counts = (view["total"], view["successCount"], view["failCount"])
+            return Code.OK.value, biz_text(view)
+        return self._upload(x, envelope, document, plaintext, _installed(processor))
+
+    def _bind(self, envelope: Envelope, client_ip: str) -> AppAccess:
+        with self.database.session() as session:
+            access = load_access(session, envelope.app_id)
+        if access is None or not access.active or not access.key_versions:
+            raise reject(Code.UNKNOWN_APP, field="appId")
+        if access.org_code != envelope.org_code:
+            raise reject(Code.ORG_NOT_AUTHORISED, "该 appId 未绑定此 orgCode", field="orgCode")
+        if not access.org_active:
+            raise reject(Code.ORG_NOT_AUTHORISED, "机构已停用", field="orgCode")
+        if not access.allows_ip(client_ip):
+            raise reject(Code.IP_NOT_ALLOWED)
+        return access
+
+    @staticmethod
+    def _check_modes(envelope: Envelope, access: AppAccess) -> None:
+        sign_type, enc_type = envelope.get("signType"), envelope.get("encType")
+        # The app's lists hold only values validated when it was issued, so they also reject unknown ones.
+        if sign_type not in access.sign_types:
+            allowed = "、".join(sorted(access.sign_types))
+            raise reject(Code.SIGN_TYPE_NOT_ALLOWED, f"该应用允许：{allowed}", field="signType")
+        if enc_type not in access.enc_types:
+            allowed = "、".join(sorted(access.enc_types))
+            raise reject(Code.ENC_TYPE_NOT_ALLOWED, f"该应用允许：{allowed}", field="encType")
+
+    def _check_timestamp(self, envelope: Envelope, now_ms: int) -> None:
+        window = self.settings.native_timestamp_window_seconds
+        stamp = envelope.timestamp
+        if not _TIMESTAMP.fullmatch(stamp):
+            raise reject(Code.BAD_TIMESTAMP, "须为 13 位 Unix 毫秒时间戳", field="timestamp")
+        if abs(now_ms - int(stamp)) > window * 1000:
+            raise reject(Code.BAD_TIMESTAMP, f"与服务器时间相差超过 {window} 秒", field="timestamp")
+
+    def _verify_sign(self, envelope: Envelope, access: AppAccess) -> tuple[ReplyKey, int]:
+        requested = envelope.get("keyVersion")
+        version = int(requested) if requested else access.key_versions[0]
+        with self.database.session() as session:
+            secret = (
+                load_secret(session, self.secrets, access.app_id, version)
+                if version in access.key_versions
+                else None
+            )
+        if secret is None:
+            raise reject(Code.BAD_SIGNATURE, "keyVersion 无效或已停用", field="keyVersion")
+        if not sign_matches(
+            envelope.members, secret, envelope.get("signType"), envelope.get("sign")
+        ):
+            raise reject(
+                Code.BAD_SIGNATURE, "请用 sign-debug 核对待签名串、密钥与编码", field="sign"
+            )
+        return ReplyKey(
+            access.app_id, secret, envelope.get("signType"), EncType(envelope.get("encType"))
+        ), version
+
+    def _admit(self, envelope: Envelope, now_ms: int) -> None:
+        """Rate limit (after the signature, so nobody can spend another app's quota), then the nonce.
+
+        Both in one transaction: a replay refused with 1007 gives its token back, and a request
+        refused with 1009 leaves its nonce unused so the identical request may be retried.
+        """
+        settings = self.settings
+        with self.database.session() as session:
+            if not take_token(
+                session,
+                envelope.app_id,
+                now_ms=now_ms,
+                rate=settings.native_rate_per_second,
+                burst=settings.native_rate_burst,
+            ):
+                raise reject(
+                    Code.RATE_LIMITED,
+                    f"每秒 {settings.native_rate_per_second:g} 次，突发 {settings.native_rate_burst} 次",
+                )
+            if not replay.claim_nonce(
+                session,
+                envelope.app_id,
+                envelope.nonce,
+                now_ms=now_ms,
+                ttl_seconds=settings.native_nonce_ttl_seconds,
+            ):
+                raise reject(Code.REPLAYED_NONCE, "请为每次请求生成新的 nonce", field="nonce")
+        if now_ms - self._last_purge_ms >= PURGE_EVERY_MS:
+            self._last_purge_ms = now_ms
+            with self.database.session() as session:
+                replay.purge_expired(session, now_ms=now_ms)
+
+    @staticmethod
+    def _decrypt(envelope: Envelope, key: ReplyKey) -> str:
+        if key.enc_type is EncType.NONE:
+            return envelope.get("bizContent")
+        aad = envelope_aad(envelope.app_id, envelope.timestamp, envelope.nonce)
+        enc_key = derive_enc_key(key.enc_type, key.secret, key.app_id)
+        try:
+            plaintext = decrypt_payload(
+                key.enc_type, enc_key, envelope.get("iv"), envelope.get("encData"), aad
+            )
+        except DecryptionFailed as exc:
+            raise reject(Code.DECRYPTION_FAILED, field="encData") from exc
+        try:
+            return plaintext.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise reject(Code.BAD_BIZ_CONTENT, "解密结果不是 UTF-8 文本", field="encData") from exc
+
+    @staticmethod
+    def _service(
+        envelope: Envelope,
+        access: AppAccess,
+        path_service: str | None,
+        processor: RecordProcessor | None,
+    ) -> str:
+        service = envelope.service_code
+        if service not in PROTOCOL_SERVICES and service not in _installed(processor).service_codes:
+            raise reject(Code.UNKNOWN_SERVICE, field="serviceCode")
+        if path_service is not None and path_service != service:
+            raise reject(Code.UNKNOWN_SERVICE, "serviceCode 与请求路径不一致", field="serviceCode")
+        if envelope.get("version") != PROTOCOL_VERSION:
+            raise reject(
+                Code.UNSUPPORTED_VERSION, f"当前仅支持 {PROTOCOL_VERSION}", field="version"
+            )
+        if not access.allows_service(service):
+            raise reject(Code.ORG_NOT_AUTHORISED, "该应用未获授权调用此服务", field="serviceCode")
+        return service
+
+    def _upload(
+        self,
+        x: _Exchange,
+        envelope: Envelope,
+        document: dict[str, Any],
+        plaintext: str,
+        processor: RecordProcessor,
+    ) -> tuple[str, str]:
+        batch = parse_upload(document, self.settings.native_max_records_per_batch)
+        x.batch_no = batch.batch_no
+        digest = sm3_hex(plaintext.encode("utf-8"))
+        stored = self.store.stored_reply(envelope.app_id, batch.batch_no, digest)  # step 10
+        if stored is None:
+            context = IntakeContext(
+                envelope.app_id, envelope.org_code, envelope.service_code, batch.batch_no
+            )
+            checks = [
+                self._check(processor, context, index, record)
+                for index, record in enumerate(batch.records)
+            ]
+            stored = self.store.store(context, digest, checks)  # step 11
+        summary = orjson.loads(stored)
+        x.counts = (summary["total"], summary["successCount"], summary["failCount"])
+        return Code.OK.value, stored
+
+    def _check(
+        self, processor: RecordProcessor, context: IntakeContext, index: int, record: Any
+    ) -> RecordCheck:
+        check = check_record(index, record, self.settings.native_max_record_bytes)
+        if check.skip_processor:
+            return check
+        outcome = processor.prepare(context, index, record)
+        if isinstance(outcome, PreparedRecord):
+            if not check.issues:
+                check.prepared = outcome
+            return check
+        if not outcome or any(issue.native_code not in RECORD_CODES for issue in outcome):
+            raise TypeError(
+                "record processor must return a PreparedRecord or issues with codes 3001-3008"
+            )
+        known = {(issue.location, issue.native_code) for issue in check.issues}
+        check.issues.extend(
+            issue for issue in outcome if (issue.location, issue.native_code) not in known
+        )
+        return check
+
+    def _audit(
+        self, audit: AuditHook, x: _Exchange, inbound: Inbound, code: str, started: float
+    ) -> None:
+        envelope = x.envelope
+        event = NativeAuditEvent(
+            request_id=request_id.get(),
+            occurred_ms=x.now_ms,
+            source_ip=inbound.client_ip,
+            app_id=x.echo.get("appId", ""),
+            org_code=x.access.org_code if x.access else "",
+            service_code=envelope.service_code
+            if envelope and SERVICE_CODE.fullmatch(envelope.service_code)
+            else "",
+            nonce=x.echo.get("nonce", ""),
+            sign_type=x.key.sign_type if x.key else "",
+            enc_type=x.key.enc_type.value if x.key else "",
+            signature_verified=x.key is not None,
+            code=code,
+            batch_no=x.batch_no,
+            total=x.counts[0],
+            success_count=x.counts[1],
+            fail_count=x.counts[2],
+            duration_ms=round((time.perf_counter() - started) * 1000, 1),
+        )
+        try:
+            audit(event)
+        except (
+            Exception
+        ) as exc:  # an audit failure must be loud but cannot un-send a committed batch
+            log.error("native audit hook failed: %s", type(exc).__name__)
+
+
+def _installed(processor: RecordProcessor | None) -> RecordProcessor:
+    """The record processor; without one (no dictionary loaded) upload services are unavailable."""
+    if processor is None:
+        raise reject(Code.UNAVAILABLE, "记录处理组件未配置，请稍后用同一 batchNo 重试")
+    return processor
+
+
+def _error_biz(rejected: ProtocolRejected, x: _Exchange) -> str | None:
+    payload: dict[str, Any] = {}
+    if rejected.code == Code.BAD_TIMESTAMP.value:
+        payload["serverTime"] = str(x.now_ms)
+    if rejected.issues:
+        payload["errors"] = issue_entries(rejected.issues)
+    return biz_text(payload) if payload else None

@@ -1,0 +1,181 @@
+"""Durable intake: a batch, its receipts and its reply are committed in one transaction (§2.6 steps 10–11)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import orjson
+from cryptography.hazmat.primitives import hashes
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from facade.db import Database
+from facade.errors import Issue
+from facade.native.batch import RecordCheck, batch_payload, record_result
+from facade.native.codes import Code, reject
+from facade.native.processor import IntakeContext
+from facade.native.reply import biz_text
+from facade.native.sealing import SecretBox
+from facade.native.tables import IntakeBatch, IntakeRecord
+
+
+def sm3_hex(data: bytes) -> str:
+    """SM3 digest as lower-case hex (the digest of payloads and prepared records)."""
+    digest = hashes.Hash(hashes.SM3())
+    digest.update(data)
+    return digest.finalize().hex()
+
+
+@dataclass
+class _Live:
+    """A non-failed receipt of some version of a record (stored or from earlier in this batch)."""
+
+    version: int
+    digest: str
+    receipt_id: str
+
+
+class IntakeStore:
+    """Writes processed batches; every record it accepts is committed before the reply is sent."""
+
+    def __init__(self, database: Database, box: SecretBox) -> None:
+        self.database = database
+        self.box = box
+
+    def stored_reply(self, app_id: str, batch_no: str, digest: str) -> str | None:
+        """The stored reply payload of a retried batch, None for a new one; 2006 if the content differs."""
+        with self.database.session() as session:
+            batch = _find(session, app_id, batch_no)
+            return _replay(batch, digest) if batch else None
+
+    def store(self, context: IntakeContext, digest: str, checks: Sequence[RecordCheck]) -> str:
+        """Store the batch with a receipt per accepted record and return the reply payload text.
+
+        Two identical batches racing each other: the loser's insert violates a unique key, and
+        the retry then finds the winner's batch and answers with its reply (or 2006).
+        """
+        try:
+            with self.database.session() as session:
+                return self._store(session, context, digest, checks)
+        except IntegrityError:
+            with self.database.session() as session:
+                return self._store(session, context, digest, checks)
+
+    def _store(
+        self, session: Session, context: IntakeContext, digest: str, checks: Sequence[RecordCheck]
+    ) -> str:
+        existing = _find(session, context.app_id, context.batch_no)
+        if existing is not None:
+            return _replay(existing, digest)
+        batch_id = uuid.uuid4().hex
+        live: dict[str, list[_Live]] = {}
+        results = []
+        rows: list[IntakeRecord] = []
+        for check in checks:
+            if check.issues or check.prepared is None:
+                results.append(record_result(check, "FAILED"))
+                continue
+            body = orjson.dumps(check.prepared.payload, option=orjson.OPT_SORT_KEYS)
+            record_digest = sm3_hex(body)
+            versions = live.setdefault(
+                check.record_id, _live_versions(session, context, check.record_id)
+            )
+            same = next((v for v in versions if v.version == check.version), None)
+            if same is not None and same.digest == record_digest:
+                results.append(record_result(check, "DUPLICATE", same.receipt_id))
+                continue
+            problem = _version_problem(check, versions, same)
+            if problem is not None:
+                check.issues.append(problem)
+                results.append(record_result(check, "FAILED"))
+                continue
+            receipt_id = "R" + uuid.uuid4().hex
+            versions.append(_Live(check.version, record_digest, receipt_id))
+            rows.append(
+                IntakeRecord(
+                    receipt_id=receipt_id,
+                    batch_id=batch_id,
+                    record_index=check.index,
+                    app_id=context.app_id,
+                    org_code=context.org_code,
+                    service_code=context.service_code,
+                    record_id=check.record_id,
+                    record_version=check.version,
+                    status="accepted",
+                    payload_sealed=self.box.seal(body, receipt_id),
+                    payload_digest=record_digest,
+                    attempts=0,
+                )
+            )
+            results.append(record_result(check, "SUCCESS", receipt_id))
+        payload = batch_payload(context.batch_no, results)
+        reply = biz_text(payload)
+        session.add(
+            IntakeBatch(
+                id=batch_id,
+                app_id=context.app_id,
+                org_code=context.org_code,
+                service_code=context.service_code,
+                batch_no=context.batch_no,
+                payload_digest=digest,
+                reply_biz=reply,
+                total=payload["total"],
+                success_count=payload["successCount"],
+                fail_count=payload["failCount"],
+            )
+        )
+        session.flush()  # the batch row first: receipts reference it
+        session.add_all(rows)
+        session.flush()
+        return reply
+
+
+def _find(session: Session, app_id: str, batch_no: str) -> IntakeBatch | None:
+    return session.scalar(
+        select(IntakeBatch).where(IntakeBatch.app_id == app_id, IntakeBatch.batch_no == batch_no)
+    )
+
+
+def _replay(batch: IntakeBatch, digest: str) -> str:
+    if batch.payload_digest != digest:
+        raise reject(Code.BATCH_CONFLICT, "请使用新的 batchNo", field="bizContent.batchNo")
+    return batch.reply_biz
+
+
+def _live_versions(session: Session, context: IntakeContext, record_id: str) -> list[_Live]:
+    rows = session.execute(
+        select(
+            IntakeRecord.record_version, IntakeRecord.payload_digest, IntakeRecord.receipt_id
+        ).where(
+            IntakeRecord.org_code == context.org_code,
+            IntakeRecord.service_code == context.service_code,
+            IntakeRecord.record_id == record_id,
+            IntakeRecord.status != "failed",
+        )
+    )
+    return [_Live(version, digest, receipt) for version, digest, receipt in rows]
+
+
+def _version_problem(check: RecordCheck, versions: list[_Live], same: _Live | None) -> Issue | None:
+    """Corrections must raise recordVersion: a changed record under an old version would be lost silently."""
+    path = f"records[{check.index}].recordVersion"
+    code = Code.LOGIC_CHECK_FAILED
+    if same is not None:
+        return Issue(
+            path,
+            "version-reused",
+            "该 recordVersion 已上报且内容不同：更正记录须递增 recordVersion",
+            native_code=code.value,
+        )
+    newest = max((v.version for v in versions), default=None)
+    if newest is not None and check.version < newest:
+        return Issue(
+            path,
+            "version-stale",
+            f"recordVersion 低于已上报的版本 {newest}",
+            native_code=code.value,
+        )
+    return None

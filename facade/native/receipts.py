@@ -1,0 +1,246 @@
+"""Receipts after intake: what the forwarder claims and settles, and what VTE.BATCH.QUERY shows."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy.orm import aliased
+
+from facade.db import Database
+from facade.db.tables import utcnow
+from facade.native.sealing import SecretBox
+from facade.native.tables import IntakeBatch, IntakeRecord
+
+REASON_MAX = 1000
+
+
+def _now_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _epoch_ms(moment: datetime) -> int:
+    # SQLite hands timestamps back without their zone; they were written in UTC.
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return int(aware.timestamp() * 1000)
+
+
+@dataclass(frozen=True)
+class ClaimedRecord:
+    """An accepted record leased to one forwarder worker until ``lease_until_ms``."""
+
+    receipt_id: str
+    lease_token: str
+    lease_until_ms: int
+    attempts: int
+    app_id: str
+    org_code: str
+    service_code: str
+    record_id: str
+    record_version: int
+    batch_id: str
+    record_index: int
+    payload: dict[str, Any]  # the prepared record, decrypted
+
+
+class ReceiptQueue:
+    """The forwarder's side of intake: claim accepted records, then mark each stored or failed.
+
+    Safe with several workers on SQLite and PostgreSQL alike: a claim is one conditional UPDATE
+    that stamps a fresh lease token on rows nobody holds, and every later change names that
+    token, so a worker whose lease ran out cannot overwrite the work of the one that took over.
+    """
+
+    def __init__(self, database: Database, box: SecretBox) -> None:
+        self.database = database
+        self.box = box
+
+    def claim(
+        self, *, limit: int = 50, lease_seconds: float = 120.0, now_ms: int | None = None
+    ) -> list[ClaimedRecord]:
+        """Lease up to ``limit`` accepted records, oldest first.
+
+        A record waits while an older version of the same record is still accepted, so versions
+        reach the FHIR server in the order they were sent even with several workers.
+        """
+        now = _now_ms() if now_ms is None else now_ms
+        until = now + int(lease_seconds * 1000)
+        token = uuid.uuid4().hex
+        candidate, older = aliased(IntakeRecord), aliased(IntakeRecord)
+        free = or_(IntakeRecord.lease_until_ms.is_(None), IntakeRecord.lease_until_ms <= now)
+        earlier_pending = exists().where(
+            older.org_code == candidate.org_code,
+            older.service_code == candidate.service_code,
+            older.record_id == candidate.record_id,
+            older.status == "accepted",
+            older.seq < candidate.seq,
+        )
+        candidates = (
+            select(candidate.seq)
+            .where(
+                candidate.status == "accepted",
+                or_(candidate.lease_until_ms.is_(None), candidate.lease_until_ms <= now),
+                ~earlier_pending,
+            )
+            .order_by(candidate.seq)
+            .limit(limit)
+        )
+        with self.database.session() as session:
+            session.execute(
+                update(IntakeRecord)
+                .where(IntakeRecord.seq.in_(candidates), IntakeRecord.status == "accepted", free)
+                .values(lease_token=token, lease_until_ms=until, attempts=IntakeRecord.attempts + 1)
+                .execution_options(synchronize_session=False)
+            )
+            rows = session.scalars(
+                select(IntakeRecord)
+                .where(IntakeRecord.lease_token == token)
+                .order_by(IntakeRecord.seq)
+            )
+            return [self._claimed(row, token, until) for row in rows]
+
+    def _claimed(self, row: IntakeRecord, token: str, until: int) -> ClaimedRecord:
+        payload = orjson.loads(self.box.open(row.payload_sealed or b"", row.receipt_id))
+        return ClaimedRecord(
+            receipt_id=row.receipt_id,
+            lease_token=token,
+            lease_until_ms=until,
+            attempts=row.attempts,
+            app_id=row.app_id,
+            org_code=row.org_code,
+            service_code=row.service_code,
+            record_id=row.record_id,
+            record_version=row.record_version,
+            batch_id=row.batch_id,
+            record_index=row.record_index,
+            payload=payload,
+        )
+
+    def _settle(self, receipt_id: str, token: str, /, **values: Any) -> bool:
+        with self.database.session() as session:
+            result = session.execute(
+                update(IntakeRecord)
+                .where(
+                    IntakeRecord.receipt_id == receipt_id,
+                    IntakeRecord.lease_token == token,
+                    IntakeRecord.status == "accepted",
+                )
+                .values(**values, updated_at=utcnow())
+                .execution_options(synchronize_session=False)
+            )
+            return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def mark_stored(
+        self, receipt_id: str, lease_token: str, *, result_ref: str | None = None
+    ) -> bool:
+        """The record is in the FHIR server: wipe its payload (no longer needed) and keep the reference.
+
+        False if the lease was lost (another worker holds the record now) or it is already settled.
+        """
+        return self._settle(
+            receipt_id,
+            lease_token,
+            status="stored",
+            stored_at=utcnow(),
+            payload_sealed=None,
+            lease_token=None,
+            lease_until_ms=None,
+            result_ref=result_ref,
+            reason=None,
+        )
+
+    def mark_failed(self, receipt_id: str, lease_token: str, *, reason: str) -> bool:
+        """The record can never be stored as sent (e.g. the FHIR server rejected it); the hospital may resend.
+
+        ``reason`` is shown to the hospital by VTE.BATCH.QUERY: name the rule, never quote personal data.
+        """
+        return self._settle(
+            receipt_id,
+            lease_token,
+            status="failed",
+            payload_sealed=None,
+            lease_token=None,
+            lease_until_ms=None,
+            reason=reason[:REASON_MAX],
+        )
+
+    def release(
+        self,
+        receipt_id: str,
+        lease_token: str,
+        *,
+        retry_in_seconds: float = 0.0,
+        now_ms: int | None = None,
+    ) -> bool:
+        """Give a record back after a transient failure (FHIR server down); claimable again after the delay."""
+        now = _now_ms() if now_ms is None else now_ms
+        return self._settle(
+            receipt_id,
+            lease_token,
+            lease_token=None,
+            lease_until_ms=now + int(retry_in_seconds * 1000),
+        )
+
+    def counts(self) -> dict[str, int]:
+        """How many receipts are in each status (for health and metrics)."""
+        with self.database.session() as session:
+            rows = session.execute(
+                select(IntakeRecord.status, func.count()).group_by(IntakeRecord.status)
+            )
+            found: dict[str, int] = {status: int(count) for status, count in rows}
+        return {status: found.get(status, 0) for status in ("accepted", "stored", "failed")}
+
+
+def batch_view(database: Database, app_id: str, batch_no: str) -> dict[str, Any] | None:
+    """VTE.BATCH.QUERY's payload: the upload's reply with each receipt's current storage status."""
+    with database.session() as session:
+        batch = session.scalar(
+            select(IntakeBatch).where(
+                and_(IntakeBatch.app_id == app_id, IntakeBatch.batch_no == batch_no)
+            )
+        )
+        if batch is None:
+            return None
+        reply = orjson.loads(batch.reply_biz)
+        receipt_ids = [r["receiptId"] for r in reply["results"] if r.get("receiptId")]
+        receipts = (
+            {
+                row.receipt_id: row
+                for row in session.scalars(
+                    select(IntakeRecord).where(IntakeRecord.receipt_id.in_(receipt_ids))
+                )
+            }
+            if receipt_ids
+            else {}
+        )
+        storage = {"ACCEPTED": 0, "STORED": 0, "FAILED": 0}
+        results = []
+        for result in reply["results"]:
+            entry = dict(result)
+            row = receipts.get(result.get("receiptId", ""))
+            if row is not None:
+                entry["receiptStatus"] = row.status.upper()
+                storage[entry["receiptStatus"]] += 1
+                if row.status == "failed" and row.reason:
+                    entry["reason"] = row.reason
+            results.append(entry)
+        return {
+            "batchNo": batch.batch_no,
+            "serviceCode": batch.service_code,
+            "receivedAt": str(_epoch_ms(batch.created_at)),
+            "status": reply["status"],
+            "total": reply["total"],
+            "successCount": reply["successCount"],
+            "failCount": reply["failCount"],
+            "storage": {
+                "accepted": storage["ACCEPTED"],
+                "stored": storage["STORED"],
+                "failed": storage["FAILED"],
+            },
+            "results": results,
+        }
