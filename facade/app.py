@@ -7,6 +7,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Literal
 
 from fastapi import FastAPI, Request, Response
 
@@ -14,22 +15,38 @@ from facade import __version__
 from facade.api import health, metadata
 from facade.api.errors import install_error_handlers
 from facade.db import Database
+from facade.excel import routes as excel_routes
+from facade.forward.runner import default_processor, forwarding
+from facade.frontdoor import router as frontdoor_router
+from facade.indicators import api as indicators_api
 from facade.logs import request_id
+from facade.native import routes as native_routes
+from facade.native.processor import RecordProcessor
 from facade.settings import Settings, ensure_secrets
 from facade.upstream import UpstreamClient
 
 log = logging.getLogger("facade.request")
 
 
-def create_app(settings: Settings, *, database: Database | None = None) -> FastAPI:
-    """Build the facade app; the upstream client lives for the app's lifespan."""
+def create_app(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    record_processor: RecordProcessor | None | Literal["dictionary"] = "dictionary",
+) -> FastAPI:
+    """Build the facade app; the upstream client lives for the app's lifespan.
+
+    ``record_processor`` defaults to the data-element dictionary's (and then the forwarder runs
+    in the lifespan); ``None`` leaves native uploads answering 5001.
+    """
     settings = ensure_secrets(settings)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.upstream = UpstreamClient(settings)
         try:
-            yield
+            async with forwarding(app):
+                yield
         finally:
             await app.state.upstream.aclose()
             app.state.database.dispose()
@@ -37,6 +54,9 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
     app = FastAPI(title="VTE regional FHIR facade", version=__version__, lifespan=lifespan)
     app.state.settings = settings
     app.state.database = database or Database(settings.database_url)
+    if record_processor == "dictionary":
+        record_processor = default_processor(settings, app.state.database)
+    app.state.record_processor = record_processor  # None: native uploads answer 5001
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -62,4 +82,8 @@ def create_app(settings: Settings, *, database: Database | None = None) -> FastA
 
     app.include_router(health.router)
     app.include_router(metadata.router)
+    app.include_router(native_routes.router)
+    app.include_router(excel_routes.router)
+    app.include_router(frontdoor_router.router)
+    app.include_router(indicators_api.router)
     return app

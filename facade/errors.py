@@ -8,6 +8,7 @@
     ├── NotFound                      404  not-found       3006
     ├── Conflict                      409  conflict        2006
     ├── PayloadTooLarge               413  too-costly      2005
+    ├── ProtocolRejected              400  invalid         (its own ``code``: 1001…2006, 5001)
     └── UpstreamError                 502  exception       5000
         ├── UpstreamUnavailable       503  transient       5001
         └── UpstreamRejected          4xx  (from HAPI)     3002
@@ -101,6 +102,18 @@ class PayloadTooLarge(FacadeError):
     status = 413
     fhir_code = "too-costly"
     native_code = "2005"
+
+
+class ProtocolRejected(FacadeError):
+    """A native (VTE-X) request was refused as a whole; ``code`` is the exact VTE-X code to answer."""
+
+    status = 400
+    fhir_code = "invalid"
+    native_code = "1001"
+
+    def __init__(self, code: str, message: str, *, issues: list[Issue] | None = None) -> None:
+        super().__init__(message, issues=issues)
+        self.code = code
 
 
 class UpstreamError(FacadeError):

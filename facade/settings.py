@@ -73,6 +73,71 @@ class Settings(BaseSettings):
     hapi_jdbc_username: str = ""
     hapi_jdbc_password: SecretStr | None = None
 
+    # -- native VTE-X gateway (limits from native-protocol.md §2.8)
+    native_max_records_per_batch: int = 200
+    native_max_body_bytes: int = 5 * 1024 * 1024
+    native_max_record_bytes: int = 256 * 1024
+    native_timestamp_window_seconds: int = 300
+    native_nonce_ttl_seconds: int = 900
+    # Token bucket per appId, shared by every worker through the database; rate <= 0 switches it off.
+    native_rate_per_second: float = 10.0
+    native_rate_burst: int = 20
+    # Proxies (CIDRs) whose X-Forwarded-For is believed when checking an app's IP allow-list.
+    native_trusted_proxies: list[str] = Field(default_factory=list)
+
+    # -- FHIR front door: SMART Backend Services tokens (facade/security)
+    access_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    # SMART caps a client assertion's lifetime at five minutes; leeway absorbs clock drift.
+    client_assertion_max_seconds: int = 300
+    clock_leeway_seconds: int = 30
+    # -- FHIR front door: write and read paths (facade/frontdoor)
+    fhir_max_body_bytes: int = 20 * 1024 * 1024
+    fhir_max_bundle_entries: int = 1000
+    # -- audit trail (facade/audit); six months is the legal floor for network logs in China
+    audit_retention_days: int = Field(default=180, ge=1)
+    audit_forward_interval_seconds: float = 2.0
+    audit_forward_batch_size: int = Field(default=100, ge=1, le=500)
+    # -- research view (facade/privacy/deidentify): dates move by a secret per-patient offset in
+    # [-N, -1] ∪ [1, N] days, so intervals stay exact but calendar dates do not
+    research_date_shift_max_days: int = Field(default=50, ge=1, le=3650)
+
+    # -- Excel fallback (facade/excel; limits from native-protocol.md §4.3)
+    excel_max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
+    # Zip-bomb guard: the sum of the declared uncompressed sizes of the .xlsx members.
+    excel_max_uncompressed_bytes: int = Field(default=150 * 1024 * 1024, ge=1024)
+    excel_max_rows_per_sheet: int = Field(default=5000, ge=1)
+    excel_max_cells: int = Field(default=1_000_000, ge=1)
+    # Records per intake batch; the gateway's own cap does not apply to a workbook, chunks keep
+    # each transaction (and the progress bar's steps) small.
+    excel_batch_size: int = Field(default=500, ge=1, le=5000)
+    excel_error_workbook_ttl_hours: int = Field(default=72, ge=1)
+    excel_max_errors_in_reply: int = Field(default=500, ge=0)
+
+    # -- data dictionary, code tables, implementation guide (mappings/README.md, profiles/README.md)
+    mappings_dir: Path = Field(default_factory=lambda: _repo_root() / "mappings")
+    profiles_dir: Path = Field(default_factory=lambda: _repo_root() / "profiles")
+    # -- mapping engine and forwarder to HAPI (facade/mapping, facade/forward)
+    # Native date-times are local wall-clock times; FHIR gets them with this offset (China: +08:00).
+    mapping_utc_offset: str = Field(default="+08:00", pattern=r"^[+-](0[0-9]|1[0-4]):[0-5][0-9]$")
+    # The in-process forwarder started by the app lifespan (off: run `vte-facade forward` instead).
+    forward_enabled: bool = True
+    # Entries per transaction Bundle: bounded so one HAPI transaction stays short; a single record
+    # larger than this still travels whole (its resources must be written atomically).
+    forward_bundle_max_entries: int = Field(default=100, ge=1, le=1000)
+    forward_claim_size: int = Field(default=100, ge=1, le=1000)
+    forward_lease_seconds: float = Field(default=300.0, gt=0)
+    forward_idle_seconds: float = Field(default=1.0, gt=0)
+    # HAPI unreachable: records stay accepted and come back after base * 2^(attempts-1), capped.
+    forward_retry_base_seconds: float = Field(default=2.0, gt=0)
+    forward_retry_max_seconds: float = Field(default=300.0, gt=0)
+
+    # -- quality indicators (facade/indicators; definitions in mappings/indicators)
+    # Requests in flight to HAPI during one evaluation (counts and pages); HAPI on two cores
+    # gains nothing beyond a handful.
+    indicator_concurrency: int = Field(default=4, ge=1, le=32)
+    # _count of the paged _elements searches (HAPI clamps it to its own maximum page size).
+    indicator_page_size: int = Field(default=500, ge=10, le=1000)
+
     # -- logging
     log_level: str = "INFO"
 

@@ -127,3 +127,31 @@ def owned_hapi(
         yield launcher
     finally:
         launcher.stop()
+
+
+@pytest.fixture(scope="session")
+def ig_loaded(fhir_base_url: str, tmp_path_factory: pytest.TempPathFactory) -> dict[str, int]:
+    """The implementation guide's conformance resources PUT into the session's HAPI server.
+
+    Loads the committed ``profiles/fsh-generated`` output (idempotent); returns counts by type.
+    """
+    import asyncio
+
+    from facade.ig.loader import load_ig
+    from facade.upstream.client import UpstreamClient
+
+    settings = Settings(
+        environment="test",
+        var_dir=tmp_path_factory.mktemp("ig"),
+        fhir_base_url=fhir_base_url,
+        upstream_timeout_seconds=120.0,
+    )
+
+    async def load() -> dict[str, int]:
+        client = UpstreamClient(settings)
+        try:
+            return (await load_ig(client, REPO / "profiles" / "fsh-generated" / "resources")).counts
+        finally:
+            await client.aclose()
+
+    return asyncio.run(load())

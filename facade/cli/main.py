@@ -7,7 +7,8 @@ import uvicorn
 
 from facade import __version__
 from facade.app import create_app
-from facade.cli import db, hapi
+from facade.cli import apps, audit, client, db, excel, forward, hapi, ig, native, org
+from facade.cli import indicators, synth
 from facade.cli.output import JsonOption, console, emit, settings
 from facade.logs import configure_logging
 
@@ -17,6 +18,16 @@ app = typer.Typer(
 )
 app.add_typer(hapi.app, name="hapi")
 app.add_typer(db.app, name="db")
+app.add_typer(ig.app, name="ig")
+app.add_typer(org.app, name="org")
+app.add_typer(apps.app, name="app")
+app.add_typer(native.app, name="native")
+app.add_typer(client.app, name="client")
+app.add_typer(audit.app, name="audit")
+app.add_typer(forward.app, name="forward")
+app.add_typer(indicators.app, name="indicators")
+app.add_typer(synth.app, name="synth")
+excel.register(app)  # `import-excel` and the `excel` group
 
 
 @app.command()

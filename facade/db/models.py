@@ -1,3 +1,8 @@
 """Imports every module that defines tables, so Alembic and tests see the whole schema."""
 
+from facade.audit import tables as audit_tables  # noqa: F401
 from facade.db import tables  # noqa: F401
+from facade.excel import tables as excel_tables  # noqa: F401
+from facade.mapping import tables as mapping_tables  # noqa: F401
+from facade.native import tables as native_tables  # noqa: F401
+from facade.security import tables as security_tables  # noqa: F401

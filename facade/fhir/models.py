@@ -13,6 +13,8 @@ CAUTION: never import ``fhir.resources.<resource>`` directly: those modules are 
 
 from __future__ import annotations
 
+import typing
+from functools import cache
 from typing import Any
 
 from fhir.resources.R4B import get_fhir_model_class
@@ -20,7 +22,7 @@ from pydantic import ValidationError
 
 from facade.errors import InvalidInput, Issue
 
-__all__ = ["check_structure"]
+__all__ = ["check_structure", "element_info"]
 
 
 def check_structure(resource: dict[str, Any], location: str = "") -> None:
@@ -62,3 +64,43 @@ def check_structure(resource: dict[str, Any], location: str = "") -> None:
             for err in exc.errors()
         ]
         raise InvalidInput(f"{resource_type} is not structurally valid", issues=issues) from exc
+
+
+@cache
+def element_info(type_name: str, element: str) -> tuple[str, bool] | None:
+    """The type of ``type_name.element`` and whether it repeats, or None if there is no such element.
+
+    Complex types come back capitalised (``Coding``, ``EncounterHospitalization``), primitives as
+    FHIR spells them (``code``, ``dateTime``, ``boolean``). Used by the mapping engine to know
+    whether a path step is a list without hard-coding FHIR's cardinalities.
+    """
+    try:
+        model = get_fhir_model_class(type_name)
+    except (KeyError, ValueError):
+        return None
+    field = next((f for f in model.model_fields.values() if f.alias == element), None)
+    if field is None:
+        field = model.model_fields.get(element)
+    if field is None:
+        return None
+    return _type_of(field.annotation)
+
+
+def _type_of(annotation: Any) -> tuple[str, bool]:
+    repeated = False
+    while True:
+        origin = typing.get_origin(annotation)
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if origin is list:
+            repeated, annotation = True, args[0]
+        elif origin is typing.Annotated:
+            marker = type(annotation.__metadata__[0]).__name__
+            return marker[0].lower() + marker[1:], repeated
+        elif args and origin is not None:
+            annotation = args[0]
+        else:
+            break
+    if annotation is bool:
+        return "boolean", repeated
+    name = getattr(annotation, "__name__", str(annotation))
+    return (name[:-4] if name.endswith("Type") else name), repeated

@@ -44,3 +44,12 @@ def code_system_url(name: str) -> str:
 def value_set_url(name: str) -> str:
     """Canonical URL of one of our ValueSets."""
     return f"{CANONICAL}/ValueSet/{name}"
+
+
+def department_code_system(org_code: str) -> str:
+    """System of an institution's own department and ward codes (科室/病区代码 are hospital-local).
+
+    The codes are not published as a CodeSystem: validators treat the system as unknown and accept
+    any code, which is right for a table only the hospital knows.
+    """
+    return f"{CANONICAL}/CodeSystem/department/{org_code}"

@@ -1,0 +1,100 @@
+"""AuditedRoute: a FastAPI route class that records one AuditEvent per request, refusals included.
+
+The handler (and its dependencies) fill ``request.state.audit`` (an AuditContext) with who, what
+and which resources; the route records it with the final status before the response leaves, so
+the outbox row exists whenever the client has seen an answer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+
+from facade.api.responses import FhirResponse
+from facade.audit.events import AuditContext
+from facade.audit.log import AuditLog
+from facade.errors import FacadeError, Forbidden, NotAuthenticated, http_status_of
+from facade.fhir.outcome import outcome_for_error
+from facade.logs import request_id
+
+
+def audit_log(app: FastAPI) -> AuditLog:
+    """The app's AuditLog (made on first use when the lifespan has not made it yet)."""
+    existing = getattr(app.state, "audit", None)
+    if isinstance(existing, AuditLog):
+        return existing
+    log = AuditLog(app.state.settings, app.state.database)
+    app.state.audit = log
+    return log
+
+
+def audit_context(request: Request) -> AuditContext:
+    """The AuditContext of the current request (a detached one outside audited routes)."""
+    ctx = getattr(request.state, "audit", None)
+    if isinstance(ctx, AuditContext):
+        return ctx
+    ctx = AuditContext(door="fhir", method=request.method, path=request.url.path)
+    request.state.audit = ctx
+    return ctx
+
+
+def error_response(exc: FacadeError) -> FhirResponse:
+    """The OperationOutcome answer for a FacadeError, with RFC 6750 headers on auth failures."""
+    headers: dict[str, str] = {}
+    if isinstance(exc, NotAuthenticated):
+        headers["WWW-Authenticate"] = 'Bearer error="invalid_token"'
+    elif isinstance(exc, Forbidden) and "scope" in exc.message:
+        headers["WWW-Authenticate"] = 'Bearer error="insufficient_scope"'
+    return FhirResponse(outcome_for_error(exc), status_code=http_status_of(exc), headers=headers)
+
+
+class AuditedRoute(APIRoute):
+    """Route class of the FHIR door; subclasses set ``door``."""
+
+    door: ClassVar[str] = "fhir"
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        original = super().get_route_handler()
+        door = self.door
+
+        async def handler(request: Request) -> Response:
+            ctx = AuditContext(
+                door=door,
+                method=request.method,
+                path=request.url.path,
+                query=request.url.query,
+                remote_addr=request.client.host if request.client else None,
+                request_id=request_id.get(),
+            )
+            ctx.extra["requestId"] = ctx.request_id or "-"
+            request.state.audit = ctx
+            log = audit_log(request.app)
+            try:
+                response = await original(request)
+            except FacadeError as exc:
+                ctx.detail = ctx.detail or exc.message[:200]
+                response = error_response(exc)
+            except (RequestValidationError, HTTPException) as exc:
+                status = 400 if isinstance(exc, RequestValidationError) else exc.status_code
+                await run_in_threadpool(log.record, ctx, status)
+                raise
+            except Exception:
+                ctx.detail = ctx.detail or "internal error"
+                await run_in_threadpool(log.record, ctx, 500)
+                raise
+            await run_in_threadpool(log.record, ctx, response.status_code)
+            return response
+
+        return handler
+
+
+class AuditedAuthRoute(AuditedRoute):
+    """Route class of the token endpoint (audited as authentication events)."""
+
+    door: ClassVar[str] = "auth"

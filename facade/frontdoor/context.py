@@ -1,0 +1,84 @@
+"""FrontDoor: the per-app services of the FHIR door (keys, views, caches), built once from Settings."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from collections import OrderedDict
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+
+from facade.privacy.deidentify import Keys, Viewer
+from facade.privacy.ids import ResearchIds
+from facade.security.roles import View
+from facade.settings import Settings
+
+
+class SubjectCache:
+    """Patient id -> date-shift subject (regional pseudonym), kept briefly and bounded in size."""
+
+    def __init__(self, size: int = 20_000, ttl_seconds: float = 600.0) -> None:
+        self._items: OrderedDict[str, tuple[float, str]] = OrderedDict()
+        self._size = size
+        self._ttl = ttl_seconds
+
+    def get(self, patient_id: str) -> str | None:
+        """The cached subject, if fresh."""
+        item = self._items.get(patient_id)
+        if item is None or item[0] < time.monotonic():
+            return None
+        self._items.move_to_end(patient_id)
+        return item[1]
+
+    def put(self, patient_id: str, subject: str) -> None:
+        """Remember a subject."""
+        self._items[patient_id] = (time.monotonic() + self._ttl, subject)
+        self._items.move_to_end(patient_id)
+        while len(self._items) > self._size:
+            self._items.popitem(last=False)
+
+
+class FrontDoor:
+    """What the FHIR door's routes share."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.fhir_base = settings.public_base_url + "/fhir"
+        self.pseudonym_key = settings.secret("pseudonym_key")
+        keys = Keys(
+            pseudonym_key=self.pseudonym_key,
+            research_key=settings.secret("research_key"),
+            shift_max_days=settings.research_date_shift_max_days,
+        )
+        self.viewers = {view: Viewer(view, keys) for view in View}
+        self.research_ids = ResearchIds(keys.research_key)
+        self._page_key = hmac.new(
+            settings.secret("token_signing_key"), b"paging", hashlib.sha256
+        ).digest()
+        self.subjects = SubjectCache()
+
+    def page_signature(self, client_id: str, page_id: str) -> str:
+        """Binds a HAPI paging id to the client that started the search."""
+        return hmac.new(
+            self._page_key, f"{client_id}|{page_id}".encode(), hashlib.sha256
+        ).hexdigest()[:32]
+
+
+def front_door(request: Request) -> FrontDoor:
+    """The app's FrontDoor (made on first use)."""
+    return get_front_door(request.app)
+
+
+def get_front_door(app: FastAPI) -> FrontDoor:
+    """The FrontDoor of ``app``, created if needed."""
+    existing = getattr(app.state, "frontdoor", None)
+    if isinstance(existing, FrontDoor):
+        return existing
+    door = FrontDoor(app.state.settings)
+    app.state.frontdoor = door
+    return door
+
+
+FrontDoorDep = Annotated[FrontDoor, Depends(front_door)]

@@ -1,0 +1,199 @@
+"""The read side of the FHIR door: read, vread, history, search and paging, each in the caller's view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from facade.api.deps import UpstreamDep
+from facade.api.responses import FhirResponse
+from facade.audit.route import AuditedRoute, audit_context
+from facade.errors import Forbidden, InvalidInput, Issue, NotFound
+from facade.fhir.capability import SERVED_TYPES
+from facade.frontdoor.context import FrontDoor, FrontDoorDep
+from facade.frontdoor.present import present_bundle, present_resource, visible
+from facade.frontdoor.search import continuation_params, prepare_search
+from facade.security.deps import CurrentPrincipal, require
+from facade.security.roles import View
+from facade.security.tokens import Principal
+from facade.upstream import UpstreamClient
+
+router = APIRouter(prefix="/fhir", route_class=AuditedRoute, tags=["fhir"])
+
+TYPE = "{rtype:fhirtype}"
+ID = "{rid:fhirid}"
+
+
+def _served(rtype: str) -> None:
+    if rtype not in SERVED_TYPES:
+        raise NotFound(f"this server does not serve {rtype} resources")
+
+
+def _self_url(door: FrontDoor, request: Request) -> str:
+    query = f"?{request.url.query}" if request.url.query else ""
+    return f"{door.settings.public_base_url}{request.url.path}{query}"
+
+
+def _real_id(principal: Principal, door: FrontDoor, rtype: str, rid: str) -> str:
+    """The stored id the caller means (research ids are decrypted; unknown ones are not found)."""
+    if principal.policy.view is not View.DEIDENTIFIED:
+        return rid
+    real = door.research_ids.decode(rtype, rid)
+    if real is None:
+        raise NotFound(f"{rtype}/{rid} is not known")
+    return real
+
+
+def _etag(resource: dict[str, Any]) -> dict[str, str]:
+    version = (resource.get("meta") or {}).get("versionId")
+    return {"ETag": f'W/"{version}"'} if version else {}
+
+
+async def _read_visible(
+    upstream: UpstreamClient, principal: Principal, path: str, rtype: str, rid: str
+) -> dict[str, Any]:
+    resource: dict[str, Any] = await upstream.get_json(path)
+    if not visible(principal, resource):
+        raise NotFound(f"{rtype}/{rid} is not known")  # never reveal another organisation's ids
+    return resource
+
+
+@router.get("")
+async def page(
+    request: Request, principal: CurrentPrincipal, door: FrontDoorDep, upstream: UpstreamDep
+) -> FhirResponse:
+    """The next/previous page of a search this client started (page links are signed per client)."""
+    ctx = audit_context(request)
+    ctx.interaction, ctx.action = "search-type", "E"
+    params = list(request.query_params.multi_items())
+    if not any(k == "_getpages" for k, _ in params):
+        raise InvalidInput(
+            "system-level search is not offered",
+            issues=[
+                Issue("url", "search-level", "search a resource type, e.g. GET /fhir/Encounter?...")
+            ],
+        )
+    forwarded = continuation_params(door, principal, params)
+    bundle = await upstream.get_json("", _grouped(forwarded))
+    body = await present_bundle(bundle, principal, door, upstream, ctx, _self_url(door, request))
+    return FhirResponse(body)
+
+
+@router.get(f"/{TYPE}")
+async def search(
+    rtype: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    door: FrontDoorDep,
+    upstream: UpstreamDep,
+) -> FhirResponse:
+    """Search one resource type (tenant-filtered for hospitals, viewed by role)."""
+    ctx = audit_context(request)
+    ctx.interaction, ctx.action, ctx.resource_type = "search-type", "E", rtype
+    _served(rtype)
+    require(principal, rtype, "s")
+    params = prepare_search(principal, rtype, list(request.query_params.multi_items()), door)
+    bundle = await upstream.get_json(rtype, _grouped(params))
+    body = await present_bundle(bundle, principal, door, upstream, ctx, _self_url(door, request))
+    return FhirResponse(body)
+
+
+@router.get(f"/{TYPE}/_history")
+async def history_type(
+    rtype: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    door: FrontDoorDep,
+    upstream: UpstreamDep,
+) -> FhirResponse:
+    """Type-level history: only for roles that see every organisation as stored or pseudonymised."""
+    ctx = audit_context(request)
+    ctx.interaction, ctx.action, ctx.resource_type = "history-type", "R", rtype
+    _served(rtype)
+    require(principal, rtype, "r")
+    rules = principal.policy
+    if not rules.history or rules.tenant_scoped:
+        raise Forbidden("type-level history is not available to this role; use instance history")
+    params = [
+        (k, v) for k, v in request.query_params.multi_items() if k in ("_count", "_since", "_at")
+    ]
+    bundle = await upstream.get_json(f"{rtype}/_history", _grouped(params))
+    body = await present_bundle(bundle, principal, door, upstream, ctx, _self_url(door, request))
+    return FhirResponse(body)
+
+
+@router.get(f"/{TYPE}/{ID}")
+async def read(
+    rtype: str,
+    rid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    door: FrontDoorDep,
+    upstream: UpstreamDep,
+) -> FhirResponse:
+    """Read one resource."""
+    ctx = audit_context(request)
+    ctx.interaction, ctx.action, ctx.resource_type = "read", "R", rtype
+    _served(rtype)
+    require(principal, rtype, "r")
+    real = _real_id(principal, door, rtype, rid)
+    resource = await _read_visible(upstream, principal, f"{rtype}/{real}", rtype, rid)
+    body = await present_resource(resource, principal, door, upstream, ctx)
+    return FhirResponse(body, headers=_etag(resource))
+
+
+@router.get(f"/{TYPE}/{ID}/_history")
+async def history_instance(
+    rtype: str,
+    rid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    door: FrontDoorDep,
+    upstream: UpstreamDep,
+) -> FhirResponse:
+    """The versions of one resource (not offered to researchers)."""
+    ctx = audit_context(request)
+    ctx.interaction, ctx.action, ctx.resource_type = "history-instance", "R", rtype
+    _served(rtype)
+    require(principal, rtype, "r")
+    if not principal.policy.history:
+        raise Forbidden("history is not available to this role")
+    await _read_visible(upstream, principal, f"{rtype}/{rid}", rtype, rid)
+    params = [
+        (k, v) for k, v in request.query_params.multi_items() if k in ("_count", "_since", "_at")
+    ]
+    bundle = await upstream.get_json(f"{rtype}/{rid}/_history", _grouped(params))
+    body = await present_bundle(bundle, principal, door, upstream, ctx, _self_url(door, request))
+    return FhirResponse(body)
+
+
+@router.get(f"/{TYPE}/{ID}/_history/{{vid:fhirid}}")
+async def vread(
+    rtype: str,
+    rid: str,
+    vid: str,
+    request: Request,
+    principal: CurrentPrincipal,
+    door: FrontDoorDep,
+    upstream: UpstreamDep,
+) -> FhirResponse:
+    """One version of one resource."""
+    ctx = audit_context(request)
+    ctx.interaction, ctx.action, ctx.resource_type = "vread", "R", rtype
+    _served(rtype)
+    require(principal, rtype, "r")
+    real = _real_id(principal, door, rtype, rid)
+    resource = await _read_visible(
+        upstream, principal, f"{rtype}/{real}/_history/{vid}", rtype, rid
+    )
+    body = await present_resource(resource, principal, door, upstream, ctx)
+    return FhirResponse(body, headers=_etag(resource))
+
+
+def _grouped(params: list[tuple[str, str]]) -> dict[str, str | list[str]]:
+    """Repeated parameters (``_include``, ``_tag``) as lists, the way httpx sends them."""
+    grouped: dict[str, list[str]] = {}
+    for name, value in params:
+        grouped.setdefault(name, []).append(value)
+    return {k: v[0] if len(v) == 1 else v for k, v in grouped.items()}

@@ -1,0 +1,1 @@
+"""Access control for system clients: SMART Backend Services tokens, roles and scopes."""

@@ -1,0 +1,56 @@
+"""FastAPI dependencies: the token service of the app and the authenticated caller of a request."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from starlette.concurrency import run_in_threadpool
+
+from facade.audit.route import audit_context
+from facade.errors import Forbidden, NotAuthenticated
+from facade.security.clients import ClientRegistry
+from facade.security.tokens import Principal, TokenService, claimed_client
+
+
+def token_service(app: FastAPI) -> TokenService:
+    """The app's TokenService (made on first use)."""
+    existing = getattr(app.state, "tokens", None)
+    if isinstance(existing, TokenService):
+        return existing
+    service = TokenService(app.state.settings, ClientRegistry(app.state.database))
+    app.state.tokens = service
+    return service
+
+
+async def current_principal(request: Request) -> Principal:
+    """The caller, from ``Authorization: Bearer <access token>``; 401 when absent or invalid.
+
+    The claimed client id goes into the audit context first, so refused requests are attributed.
+    """
+    ctx = audit_context(request)
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise NotAuthenticated("a bearer access token is required (SMART Backend Services)")
+    token = token.strip()
+    ctx.client_id = claimed_client(token)
+    principal = await run_in_threadpool(token_service(request.app).verify, token)
+    ctx.client_id = principal.client_id
+    ctx.client_name = principal.name
+    ctx.role = principal.role.value
+    ctx.org_code = principal.org_code
+    ctx.authenticated = True
+    return principal
+
+
+CurrentPrincipal = Annotated[Principal, Depends(current_principal)]
+
+
+def require(principal: Principal, resource_type: str, perm: str) -> None:
+    """Refuse (403) unless both the role and the token's scopes allow ``perm`` on the type."""
+    if perm not in principal.policy.permissions(resource_type):
+        verb = {"c": "create", "r": "read", "u": "update", "d": "delete", "s": "search"}[perm]
+        raise Forbidden(f"role {principal.role.value} may not {verb} {resource_type}")
+    if not principal.scopes.allows(resource_type, perm):
+        raise Forbidden(f"token lacks scope system/{resource_type}.{perm}")
