@@ -67,7 +67,8 @@ class Settings(BaseSettings):
     # -- the local HAPI jar managed by ``vte-facade hapi``
     hapi_module_dir: Path = Field(default_factory=lambda: _repo_root() / "docker" / "hapi")
     hapi_port: int = 8080
-    hapi_java_opts: str = "-Xmx1536m"
+    # 1 GiB is ~3x the live heap measured after the test suite (docker/hapi/README.md).
+    hapi_java_opts: str = "-Xmx1g"
     hapi_start_timeout_seconds: float = 300.0
     hapi_jdbc_url: str = ""
     hapi_jdbc_username: str = ""

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shlex
 import signal
 import subprocess
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -90,16 +93,28 @@ class HapiLauncher:
             return HapiStatus("stopped", None, self.base_url)
         return HapiStatus("running" if self._answers() else "unresponsive", pid, self.base_url)
 
+    @contextmanager
+    def _exclusive(self) -> Iterator[None]:
+        """Serialise start/stop of this state directory across processes (concurrent `make` runs)."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with (self.state_dir / "launcher.lock").open("w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            yield
+
     def start(self) -> HapiStatus:
         """Build if needed, start the jar, and wait until /fhir/metadata answers.
 
         Raises HapiError with the log tail when the process exits or does not come up in time.
         """
+        with self._exclusive():
+            return self._start_locked()
+
+    def _start_locked(self) -> HapiStatus:
         current = self.status()
         if current.state == "running":
             return current
         if current.state == "unresponsive":
-            self.stop()
+            self._stop_locked()
         if self._answers():
             raise HapiError(
                 f"another server already answers at {self.base_url}; stop it or change VTE_HAPI_PORT"
@@ -127,7 +142,7 @@ class HapiLauncher:
             if self._answers():
                 return HapiStatus("running", process.pid, self.base_url)
             time.sleep(1.0)
-        self.stop()
+        self._stop_locked()
         raise HapiError(
             f"HAPI did not answer {self.base_url}/metadata within "
             f"{self.settings.hapi_start_timeout_seconds:.0f} s; log tail:\n{tail(self.log_file)}"
@@ -135,6 +150,10 @@ class HapiLauncher:
 
     def stop(self, timeout: float = 60.0) -> bool:
         """Stop the recorded process (TERM, then KILL after ``timeout``); return whether one was running."""
+        with self._exclusive():
+            return self._stop_locked(timeout)
+
+    def _stop_locked(self, timeout: float = 60.0) -> bool:
         pid = self._recorded_pid()
         if pid is None:
             return False

@@ -1,0 +1,120 @@
+package org.vtefacade.hapi;
+
+import ca.uhn.fhir.jpa.api.config.JpaStorageSettings;
+import org.springframework.boot.context.properties.ConfigurationProperties;
+
+/**
+ * The few knobs the facade needs, bound from {@code vte.hapi.*}. application.yaml maps each one
+ * to a short HAPI_* environment variable, which is what operators and the launcher use.
+ */
+@ConfigurationProperties(prefix = "vte.hapi")
+public class VteHapiProperties {
+
+	/** Page size when the client sends no _count. */
+	private int defaultPageSize = 20;
+
+	/** Upper bound for _count; larger requests are clamped to it, never rejected. */
+	private int maxPageSize = 500;
+
+	/**
+	 * Id strategy for server-assigned ids (POST). Clients may PUT any id (ANY strategy), so
+	 * HAPI recommends UUIDs here: sequential numbers could collide with client-chosen numeric ids.
+	 */
+	private JpaStorageSettings.IdStrategyEnum serverIdStrategy = JpaStorageSettings.IdStrategyEnum.UUID;
+
+	/**
+	 * Fixed base URL written into Bundle links and Location/Content-Location headers. Blank means
+	 * "derive it from each incoming request", which is right behind a transparent proxy.
+	 */
+	private String serverAddress = "";
+
+	/** Reject writes of resources that declare meta.profile but fail validation against it. */
+	private boolean validateDeclaredProfiles = true;
+
+	/** One INFO line per request (operation, URL, status, time). */
+	private boolean requestLogging = true;
+
+	/**
+	 * Let single-chunk Batch2 jobs (a typical $export here) advance as soon as a step finishes
+	 * instead of waiting for the once-a-minute maintenance pass. Safe on a single node.
+	 */
+	private boolean jobFastTracking = true;
+
+	/** Interval of Batch2's maintenance pass, which starts and advances jobs ($export, $reindex). */
+	private long jobMaintenanceIntervalMs = 5000;
+
+	/** How long $export output Binaries are kept before the cleanup job deletes them. */
+	private int bulkExportRetentionHours = 2;
+
+	public int getDefaultPageSize() {
+		return defaultPageSize;
+	}
+
+	public void setDefaultPageSize(int theDefaultPageSize) {
+		defaultPageSize = theDefaultPageSize;
+	}
+
+	public int getMaxPageSize() {
+		return maxPageSize;
+	}
+
+	public void setMaxPageSize(int theMaxPageSize) {
+		maxPageSize = theMaxPageSize;
+	}
+
+	public JpaStorageSettings.IdStrategyEnum getServerIdStrategy() {
+		return serverIdStrategy;
+	}
+
+	public void setServerIdStrategy(JpaStorageSettings.IdStrategyEnum theServerIdStrategy) {
+		serverIdStrategy = theServerIdStrategy;
+	}
+
+	public String getServerAddress() {
+		return serverAddress;
+	}
+
+	public void setServerAddress(String theServerAddress) {
+		serverAddress = theServerAddress;
+	}
+
+	public boolean isValidateDeclaredProfiles() {
+		return validateDeclaredProfiles;
+	}
+
+	public void setValidateDeclaredProfiles(boolean theValidateDeclaredProfiles) {
+		validateDeclaredProfiles = theValidateDeclaredProfiles;
+	}
+
+	public boolean isRequestLogging() {
+		return requestLogging;
+	}
+
+	public void setRequestLogging(boolean theRequestLogging) {
+		requestLogging = theRequestLogging;
+	}
+
+	public boolean isJobFastTracking() {
+		return jobFastTracking;
+	}
+
+	public void setJobFastTracking(boolean theJobFastTracking) {
+		jobFastTracking = theJobFastTracking;
+	}
+
+	public long getJobMaintenanceIntervalMs() {
+		return jobMaintenanceIntervalMs;
+	}
+
+	public void setJobMaintenanceIntervalMs(long theJobMaintenanceIntervalMs) {
+		jobMaintenanceIntervalMs = theJobMaintenanceIntervalMs;
+	}
+
+	public int getBulkExportRetentionHours() {
+		return bulkExportRetentionHours;
+	}
+
+	public void setBulkExportRetentionHours(int theBulkExportRetentionHours) {
+		bulkExportRetentionHours = theBulkExportRetentionHours;
+	}
+}
