@@ -32,7 +32,7 @@ def create_app(
     settings: Settings,
     *,
     database: Database | None = None,
-    record_processor: RecordProcessor | None | Literal["dictionary"] = "dictionary",
+    record_processor: RecordProcessor | Literal["dictionary"] | None = "dictionary",
 ) -> FastAPI:
     """Build the facade app; the upstream client lives for the app's lifespan.
 

@@ -1,0 +1,76 @@
+"""``vte-facade forward``: move accepted native records into the FHIR server (once, or as a loop)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from typing import Annotated, Any
+
+import typer
+
+from facade.cli.output import JsonOption, console, emit, fail, settings
+from facade.db import Database
+from facade.errors import FacadeError
+from facade.forward.worker import Forwarder, ForwardReport
+from facade.logs import configure_logging
+from facade.upstream import UpstreamClient
+
+app = typer.Typer(help="Forward accepted native records to the FHIR server.")
+
+
+def _human(data: dict[str, Any]) -> None:
+    console.print(
+        f"claimed {data['claimed']}  stored {data['stored']}  failed {data['failed']}  "
+        f"retry later {data['released']}  transactions {data['transactions']}  "
+        f"in {data['seconds']:.1f} s"
+        + ("  [yellow](FHIR server unavailable)[/]" if data["upstream_down"] else "")
+    )
+    if data.get("queue"):
+        queue = data["queue"]
+        console.print(
+            f"queue: accepted {queue['accepted']}  stored {queue['stored']}  failed {queue['failed']}"
+        )
+
+
+async def _run(once: bool) -> dict[str, Any]:
+    current = settings()
+    configure_logging(current.log_level)
+    database = Database(current.database_url)
+    upstream = UpstreamClient(current)
+    try:
+        forwarder = Forwarder(current, database, upstream)
+        if once:
+            report = await forwarder.drain()
+        else:
+            report = ForwardReport()
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await forwarder.run_forever(stop)
+        result = report.as_dict()
+        result["queue"] = forwarder.queue.counts()
+        return result
+    finally:
+        await upstream.aclose()
+        database.dispose()
+
+
+@app.callback(invoke_without_command=True)
+def forward(
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once", help="Drain what is claimable now, then exit (default: run until stopped)."
+        ),
+    ] = False,
+    json: JsonOption = False,
+) -> None:
+    """Forward accepted records as FHIR transactions; receipts become stored or failed."""
+    try:
+        result = asyncio.run(_run(once))
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    emit(result, json, _human)
+    if result["upstream_down"]:
+        raise typer.Exit(2)

@@ -1,0 +1,1 @@
+"""Forwarding accepted native records into the FHIR server (durable, ordered, retried)."""

@@ -1,0 +1,1 @@
+"""The declarative mapping engine: dictionary-driven validation, native ↔ FHIR mapping, sample records."""

@@ -1,0 +1,110 @@
+"""The production ``RecordProcessor`` of the native gateway: the dictionary decides what is valid.
+
+Per record: find its record type from the service code, check that every record it links to by
+recordId is live (3006), validate every field and rule (3001–3005, 3007, with the linked record's
+facts for cross-record rules), then prepare the payload (normalised, pseudonymised, minimum
+necessary) and keep the facts later records will need.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from facade.db import Database
+from facade.dictionary.models import RecordType
+from facade.errors import Issue
+from facade.mapping import values
+from facade.mapping.engine import MappingEngine
+from facade.mapping.facts import FactStore, payload_digest
+from facade.mapping.prepare import prepare_payload, warnings
+from facade.mapping.validate import issue, location, validate_record
+from facade.native.processor import IntakeContext, PreparedRecord
+from facade.settings import Settings
+
+
+class DictionaryProcessor:
+    """Validates and prepares native records with the data-element dictionary."""
+
+    def __init__(self, engine: MappingEngine, facts: FactStore, pseudonym_key: bytes) -> None:
+        self.engine = engine
+        self.facts = facts
+        self._key = pseudonym_key
+
+    @classmethod
+    def from_settings(cls, settings: Settings, database: Database) -> DictionaryProcessor:
+        """The processor for an app: dictionary and ConceptMaps from settings, facts in ``database``."""
+        return cls(
+            MappingEngine.from_settings(settings),
+            FactStore.for_settings(settings, database),
+            settings.secret("pseudonym_key"),
+        )
+
+    @property
+    def service_codes(self) -> frozenset[str]:
+        """One upload service per record type of the dictionary (VTE.CASE.UPLOAD, VTE.RISK.UPLOAD, ...)."""
+        return frozenset(rt.service_code for rt in self.engine.dictionary.record_types.values())
+
+    def prepare(
+        self, context: IntakeContext, index: int, record: Mapping[str, Any]
+    ) -> PreparedRecord | list[Issue]:
+        """The prepared record, or every problem found in it."""
+        prefix = f"records[{index}]"
+        rt = self.engine.for_service(context.service_code)
+        if rt is None:
+            return [
+                issue(
+                    prefix,
+                    "3003",
+                    "service-record-type",
+                    f"服务 {context.service_code} 不对应数据字典中的记录类型，请按记录类型选用服务代码",
+                )
+            ]
+        linked, problems = self._links(rt, record, context.org_code, prefix)
+        problems += validate_record(
+            rt,
+            record,
+            prefix,
+            dictionary=self.engine.dictionary,
+            envelope={"orgCode": context.org_code},
+            linked=linked,
+        )
+        if problems:
+            return problems
+        payload, ignored = prepare_payload(self.engine, rt, record, self._key)
+        self._remember(rt, context.org_code, payload)
+        return PreparedRecord(payload, warnings(rt, record, ignored, prefix))
+
+    def _links(
+        self, rt: RecordType, record: Mapping[str, Any], org_code: str, prefix: str
+    ) -> tuple[dict[str, Mapping[str, Any] | None], list[Issue]]:
+        """Facts of each record this one links to by recordId; 3006 for those never sent."""
+        linked: dict[str, Mapping[str, Any] | None] = {}
+        problems: list[Issue] = []
+        for ref in self.engine.links_by_record_id(rt):
+            name = ref.by_field or ""
+            raw = record.get(name)
+            if values.is_absent(raw) or not isinstance(raw, str):
+                continue  # validation reports the missing or malformed field
+            target = self.engine.record_type(ref.record_type or "")
+            live = self.facts.live(org_code, target.service_code, raw.strip())
+            if live is None:
+                problems.append(
+                    issue(
+                        location(prefix, name),
+                        "3006",
+                        "linked-record",
+                        f"引用的{target.zh}记录未上报（请先通过 {target.service_code} 上报）",
+                    )
+                )
+                continue
+            linked[name] = self.facts.read(org_code, target.record_type, raw.strip(), live.digest)
+        return linked, problems
+
+    def _remember(self, rt: RecordType, org_code: str, payload: Mapping[str, Any]) -> None:
+        wanted = self.engine.fact_fields(rt.record_type)
+        if not wanted:
+            return
+        facts = {name: payload[name] for name in sorted(wanted) if name in payload}
+        digest = payload_digest(payload)
+        self.facts.remember(org_code, rt.record_type, str(payload["recordId"]), digest, facts)

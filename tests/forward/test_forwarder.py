@@ -1,0 +1,311 @@
+"""The forwarder against a scripted FHIR server (unit level): bundles, isolation, retries, corrections.
+
+The real HAPI path is covered by tests/integration/test_native_end_to_end.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from mapping_kit import Hospital, admit
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from facade.app import create_app
+from facade.cli.main import app as cli
+from facade.db import Database
+from facade.errors import UpstreamRejected
+from facade.forward.worker import Forwarder, ForwardReport, reason_text
+from facade.native.client import VteXClient
+from facade.native.tables import IntakeRecord
+from facade.settings import Settings, ensure_secrets
+from facade.upstream import UpstreamClient
+
+DATA = Path(__file__).parent.parent / "mapping" / "data"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+def golden(case: str, **changes: Any) -> dict[str, Any]:
+    record: dict[str, Any] = json.loads((DATA / case / "record.json").read_text(encoding="utf-8"))
+    record.update(changes)
+    return record
+
+
+class FakeHapi:
+    """Accepts transactions unless ``refuse`` says otherwise; records what it was sent."""
+
+    def __init__(self) -> None:
+        self.bundles: list[dict[str, Any]] = []
+        self.searches: list[httpx.Request] = []
+        self.refuse: Callable[[dict[str, Any]], int | None] = lambda bundle: None
+        self.down = False
+        self.stored_items: list[dict[str, Any]] = []
+        self.counter = 0
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        if self.down:
+            raise httpx.ConnectError("connection refused", request=request)
+        if request.method == "GET":
+            self.searches.append(request)
+            entries = [{"resource": r, "search": {"mode": "match"}} for r in self.stored_items]
+            return httpx.Response(200, json={"resourceType": "Bundle", "entry": entries})
+        bundle = json.loads(request.content)
+        self.bundles.append(bundle)
+        status = self.refuse(bundle)
+        if status is not None:
+            outcome = {
+                "resourceType": "OperationOutcome",
+                "issue": [
+                    {
+                        "severity": "error",
+                        "code": "processing",
+                        "diagnostics": "Encounter.period.end: value '2026-01-19' is invalid",
+                    }
+                ],
+            }
+            return httpx.Response(status, json=outcome)
+        results = []
+        for entry in bundle["entry"]:
+            self.counter += 1
+            kind = entry["request"]["url"].split("?")[0].split("/")[0]
+            results.append(
+                {"response": {"status": "200 OK", "location": f"{kind}/{self.counter}/_history/1"}}
+            )
+        return httpx.Response(
+            200, json={"resourceType": "Bundle", "type": "transaction-response", "entry": results}
+        )
+
+
+@pytest.fixture
+def quiet(settings: Settings) -> Settings:
+    return ensure_secrets(settings).model_copy(
+        update={
+            "forward_enabled": False,
+            "forward_retry_base_seconds": 0.05,
+            "forward_retry_max_seconds": 0.2,
+        }
+    )
+
+
+@pytest.fixture
+def http(quiet: Settings, database: Database) -> Iterator[TestClient]:
+    with TestClient(create_app(quiet, database=database)) as client:
+        yield client
+
+
+@pytest.fixture
+def hospital(quiet: Settings, database: Database) -> Hospital:
+    return admit(quiet, database)
+
+
+@pytest.fixture
+def vx(http: TestClient, hospital: Hospital) -> VteXClient:
+    return hospital.client(http)
+
+
+@pytest.fixture
+def hapi() -> FakeHapi:
+    return FakeHapi()
+
+
+def forward(
+    settings: Settings, database: Database, hapi: FakeHapi, **updates: Any
+) -> ForwardReport:
+    async def run() -> ForwardReport:
+        upstream = UpstreamClient(
+            settings.model_copy(update=updates), transport=httpx.MockTransport(hapi)
+        )
+        try:
+            return await Forwarder(settings.model_copy(update=updates), database, upstream).drain()
+        finally:
+            await upstream.aclose()
+
+    return asyncio.run(run())
+
+
+def statuses(database: Database) -> dict[str, tuple[str, str | None]]:
+    with database.session() as session:
+        rows = session.execute(
+            select(IntakeRecord.record_id, IntakeRecord.status, IntakeRecord.reason)
+        )
+        return {record_id: (status, reason) for record_id, status, reason in rows}
+
+
+def cases(hospital: Hospital, count: int) -> list[dict[str, Any]]:
+    return [
+        golden(
+            "case-discharged",
+            orgCode=hospital.org_code,
+            recordId=f"ZY{n:04d}",
+            patientId=f"P{n:04d}",
+        )
+        for n in range(count)
+    ]
+
+
+def test_records_are_written_in_bounded_transactions(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 12)).code == "0"
+    report = forward(quiet, database, hapi, forward_bundle_max_entries=12)
+    assert (report.stored, report.failed, report.released) == (12, 0, 0)
+    assert all(len(b["entry"]) <= 12 for b in hapi.bundles)
+    assert len(hapi.bundles) == 6  # 5 resources per case: two cases per transaction
+    assert {s for s, _ in statuses(database).values()} == {"stored"}
+    with database.session() as session:
+        refs = set(session.scalars(select(IntakeRecord.result_ref)))
+    assert all(ref and ref.startswith("Encounter/") for ref in refs)
+
+
+def test_one_bad_record_does_not_fail_the_good_ones_of_its_bundle(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 5)).code == "0"
+    hapi.refuse = lambda bundle: 422 if "ZY0003" in json.dumps(bundle) else None
+    report = forward(quiet, database, hapi)
+    assert (report.stored, report.failed) == (4, 1)
+    status, reason = statuses(database)["ZY0003"]
+    assert status == "failed" and reason is not None
+    assert "Encounter.period.end" in reason and "2026-01-19" not in reason  # no quoted values
+    assert all(s == "stored" for r, (s, _) in statuses(database).items() if r != "ZY0003")
+
+
+def test_hapi_down_delays_storage_and_loses_nothing(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 3)).code == "0"
+    hapi.down = True
+    report = forward(quiet, database, hapi)
+    assert report.upstream_down and (report.stored, report.failed, report.released) == (0, 0, 3)
+    assert {s for s, _ in statuses(database).values()} == {"accepted"}
+    hapi.down = False
+    assert forward(quiet, database, hapi).stored == 0  # still inside the backoff window
+    asyncio.run(asyncio.sleep(0.3))
+    assert forward(quiet, database, hapi).stored == 3
+    with database.session() as session:
+        assert set(session.scalars(select(IntakeRecord.attempts))) == {2}
+
+
+def test_a_case_and_its_assessment_in_one_transaction_are_linked_by_full_url(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 1)).code == "0"
+    risk = golden("vte-risk-caprini", caseRecordId="ZY0000")
+    assert vx.upload("VTE.RISK.UPLOAD", "B2", [risk]).code == "0"
+    assert forward(quiet, database, hapi).stored == 2
+    [bundle] = hapi.bundles
+    urls = {e["request"]["url"].split("?")[0]: e["fullUrl"] for e in bundle["entry"]}
+    assessment = next(
+        e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "RiskAssessment"
+    )
+    assert assessment["encounter"]["reference"] == urls["Encounter"]
+    assert assessment["subject"]["reference"] == urls["Patient"]
+
+
+def test_an_assessment_whose_case_is_still_on_its_way_waits(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 1)).code == "0"
+    risk = golden("vte-risk-caprini", caseRecordId="ZY0000")
+    assert vx.upload("VTE.RISK.UPLOAD", "B2", [risk]).code == "0"
+    # the case meets a busy server (409, retried later), the assessment a missing reference (400)
+    hapi.refuse = lambda bundle: 409 if "Patient" in json.dumps(bundle) else 400
+    slow = {"forward_claim_size": 1, "forward_retry_base_seconds": 0.4}
+    first = forward(quiet, database, hapi, **slow)  # the case: 409, back in 0.4 s
+    second = forward(quiet, database, hapi, **slow)  # the assessment alone: 400, but its case waits
+    assert (first.released, second.released, first.failed + second.failed) == (1, 1, 0)
+    assert "RiskAssessment" in json.dumps(hapi.bundles[-1])
+    assert {s for s, _ in statuses(database).values()} == {"accepted"}
+    hapi.refuse = lambda bundle: None
+    asyncio.run(asyncio.sleep(1.0))
+    forward(quiet, database, hapi)
+    assert {s for s, _ in statuses(database).values()} == {"stored"}
+
+
+def test_a_correction_deletes_items_it_no_longer_has(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    record = cases(hospital, 1)[0]
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", [record]).code == "0"
+    forward(quiet, database, hapi)
+    system = f"https://fhir.vte-region.cn/ig/sid/record/{hospital.org_code}/case"
+    hapi.stored_items = [
+        {
+            "resourceType": "Condition",
+            "id": "c1",
+            "identifier": [{"system": system, "value": "ZY0000/diagnoses/1"}],
+        },
+        {
+            "resourceType": "Condition",
+            "id": "c2",
+            "identifier": [{"system": system, "value": "ZY0000/diagnoses/2"}],
+        },
+    ]
+    corrected = {**record, "recordVersion": 2, "diagnoses": record["diagnoses"][:1]}
+    assert vx.upload("VTE.CASE.UPLOAD", "B2", [corrected]).code == "0"
+    assert forward(quiet, database, hapi).stored == 1
+    last = hapi.bundles[-1]
+    deletes = [e["request"]["url"] for e in last["entry"] if e["request"]["method"] == "DELETE"]
+    assert deletes == ["Condition/c2"]
+    search = hapi.searches[0]
+    assert search.url.params["encounter.identifier"] == f"{system}|ZY0000"
+
+
+def test_reason_text_keeps_conditional_urls_and_drops_values() -> None:
+    error = UpstreamRejected(
+        "Invalid match URL \"Encounter?identifier=x|ZY1\" - no match; birthDate '1949-12-31'",
+        upstream_status=412,
+    )
+    text = reason_text(error)
+    assert "Encounter?identifier=x|ZY1" in text and "1949-12-31" not in text and "412" in text
+    invariant = UpstreamRejected(
+        "Constraint failed: vte-item-1: 'An assessment item has a code or a text'",
+        upstream_status=422,
+    )
+    assert "An assessment item has a code or a text" in reason_text(invariant)
+
+
+def test_cli_forward_once_reports_and_keeps_records_when_hapi_is_down(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, tmp_path: Path
+) -> None:
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 2)).code == "0"
+    env = {
+        "VTE_VAR_DIR": str(quiet.var_dir),
+        "VTE_DATABASE_URL": quiet.database_url,
+        "VTE_FHIR_BASE_URL": "http://127.0.0.1:9/fhir",  # nothing listens on the discard port
+        "VTE_UPSTREAM_CONNECT_TIMEOUT_SECONDS": "1",
+    }
+    result = CliRunner().invoke(cli, ["forward", "--once", "--json"], env=env)
+    assert result.exit_code == 2, result.output
+    report = json.loads(result.output)
+    assert report["upstream_down"] is True and report["released"] == 2
+    assert report["queue"] == {"accepted": 2, "stored": 0, "failed": 0}
+
+
+def test_a_correction_that_changes_the_resource_type_deletes_the_old_one(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 1)).code == "0"
+    device = golden("prophylaxis-mechanical", caseRecordId="ZY0000")
+    assert vx.upload("VTE.PREVENT.UPLOAD", "B2", [device]).code == "0"
+    forward(quiet, database, hapi)
+    drug = {
+        **golden("prophylaxis-drug-not-given", caseRecordId="ZY0000"),
+        "recordId": device["recordId"],
+    }
+    assert vx.upload("VTE.PREVENT.UPLOAD", "B3", [{**drug, "recordVersion": 2}]).code == "0"
+    assert forward(quiet, database, hapi).stored == 1
+    system = f"https://fhir.vte-region.cn/ig/sid/record/{hospital.org_code}/prophylaxis"
+    entries = hapi.bundles[-1]["entry"]
+    assert entries[0]["request"] == {
+        "method": "DELETE",
+        "url": f"Procedure?identifier={system}|PX-001205",
+    }
+    assert entries[1]["request"]["url"].startswith("MedicationAdministration?")
