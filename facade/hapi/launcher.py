@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shlex
+import shutil
 import signal
 import subprocess
 import time
@@ -121,26 +122,38 @@ class HapiLauncher:
             )
         self.build()
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        command = ["java", *shlex.split(self.settings.hapi_java_opts), "-jar", str(self.jar)]
-        with self.log_file.open("wb") as log:
-            process = subprocess.Popen(  # noqa: S603
+        java = shutil.which("java")
+        if java is None:
+            raise HapiError("java is not on PATH; HAPI needs Java 17 or newer")
+        command = [java, *shlex.split(self.settings.hapi_java_opts), "-jar", str(self.jar)]
+        # posix_spawn rather than Popen: the server must outlive this process (setsid), and a
+        # Popen object dropped while its child runs warns "subprocess is still running".
+        log_fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            pid = os.posix_spawn(
+                java,
                 command,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                cwd=self.state_dir,
-                env=self._environment(),
-                start_new_session=True,  # outlives the CLI; stopped by pid
+                self._environment(),
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, log_fd, 1),
+                    (os.POSIX_SPAWN_DUP2, log_fd, 2),
+                    (os.POSIX_SPAWN_CLOSE, 0),
+                ],
+                setsid=True,
             )
-        self.pid_file.write_text(str(process.pid))
+        finally:
+            os.close(log_fd)
+        self.pid_file.write_text(str(pid))
         deadline = time.monotonic() + self.settings.hapi_start_timeout_seconds
         while time.monotonic() < deadline:
-            if process.poll() is not None:
+            exit_code = _exit_code(pid)
+            if exit_code is not None:
                 self.pid_file.unlink(missing_ok=True)
                 raise HapiError(
-                    f"HAPI exited with code {process.returncode} during start-up; log tail:\n{tail(self.log_file)}"
+                    f"HAPI exited with code {exit_code} during start-up; log tail:\n{tail(self.log_file)}"
                 )
             if self._answers():
-                return HapiStatus("running", process.pid, self.base_url)
+                return HapiStatus("running", pid, self.base_url)
             time.sleep(1.0)
         self._stop_locked()
         raise HapiError(
@@ -212,6 +225,15 @@ def _alive(pid: int) -> bool:
     except ChildProcessError:
         return True
     return done == 0
+
+
+def _exit_code(pid: int) -> int | None:
+    """The exit status of our child ``pid`` if it has exited (reaping it), else None."""
+    try:
+        done, status = os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:  # not our child (started by another process): alive or gone
+        return None if _alive(pid) else -1
+    return os.waitstatus_to_exitcode(status) if done else None
 
 
 def tail(path: Path, lines: int = 40) -> str:
