@@ -30,8 +30,10 @@ hapi-start: venv
 hapi-stop: venv
 	$(BIN)/vte-facade hapi stop
 
-## make run: install, build and start HAPI on embedded H2, migrate, serve the facade on loopback.
+## make run: install, build and start HAPI on embedded H2, load the IG's conformance resources,
+## migrate, serve the facade on loopback.
 run: venv hapi-start
+	$(BIN)/vte-facade ig load
 	$(BIN)/vte-facade db upgrade
 	$(BIN)/vte-facade serve
 

@@ -23,10 +23,9 @@ from facade.excel.container import Limits, reject
 from facade.excel.layout import Layout
 from facade.excel.locate import CellError, Locator, orphan_error
 from facade.excel.reader import ParsedRecord, ParsedWorkbook, RowRef, read_workbook
-from facade.native.batch import RecordCheck, check_record
-from facade.native.codes import RECORD_CODES
+from facade.native.batch import RecordCheck, prepare_record
 from facade.native.intake import IntakeStore, sm3_hex
-from facade.native.processor import IntakeContext, PreparedRecord, RecordProcessor
+from facade.native.processor import IntakeContext, RecordProcessor
 from facade.native.sealing import RECORD_PAYLOADS, SecretBox
 from facade.settings import Settings
 
@@ -231,20 +230,7 @@ def _check(
     max_bytes: int,
 ) -> RecordCheck:
     """The gateway's per-record steps (protocol checks, then the processor), plus the cell problems of the workbook."""
-    record = parsed.record
-    check = check_record(index, record, max_bytes)
-    if not check.skip_processor:
-        outcome = processor.prepare(context, index, record)
-        if isinstance(outcome, PreparedRecord):
-            if not check.issues:
-                check.prepared = outcome
-        else:
-            if not outcome or any(issue.native_code not in RECORD_CODES for issue in outcome):
-                raise TypeError(
-                    "record processor must return a PreparedRecord or issues with codes 3001-3008"
-                )
-            known = {(issue.location, issue.native_code) for issue in check.issues}
-            check.issues.extend(i for i in outcome if (i.location, i.native_code) not in known)
+    check = prepare_record(processor, context, index, parsed.record, max_bytes)
     if parsed.problems:
         # The cell's own problem explains it best; the validator's view of the same cell is noise.
         read = [

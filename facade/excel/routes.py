@@ -21,7 +21,7 @@ from facade.native.codes import Code, reject
 from facade.native.credentials import AppAccess
 from facade.native.intake import sm3_hex
 from facade.native.reply import issue_entries
-from facade.native.routes import client_ip
+from facade.native.routes import client_ip, read_body
 from facade.settings import Settings
 
 log = logging.getLogger("facade.excel")
@@ -74,7 +74,7 @@ async def import_excel(request: Request) -> Response:
     """Authenticated by the app's signed ``X-VTE-*`` headers over the file's SM3 digest; answers a JSON summary."""
     app: FastAPI = request.app
     settings: Settings = app.state.settings
-    body = await _read_body(request, settings.excel_max_file_bytes)
+    body = await read_body(request, settings.excel_max_file_bytes)
     ip = client_ip(request, settings)
     filename = unquote(request.headers.get("X-VTE-FileName", "")) or None
     audit: dict[str, Any] = {"outcome_code": Code.INTERNAL_ERROR.value}
@@ -215,19 +215,6 @@ def _lower(headers: dict[str, str]) -> dict[str, str]:
     """Header lookups by the canonical names of facade.excel.auth, whatever case the client used."""
     by_lower = {k.lower(): v for k, v in headers.items()}
     return {name: by_lower[name.lower()] for name in HEADERS.values() if name.lower() in by_lower}
-
-
-async def _read_body(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it is known to exceed ``limit``."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            return None
-    return bytes(body)
 
 
 def _code(error: FacadeError) -> str:

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Request
 
 from facade.api.deps import UpstreamDep
 from facade.api.responses import FhirResponse
+from facade.audit.events import AuditContext
 from facade.audit.route import AuditedRoute, audit_context
 from facade.errors import Forbidden, InvalidInput, Issue, NotFound
 from facade.fhir.capability import SERVED_TYPES
@@ -59,6 +60,59 @@ async def _read_visible(
     return resource
 
 
+def _opened(
+    request: Request,
+    principal: Principal,
+    rtype: str,
+    interaction: str,
+    action: str = "R",
+    permission: str = "r",
+) -> AuditContext:
+    """Audit the request as ``interaction`` on ``rtype``, then refuse unserved or forbidden types."""
+    ctx = audit_context(request)
+    ctx.interaction, ctx.action, ctx.resource_type = interaction, action, rtype
+    _served(rtype)
+    require(principal, rtype, permission)
+    return ctx
+
+
+def _history_params(request: Request) -> list[tuple[str, str]]:
+    return [
+        (k, v) for k, v in request.query_params.multi_items() if k in ("_count", "_since", "_at")
+    ]
+
+
+async def _bundle_answer(
+    request: Request,
+    ctx: AuditContext,
+    principal: Principal,
+    door: FrontDoor,
+    upstream: UpstreamClient,
+    path: str,
+    params: list[tuple[str, str]],
+) -> FhirResponse:
+    """Fetch a search or history Bundle upstream and present it in the caller's view."""
+    bundle = await upstream.get_json(path, _grouped(params))
+    body = await present_bundle(bundle, principal, door, upstream, ctx, _self_url(door, request))
+    return FhirResponse(body)
+
+
+async def _resource_answer(
+    ctx: AuditContext,
+    principal: Principal,
+    door: FrontDoor,
+    upstream: UpstreamClient,
+    rtype: str,
+    rid: str,
+    suffix: str = "",
+) -> FhirResponse:
+    """Read ``rtype/rid`` (plus ``suffix``, e.g. a version) if visible, presented with its ETag."""
+    real = _real_id(principal, door, rtype, rid)
+    resource = await _read_visible(upstream, principal, f"{rtype}/{real}{suffix}", rtype, rid)
+    body = await present_resource(resource, principal, door, upstream, ctx)
+    return FhirResponse(body, headers=_etag(resource))
+
+
 @router.get("")
 async def page(
     request: Request, principal: CurrentPrincipal, door: FrontDoorDep, upstream: UpstreamDep
@@ -75,9 +129,7 @@ async def page(
             ],
         )
     forwarded = continuation_params(door, principal, params)
-    bundle = await upstream.get_json("", _grouped(forwarded))
-    body = await present_bundle(bundle, principal, door, upstream, ctx, _self_url(door, request))
-    return FhirResponse(body)
+    return await _bundle_answer(request, ctx, principal, door, upstream, "", forwarded)
 
 
 @router.get(f"/{TYPE}")
@@ -89,14 +141,9 @@ async def search(
     upstream: UpstreamDep,
 ) -> FhirResponse:
     """Search one resource type (tenant-filtered for hospitals, viewed by role)."""
-    ctx = audit_context(request)
-    ctx.interaction, ctx.action, ctx.resource_type = "search-type", "E", rtype
-    _served(rtype)
-    require(principal, rtype, "s")
+    ctx = _opened(request, principal, rtype, "search-type", action="E", permission="s")
     params = prepare_search(principal, rtype, list(request.query_params.multi_items()), door)
-    bundle = await upstream.get_json(rtype, _grouped(params))
-    body = await present_bundle(bundle, principal, door, upstream, ctx, _self_url(door, request))
-    return FhirResponse(body)
+    return await _bundle_answer(request, ctx, principal, door, upstream, rtype, params)
 
 
 @router.get(f"/{TYPE}/_history")
@@ -108,19 +155,14 @@ async def history_type(
     upstream: UpstreamDep,
 ) -> FhirResponse:
     """Type-level history: only for roles that see every organisation as stored or pseudonymised."""
-    ctx = audit_context(request)
-    ctx.interaction, ctx.action, ctx.resource_type = "history-type", "R", rtype
-    _served(rtype)
-    require(principal, rtype, "r")
+    ctx = _opened(request, principal, rtype, "history-type")
     rules = principal.policy
     if not rules.history or rules.tenant_scoped:
         raise Forbidden("type-level history is not available to this role; use instance history")
-    params = [
-        (k, v) for k, v in request.query_params.multi_items() if k in ("_count", "_since", "_at")
-    ]
-    bundle = await upstream.get_json(f"{rtype}/_history", _grouped(params))
-    body = await present_bundle(bundle, principal, door, upstream, ctx, _self_url(door, request))
-    return FhirResponse(body)
+    path = f"{rtype}/_history"
+    return await _bundle_answer(
+        request, ctx, principal, door, upstream, path, _history_params(request)
+    )
 
 
 @router.get(f"/{TYPE}/{ID}")
@@ -133,14 +175,8 @@ async def read(
     upstream: UpstreamDep,
 ) -> FhirResponse:
     """Read one resource."""
-    ctx = audit_context(request)
-    ctx.interaction, ctx.action, ctx.resource_type = "read", "R", rtype
-    _served(rtype)
-    require(principal, rtype, "r")
-    real = _real_id(principal, door, rtype, rid)
-    resource = await _read_visible(upstream, principal, f"{rtype}/{real}", rtype, rid)
-    body = await present_resource(resource, principal, door, upstream, ctx)
-    return FhirResponse(body, headers=_etag(resource))
+    ctx = _opened(request, principal, rtype, "read")
+    return await _resource_answer(ctx, principal, door, upstream, rtype, rid)
 
 
 @router.get(f"/{TYPE}/{ID}/_history")
@@ -153,19 +189,14 @@ async def history_instance(
     upstream: UpstreamDep,
 ) -> FhirResponse:
     """The versions of one resource (not offered to researchers)."""
-    ctx = audit_context(request)
-    ctx.interaction, ctx.action, ctx.resource_type = "history-instance", "R", rtype
-    _served(rtype)
-    require(principal, rtype, "r")
+    ctx = _opened(request, principal, rtype, "history-instance")
     if not principal.policy.history:
         raise Forbidden("history is not available to this role")
     await _read_visible(upstream, principal, f"{rtype}/{rid}", rtype, rid)
-    params = [
-        (k, v) for k, v in request.query_params.multi_items() if k in ("_count", "_since", "_at")
-    ]
-    bundle = await upstream.get_json(f"{rtype}/{rid}/_history", _grouped(params))
-    body = await present_bundle(bundle, principal, door, upstream, ctx, _self_url(door, request))
-    return FhirResponse(body)
+    path = f"{rtype}/{rid}/_history"
+    return await _bundle_answer(
+        request, ctx, principal, door, upstream, path, _history_params(request)
+    )
 
 
 @router.get(f"/{TYPE}/{ID}/_history/{{vid:fhirid}}")
@@ -179,16 +210,8 @@ async def vread(
     upstream: UpstreamDep,
 ) -> FhirResponse:
     """One version of one resource."""
-    ctx = audit_context(request)
-    ctx.interaction, ctx.action, ctx.resource_type = "vread", "R", rtype
-    _served(rtype)
-    require(principal, rtype, "r")
-    real = _real_id(principal, door, rtype, rid)
-    resource = await _read_visible(
-        upstream, principal, f"{rtype}/{real}/_history/{vid}", rtype, rid
-    )
-    body = await present_resource(resource, principal, door, upstream, ctx)
-    return FhirResponse(body, headers=_etag(resource))
+    ctx = _opened(request, principal, rtype, "vread")
+    return await _resource_answer(ctx, principal, door, upstream, rtype, rid, f"/_history/{vid}")
 
 
 def _grouped(params: list[tuple[str, str]]) -> dict[str, str | list[str]]:

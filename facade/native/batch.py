@@ -10,9 +10,9 @@ import orjson
 
 from facade.errors import Issue
 from facade.native import strictjson
-from facade.native.codes import MESSAGES, Code, reject
+from facade.native.codes import MESSAGES, RECORD_CODES, Code, reject
 from facade.native.envelope import ECHOABLE_NAME
-from facade.native.processor import PreparedRecord
+from facade.native.processor import IntakeContext, PreparedRecord, RecordProcessor
 from facade.native.reply import issue_entries
 
 BATCH_NO = re.compile(r"[A-Za-z0-9_-]{1,64}")
@@ -140,6 +140,33 @@ def check_record(index: int, record: Any, max_bytes: int) -> RecordCheck:
         check.issues.append(
             _issue(f"{path}.recordVersion", Code.BAD_FORMAT, "recordVersion 须为非负整数（字符串）")
         )
+    return check
+
+
+def prepare_record(
+    processor: RecordProcessor, context: IntakeContext, index: int, record: Any, max_bytes: int
+) -> RecordCheck:
+    """The protocol's checks on one record, then the processor's, merged without repeating an issue.
+
+    The record is prepared only when neither side found a problem; a processor that answers with
+    no issues or with codes outside 3001-3008 is a programming error (TypeError).
+    """
+    check = check_record(index, record, max_bytes)
+    if check.skip_processor:
+        return check
+    outcome = processor.prepare(context, index, record)
+    if isinstance(outcome, PreparedRecord):
+        if not check.issues:
+            check.prepared = outcome
+        return check
+    if not outcome or any(issue.native_code not in RECORD_CODES for issue in outcome):
+        raise TypeError(
+            "record processor must return a PreparedRecord or issues with codes 3001-3008"
+        )
+    known = {(issue.location, issue.native_code) for issue in check.issues}
+    check.issues.extend(
+        issue for issue in outcome if (issue.location, issue.native_code) not in known
+    )
     return check
 
 

@@ -16,8 +16,8 @@ from facade.errors import ProtocolRejected
 from facade.logs import request_id
 from facade.native import replay
 from facade.native.audit import AuditHook, NativeAuditEvent, no_audit
-from facade.native.batch import RecordCheck, check_record, parse_biz, parse_query, parse_upload
-from facade.native.codes import RECORD_CODES, Code, reject
+from facade.native.batch import parse_biz, parse_query, parse_upload, prepare_record
+from facade.native.codes import Code, reject
 from facade.native.credentials import AppAccess, load_access, load_secret
 from facade.native.crypto import (
     DecryptionFailed,
@@ -28,7 +28,7 @@ from facade.native.crypto import (
 )
 from facade.native.envelope import Envelope, parse_envelope, safe_echo
 from facade.native.intake import IntakeStore, sm3_hex
-from facade.native.processor import IntakeContext, PreparedRecord, RecordProcessor
+from facade.native.processor import IntakeContext, RecordProcessor
 from facade.native.ratelimit import take_token
 from facade.native.receipts import batch_view
 from facade.native.reply import ReplyKey, biz_text, build_reply, issue_entries
@@ -304,35 +304,15 @@ class Gateway:
             context = IntakeContext(
                 envelope.app_id, envelope.org_code, envelope.service_code, batch.batch_no
             )
+            max_bytes = self.settings.native_max_record_bytes
             checks = [
-                self._check(processor, context, index, record)
+                prepare_record(processor, context, index, record, max_bytes)
                 for index, record in enumerate(batch.records)
             ]
             stored = self.store.store(context, digest, checks)  # step 11
         summary = orjson.loads(stored)
         x.counts = (summary["total"], summary["successCount"], summary["failCount"])
         return Code.OK.value, stored
-
-    def _check(
-        self, processor: RecordProcessor, context: IntakeContext, index: int, record: Any
-    ) -> RecordCheck:
-        check = check_record(index, record, self.settings.native_max_record_bytes)
-        if check.skip_processor:
-            return check
-        outcome = processor.prepare(context, index, record)
-        if isinstance(outcome, PreparedRecord):
-            if not check.issues:
-                check.prepared = outcome
-            return check
-        if not outcome or any(issue.native_code not in RECORD_CODES for issue in outcome):
-            raise TypeError(
-                "record processor must return a PreparedRecord or issues with codes 3001-3008"
-            )
-        known = {(issue.location, issue.native_code) for issue in check.issues}
-        check.issues.extend(
-            issue for issue in outcome if (issue.location, issue.native_code) not in known
-        )
-        return check
 
     def _audit(
         self, audit: AuditHook, x: _Exchange, inbound: Inbound, code: str, started: float

@@ -26,7 +26,7 @@ def _gateway(app: FastAPI) -> Gateway:
     return gateway
 
 
-async def _read_body(request: Request, limit: int) -> bytes | None:
+async def read_body(request: Request, limit: int) -> bytes | None:
     """The body, or None as soon as it is known to exceed ``limit`` (before anything is parsed)."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
@@ -66,7 +66,7 @@ async def _serve(request: Request, path_service: str | None) -> Response:
     app: FastAPI = request.app
     settings: Settings = app.state.settings
     inbound = Inbound(
-        raw=await _read_body(request, settings.native_max_body_bytes),
+        raw=await read_body(request, settings.native_max_body_bytes),
         client_ip=client_ip(request, settings),
         path_service=path_service,
     )

@@ -59,7 +59,10 @@ def test_readyz_reports_unmigrated_database(tmp_path: Path) -> None:
     reason = body["checks"]["database"]
     assert reason.startswith("schema not migrated; pending: ")
     # every migration branch head is named, so an operator knows what to apply
-    assert set(reason.split(": ", 1)[1].split(", ")) == Database(settings.database_url).pending_migrations()
+    assert (
+        set(reason.split(": ", 1)[1].split(", "))
+        == Database(settings.database_url).pending_migrations()
+    )
 
 
 def test_unknown_path_answers_with_operation_outcome(client: TestClient) -> None:

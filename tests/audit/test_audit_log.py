@@ -274,7 +274,9 @@ def test_native_gateway_requests_are_audited_through_the_app_hook(
     assert all(e["agent"][0]["who"]["display"].endswith("(not authenticated)") for e in events)
 
 
-def test_flush_waits_for_rows_another_worker_is_sending(settings: Settings, database: Database) -> None:
+def test_flush_waits_for_rows_another_worker_is_sending(
+    settings: Settings, database: Database
+) -> None:
     log = AuditLog(settings, database)
     ids = [log.record(_ctx(n), 200) for n in range(3)]
     with database.session() as session:
