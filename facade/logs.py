@@ -46,3 +46,5 @@ def configure_logging(level: str = "INFO") -> None:
     # Request lines are logged by our middleware with the request id; uvicorn's duplicate is noise.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # Alembic announces its context on every readiness probe; only its warnings matter at run time.
+    logging.getLogger("alembic").setLevel(logging.WARNING)

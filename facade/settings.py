@@ -49,7 +49,9 @@ class Settings(BaseSettings):
 
     # -- upstream HAPI FHIR server
     fhir_base_url: str = "http://127.0.0.1:8080/fhir"
-    upstream_timeout_seconds: float = 30.0
+    # A transaction HAPI validates against our profiles can take tens of seconds on a cold,
+    # busy 2-core server (measured: >30 s for 200 profiled entries), so reads and writes get 120 s.
+    upstream_timeout_seconds: float = 120.0
     upstream_connect_timeout_seconds: float = 5.0
     # HAPI on two cores saturates well below this; more connections only queue inside HAPI.
     upstream_max_connections: int = 16
@@ -138,6 +140,9 @@ class Settings(BaseSettings):
     indicator_concurrency: int = Field(default=4, ge=1, le=32)
     # _count of the paged _elements searches (HAPI clamps it to its own maximum page size).
     indicator_page_size: int = Field(default=500, ge=10, le=1000)
+    # The join path holds the facts of at most about this many stays at a time (whole hospitals
+    # are packed into partitions up to it); memory grows with it, not with the region.
+    indicator_partition_stays: int = Field(default=20_000, ge=100)
 
     # -- logging
     log_level: str = "INFO"

@@ -7,8 +7,20 @@ import uvicorn
 
 from facade import __version__
 from facade.app import create_app
-from facade.cli import apps, audit, client, db, excel, forward, hapi, ig, native, org
-from facade.cli import indicators, synth
+from facade.cli import (
+    apps,
+    audit,
+    client,
+    db,
+    excel,
+    forward,
+    hapi,
+    ig,
+    indicators,
+    native,
+    org,
+    synth,
+)
 from facade.cli.output import JsonOption, console, emit, settings
 from facade.logs import configure_logging
 
@@ -49,8 +61,13 @@ def serve(
         current = type(current).model_validate(current.model_dump())
     configure_logging(current.log_level)
     base = current.public_base_url
-    console.print(f"[bold]VTE facade[/] {__version__}  upstream FHIR: {current.fhir_base_url}")
-    console.print(f"  FHIR endpoint   {base}/fhir  (metadata: {base}/fhir/metadata)")
-    console.print(f"  health          {base}/healthz   readiness: {base}/readyz")
-    console.print(f"  API docs        {base}/docs")
+    lines = [
+        f"[bold]VTE facade[/] {__version__}  upstream FHIR: {current.fhir_base_url}",
+        f"  FHIR endpoint   {base}/fhir  (metadata: {base}/fhir/metadata)",
+        f"  health          {base}/healthz   readiness: {base}/readyz",
+        f"  native gateway  {base}/vte-x/v1/gateway   Excel template: {base}/vte-x/v1/excel/template",
+        f"  API docs        {base}/docs",
+    ]
+    for line in lines:
+        console.print(line, soft_wrap=True)  # URLs must stay whole for copy and paste
     uvicorn.run(create_app(current), host=current.host, port=current.port, log_config=None)

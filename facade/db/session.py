@@ -37,6 +37,7 @@ class Database:
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._heads: frozenset[str] | None = None
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -63,7 +64,9 @@ class Database:
 
     def pending_migrations(self) -> set[str]:
         """Revisions the code expects that the database has not applied (empty when current)."""
-        heads = set(ScriptDirectory.from_config(self.alembic_config()).get_heads())
+        if self._heads is None:  # the scripts do not change while the process runs
+            self._heads = frozenset(ScriptDirectory.from_config(self.alembic_config()).get_heads())
+        heads = set(self._heads)
         with self.engine.connect() as conn:
             current = set(MigrationContext.configure(conn).get_current_heads())
         return heads - current

@@ -1,0 +1,23 @@
+"""Run the benchmarks: ``python -m bench [name ...]`` (default: all)."""
+
+from __future__ import annotations
+
+import sys
+
+from bench import hapi_startup, indicators
+
+BENCHMARKS = {"hapi-startup": hapi_startup.main, "indicators": indicators.main}
+
+
+def main(argv: list[str]) -> int:
+    names = argv or list(BENCHMARKS)
+    for name in names:
+        if name not in BENCHMARKS:
+            print(f"unknown benchmark {name!r}; choose from {', '.join(BENCHMARKS)}")
+            return 2
+        BENCHMARKS[name]()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -1,0 +1,111 @@
+"""``vte-facade synth``: generate a synthetic region's native records and its indicators' ground truth."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+import typer
+
+from facade.cli.native import open_database
+from facade.cli.output import JsonOption, console, emit, fail, settings
+from facade.errors import FacadeError
+from facade.indicators.service import catalog
+from facade.synth.generator import RegionSpec, generate
+from facade.synth.push import register_region, upload_region, wait_stored
+from facade.synth.truth import expected
+from facade.upstream import UpstreamClient
+
+OutOption = typer.Option(..., help="Directory for records/, expected.json and region.json.")
+app = typer.Typer(
+    help="Generate a synthetic region (deterministic from a seed).", invoke_without_command=True
+)
+
+
+def _write(path: Path, data: Any) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
+
+
+@app.callback()
+def synth(
+    seed: int = typer.Option(..., help="Random seed; the same seed gives the same region."),
+    hospitals: int = typer.Option(3, min=1, help="Number of hospitals."),
+    encounters: int = typer.Option(240, min=40, help="Inpatient stays in the whole region."),
+    out: Path = OutOption,
+    period: str = typer.Option("2026-Q1", help="Reporting period the region is built around."),
+    run: str = typer.Option("", help="Extra text making org codes unique (e.g. a test run id)."),
+    push: bool = typer.Option(
+        False, "--push", help="Register the hospitals and upload through the gateway."
+    ),
+    gateway: str | None = typer.Option(
+        None, help="Gateway URL for --push (default: <public base URL>/vte-x/v1/gateway)."
+    ),
+    json: JsonOption = False,
+) -> None:
+    """Write native records per hospital and record type, and the exact expected indicators."""
+    current = settings()
+    region = generate(
+        RegionSpec(seed=seed, hospitals=hospitals, encounters=encounters, period=period, run=run)
+    )
+    records = region.records()
+    for org, kinds in records.items():
+        for kind, items in kinds.items():
+            _write(out / "records" / org / f"{kind}.json", items)
+    truth = expected(records, catalog(current).definitions, period)
+    _write(out / "expected.json", {k: v.as_dict() for k, v in truth.items()})
+    labels = Counter(s.label for s in region.stays if s.label)
+    summary: dict[str, Any] = {
+        "seed": seed,
+        "period": region.period.label,
+        "out": str(out),
+        "hospitals": [
+            {"orgCode": h.org_code, "name": h.name, "departments": [d.code for d in h.departments]}
+            for h in region.hospitals
+        ],
+        "stays": len(region.stays),
+        "resourcesEstimate": region.resource_estimate(),
+        "records": {org: {k: len(v) for k, v in kinds.items()} for org, kinds in records.items()},
+        "edgeCases": sorted(labels),
+    }
+    _write(out / "region.json", summary)
+    if push:
+        url = gateway or f"{current.public_base_url}/vte-x/v1/gateway"
+        try:
+            summary["push"] = _push(current, region, url)
+        except (FacadeError, httpx.HTTPError) as exc:
+            raise fail(exc if isinstance(exc, FacadeError) else str(exc), json) from exc
+    emit(
+        summary,
+        json,
+        lambda d: console.print(
+            f"{d['stays']} stays in {len(d['hospitals'])} hospitals (≈{d['resourcesEstimate']} FHIR resources), "
+            f"{len(d['edgeCases'])} edge cases → {d['out']}"
+            + (f"; pushed {d['push']['records']} records" if push else "")
+        ),
+    )
+
+
+def _push(current: Any, region: Any, url: str) -> dict[str, Any]:
+    database = open_database(False)
+
+    async def register() -> Any:
+        upstream = UpstreamClient(current)
+        try:
+            return await register_region(current, database, upstream, region)
+        finally:
+            await upstream.aclose()
+
+    apps = asyncio.run(register())
+    with httpx.Client(timeout=120) as http:
+        result = upload_region(region, apps, http, url=url)
+        wait_stored(result, apps, http, url=url)
+    return {
+        "records": result.records,
+        "seconds": round(result.seconds, 1),
+        "apps": {org: app.app_id for org, app in apps.items()},
+    }

@@ -1,0 +1,1 @@
+"""Quality indicators computed through FHIR search and published as MeasureReports."""

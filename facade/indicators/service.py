@@ -1,0 +1,210 @@
+"""Evaluate, publish and read indicators: what the HTTP API and the CLI share."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from facade.dictionary.loader import load_dictionary
+from facade.errors import Forbidden
+from facade.indicators.definitions import Definitions, load_definitions
+from facade.indicators.engine import Evaluation, IndicatorEngine
+from facade.indicators.periods import Period, parse_period
+from facade.indicators.report import (
+    build_report,
+    find_reports,
+    region_key,
+    report_identifier,
+    scope_from_report,
+    score_value,
+    store_report,
+)
+from facade.indicators.results import Counts, ScopeResult
+from facade.indicators.vocab import Vocabulary
+from facade.settings import Settings
+from facade.upstream import UpstreamClient
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """The loaded definitions and the vocabulary they are searched with."""
+
+    definitions: Definitions
+    vocab: Vocabulary
+
+
+@cache
+def _catalog(mappings_dir: Path) -> Catalog:
+    return Catalog(
+        load_definitions(mappings_dir / "indicators"),
+        Vocabulary.from_dictionary(load_dictionary(mappings_dir)),
+    )
+
+
+def catalog(settings: Settings) -> Catalog:
+    """Definitions and vocabulary of ``settings.mappings_dir`` (read once per process)."""
+    return _catalog(settings.mappings_dir)
+
+
+def engine(settings: Settings, upstream: UpstreamClient) -> IndicatorEngine:
+    """An engine configured from settings."""
+    loaded = catalog(settings)
+    return IndicatorEngine(
+        upstream,
+        loaded.definitions,
+        loaded.vocab,
+        concurrency=settings.indicator_concurrency,
+        page_size=settings.indicator_page_size,
+        partition_stays=settings.indicator_partition_stays,
+    )
+
+
+@dataclass
+class Row:
+    """One line of an indicator table."""
+
+    id: str
+    name_zh: str
+    name_en: str
+    populations: Counts
+    score: float | None
+    methods: dict[str, str]
+    report_id: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "id": self.id,
+            "name": {"zh": self.name_zh, "en": self.name_en},
+            "populations": self.populations,
+            "score": self.score,
+            "methods": self.methods,
+            "measureReport": self.report_id,
+        }
+
+
+@dataclass
+class Table:
+    """Indicators of one scope and period."""
+
+    period: str
+    scope: str  # an org code, or the region key
+    rows: list[Row]
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "period": self.period,
+            "scope": self.scope,
+            "indicators": [r.as_dict() for r in self.rows],
+        }
+
+
+async def evaluate_and_publish(
+    settings: Settings,
+    upstream: UpstreamClient,
+    period: str,
+    *,
+    region: Sequence[str] | None = None,
+    publish: Sequence[str | None] | None = None,
+    indicators: list[str] | None = None,
+    store: bool = True,
+) -> tuple[Evaluation, dict[str | None, Table]]:
+    """Evaluate over ``region`` (None: every hospital) and publish reports for each scope in
+    ``publish`` (an org code, or None for the region; None: the region and every hospital);
+    return the evaluation and one table per scope."""
+    run = await engine(settings, upstream).evaluate(period, orgs=region, indicators=indicators)
+    definitions = catalog(settings).definitions
+    key = region_key(region)
+    tables: dict[str | None, Table] = {}
+    gate = asyncio.Semaphore(settings.indicator_concurrency)
+
+    async def publish_one(scope: str | None, indicator_id: str) -> str | None:
+        if not store:
+            return None
+        report = build_report(
+            definitions.indicators[indicator_id],
+            run.results[indicator_id],
+            run.period,
+            org=scope,
+            region=key,
+        )
+        async with gate:  # HAPI validates each report against the profile: keep a few in flight
+            stored = await store_report(upstream, report)
+        return f"MeasureReport/{stored['id']}" if stored.get("id") else None
+
+    for scope in publish if publish is not None else [None, *run.orgs]:
+        ids = list(run.results)
+        report_ids = await asyncio.gather(*(publish_one(scope, i) for i in ids))
+        rows = [
+            _row(i, definitions, run.results[i].scope(scope), run, report_id)
+            for i, report_id in zip(ids, report_ids, strict=True)
+        ]
+        tables[scope] = Table(run.period.label, scope or key, rows)
+    return run, tables
+
+
+def _row(
+    indicator_id: str,
+    definitions: Definitions,
+    scoped: ScopeResult,
+    run: Evaluation | None,
+    report_id: str | None,
+) -> Row:
+    indicator = definitions.indicators[indicator_id]
+    methods = {p.code: p.method for p in run.plans[indicator_id]} if run else {}
+    return Row(
+        indicator.id,
+        indicator.name.zh,
+        indicator.name.en,
+        dict(scoped.populations),
+        score_value(scoped.populations),
+        methods,
+        report_id,
+    )
+
+
+async def read_published(
+    settings: Settings,
+    upstream: UpstreamClient,
+    period: str,
+    scope: str | None,
+    *,
+    region: Sequence[str] | None = None,
+) -> Table:
+    """The stored reports of one scope and period as a table (indicators never published are left out)."""
+    definitions = catalog(settings).definitions
+    span: Period = parse_period(period, definitions.rules.tz)
+    key = scope or region_key(region)
+    wanted = {report_identifier(i, span, key): i.id for i in definitions.indicators.values()}
+    found = await find_reports(upstream, sorted(wanted))
+    rows = []
+    for identifier, indicator_id in wanted.items():
+        report = found.get(identifier)
+        if report is None:
+            continue
+        row = _row(
+            indicator_id,
+            definitions,
+            scope_from_report(report),
+            None,
+            f"MeasureReport/{report.get('id')}",
+        )
+        rows.append(row)
+    rows.sort(key=lambda r: list(definitions.indicators).index(r.id))
+    return Table(span.label, key, rows)
+
+
+def visible_scope(role: str, own_org: str | None, requested: str | None) -> str | None:
+    """The scope a caller may see: QC any hospital or the region; a hospital only itself."""
+    if role == "qc":
+        return requested
+    if role == "hospital" and own_org:
+        if requested not in (None, own_org):
+            raise Forbidden("a hospital may only see its own indicators")
+        return own_org
+    raise Forbidden(f"role {role} may not read quality indicators")

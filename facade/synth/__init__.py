@@ -1,0 +1,1 @@
+"""Synthetic regions: native records for the whole pipeline, and the indicators' ground truth."""

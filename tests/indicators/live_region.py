@@ -1,0 +1,116 @@
+"""Loading synthetic regions into the real HAPI through the real pipeline, for the live tests.
+
+native records → signed VTE-X batches → gateway (dictionary validation, pseudonymisation) →
+forwarder (mapping engine, transaction Bundles) → HAPI with our profiles enforced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+
+from facade.app import create_app
+from facade.db import Database
+from facade.settings import Settings, ensure_secrets
+from facade.synth.clinical import Plan
+from facade.synth.generator import Builder, Region, RegionSpec
+from facade.synth.push import PushResult, register_region, upload_region, wait_stored
+from facade.synth.records import Event
+from facade.upstream import UpstreamClient
+
+
+def live_settings(fhir_base_url: str, var_dir: Path) -> Settings:
+    """Settings of a pipeline app of its own (own SQLite database, no rate limit)."""
+    return ensure_secrets(
+        Settings(
+            environment="test",
+            var_dir=var_dir,
+            fhir_base_url=fhir_base_url,
+            database_url=f"sqlite:///{var_dir / 'facade.db'}",
+            native_rate_per_second=0,
+            upstream_timeout_seconds=120.0,
+        )
+    )
+
+
+def push_regions(
+    settings: Settings, database: Database, regions: list[Region], *, timeout: float = 1800
+) -> None:
+    """Register every region's hospitals, upload everything, wait until the forwarder stored it all."""
+    with TestClient(create_app(settings, database=database)) as client:
+        sent: list[tuple[PushResult, dict[str, Any]]] = []
+        for region in regions:
+            apps = asyncio.run(_register(settings, database, region))
+            sent.append((upload_region(region, apps, client), apps))
+        for result, apps in sent:
+            wait_stored(result, apps, client, timeout=timeout)
+
+
+async def _register(settings: Settings, database: Database, region: Region) -> dict[str, Any]:
+    upstream = UpstreamClient(settings)
+    try:
+        return dict(await register_region(settings, database, upstream, region))
+    finally:
+        await upstream.aclose()
+
+
+@dataclass
+class CrossHospital:
+    """Two hospitals; the discharging hospital A never reports the VTE, hospital B does."""
+
+    region: Region
+    a: str
+    b: str
+
+
+def cross_hospital_region(run: str) -> CrossHospital:
+    """Patient 1: discharged from A on 10 Jan, readmitted to B on 9 Feb (day 30) with a DVT
+    present on admission, reported by B. Patient 2: the same on day 91 (11 Apr)."""
+    builder = Builder(RegionSpec(seed=0, hospitals=2, encounters=10**6, run=f"cross-{run}"))
+    a, b = builder.hospitals
+    quiet = Plan(in_hospital_event=False)
+    first = builder.person()
+    builder.stay(
+        a, first, datetime(2026, 1, 3, 9), datetime(2026, 1, 10, 15), plan=quiet, label="index at A"
+    )
+    builder.stay(
+        b,
+        first,
+        datetime(2026, 2, 9, 8),
+        datetime(2026, 2, 14, 8),
+        plan=Plan(in_hospital_event=False),
+        events=[Event(datetime(2026, 2, 9, 10), "1", "1", False)],
+        label="day 30 at B",
+    )
+    second = builder.person()
+    builder.stay(
+        a,
+        second,
+        datetime(2026, 1, 3, 9),
+        datetime(2026, 1, 10, 15),
+        plan=quiet,
+        label="index at A",
+    )
+    builder.stay(
+        b,
+        second,
+        datetime(2026, 4, 11, 8),
+        datetime(2026, 4, 14, 8),
+        plan=Plan(in_hospital_event=False),
+        events=[Event(datetime(2026, 4, 11, 10), "1", "1", False)],
+        label="day 91 at B",
+    )
+    region = Region(
+        builder.spec,
+        builder.period,
+        builder.hospitals,
+        builder.stays,
+        builder.cutoff,
+        builder.people,
+    )
+    return CrossHospital(region, a.org_code, b.org_code)

@@ -1,0 +1,280 @@
+"""Engine == ground truth through the real pipeline and the real HAPI; MeasureReports validate.
+
+Three generated regions (and one hand-made cross-hospital region) go through the native gateway
+and the forwarder into the shared HAPI once per module; every test scopes its searches to the
+region's own (run-unique) institution codes, so other people's data never changes a count.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from live_region import CrossHospital, cross_hospital_region, live_settings, push_regions
+from smart_kit import get_token, register
+
+from facade.app import create_app
+from facade.db import Database
+from facade.fhir.naming import REPORTING_ORG_TAG
+from facade.ig.loader import errors_of, validate
+from facade.indicators.engine import Evaluation
+from facade.indicators.report import REPORT_IDENTIFIER_SYSTEM, REPORT_PROFILE
+from facade.indicators.service import catalog, engine, evaluate_and_publish
+from facade.settings import Settings
+from facade.synth.generator import Region, RegionSpec, generate
+from facade.synth.truth import expected
+from facade.upstream import UpstreamClient
+
+pytestmark = pytest.mark.integration
+SEEDS = (101, 202, 303)
+PERIOD = "2026-Q1"
+
+
+@dataclass
+class Loaded:
+    settings: Settings
+    database: Database
+    regions: dict[int, Region]
+    cross: CrossHospital
+
+
+@pytest.fixture(scope="module")
+def loaded(
+    fhir_base_url: str, ig_loaded: dict[str, int], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Loaded]:
+    assert ig_loaded.get("SearchParameter", 0) >= 3 and ig_loaded.get("Measure", 0) >= 12
+    settings = live_settings(fhir_base_url, tmp_path_factory.mktemp("indicators-live"))
+    database = Database(settings.database_url)
+    database.upgrade()
+    run = uuid.uuid4().hex[:10]
+    regions = {
+        seed: generate(RegionSpec(seed=seed, hospitals=3, encounters=150, run=run))
+        for seed in SEEDS
+    }
+    cross = cross_hospital_region(run)
+    push_regions(settings, database, [*regions.values(), cross.region])
+    yield Loaded(settings, database, regions, cross)
+    database.dispose()
+
+
+def evaluate(settings: Settings, orgs: list[str], **kwargs: Any) -> Evaluation:
+    async def run() -> Evaluation:
+        upstream = UpstreamClient(settings)
+        try:
+            return await engine(settings, upstream).evaluate(PERIOD, orgs=orgs, **kwargs)
+        finally:
+            await upstream.aclose()
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_every_indicator_and_stratum_equals_the_ground_truth(loaded: Loaded, seed: int) -> None:
+    region = loaded.regions[seed]
+    truth = expected(region.records(), catalog(loaded.settings).definitions, PERIOD)
+    run = evaluate(loaded.settings, region.org_codes)
+    assert sorted(run.results) == sorted(truth)
+    for indicator_id, expected_result in truth.items():
+        assert run.results[indicator_id].as_dict() == expected_result.as_dict(), indicator_id
+    # both evaluation paths took part, and the region is not trivially empty
+    methods = {p.method for plans in run.plans.values() for p in plans}
+    assert methods == {"count", "join"}
+    assert run.stats.search.counts > 0 and run.stats.search.pages > 0
+    assert truth["C1"].region.populations["numerator"] >= 3
+    assert truth["A1"].region.populations["denominator"] > 80
+
+
+def test_vte_reported_by_another_hospital_counts_for_the_discharging_hospital(
+    loaded: Loaded,
+) -> None:
+    cross = loaded.cross
+    run = evaluate(loaded.settings, [cross.a, cross.b], indicators=["C1"])
+    c1 = run.results["C1"]
+    # A discharged both patients in Q1; only the day-30 VTE (reported by B) is hospital-associated
+    assert c1.orgs[cross.a].populations == {
+        "initial-population": 2,
+        "denominator": 2,
+        "numerator": 1,
+    }
+    # B's February stay had the VTE on admission: not B's hospital-associated VTE
+    assert c1.orgs[cross.b].populations == {
+        "initial-population": 1,
+        "denominator": 1,
+        "numerator": 0,
+    }
+    assert run.stats.attribution is not None and run.stats.attribution.post_discharge == 1
+    truth = expected(cross.region.records(), catalog(loaded.settings).definitions, PERIOD, ["C1"])
+    assert c1.as_dict() == truth["C1"].as_dict()
+    # the events really are B's records: A has none in HAPI
+    counts = asyncio.run(_event_counts(loaded.settings, [cross.a, cross.b]))
+    assert counts == {cross.a: 0, cross.b: 2}
+    # without B in the region, A's post-discharge VTE cannot be seen
+    alone = evaluate(loaded.settings, [cross.a], indicators=["C1"])
+    assert alone.results["C1"].orgs[cross.a].populations["numerator"] == 0
+
+
+async def _event_counts(settings: Settings, orgs: list[str]) -> dict[str, int]:
+    upstream = UpstreamClient(settings)
+    vocab = catalog(settings).vocab
+    try:
+        return {
+            org: await upstream.count(
+                "Condition", {"_tag": f"{REPORTING_ORG_TAG}|{org}", "_profile": vocab.event_profile}
+            )
+            for org in orgs
+        }
+    finally:
+        await upstream.aclose()
+
+
+def test_measure_reports_validate_and_recomputing_replaces_them(loaded: Loaded) -> None:
+    region = loaded.regions[SEEDS[0]]
+
+    async def publish_twice() -> tuple[
+        dict[str | None, Any], list[dict[str, Any]], list[dict[str, Any]]
+    ]:
+        upstream = UpstreamClient(loaded.settings)
+        try:
+            _, tables = await evaluate_and_publish(
+                loaded.settings, upstream, PERIOD, region=region.org_codes
+            )
+            _, again = await evaluate_and_publish(
+                loaded.settings, upstream, PERIOD, region=region.org_codes, indicators=["B1"]
+            )
+            stored = []
+            for table in tables.values():
+                for row in table.rows:
+                    stored.append(await upstream.get_json(row.report_id or ""))
+            outcomes = [await validate(upstream, report, REPORT_PROFILE) for report in stored]
+            b1 = again[None].rows[0]
+            same = await upstream.get_json(
+                "MeasureReport",
+                {"identifier": f"{REPORT_IDENTIFIER_SYSTEM}|B1:{PERIOD}:{tables[None].scope}"},
+            )
+            return tables, [b1.__dict__, same], outcomes
+        finally:
+            await upstream.aclose()
+
+    tables, (b1, same), outcomes = asyncio.run(publish_twice())
+    assert len(tables) == 1 + len(region.org_codes)  # the region and each hospital
+    assert len(outcomes) == 12 * len(tables)
+    assert [errors_of(o) for o in outcomes] == [[]] * len(outcomes)
+    # one report per identifier: the second evaluation updated it in place
+    assert same["total"] == 1
+    first_b1 = next(r for r in tables[None].rows if r.id == "B1")
+    assert b1["report_id"] == first_b1.report_id
+    assert same["entry"][0]["resource"]["meta"]["versionId"] == "2"
+
+
+def test_invalid_report_is_refused_by_the_profile(loaded: Loaded) -> None:
+    region = loaded.regions[SEEDS[1]]
+    truth = expected(region.records(), catalog(loaded.settings).definitions, PERIOD, ["A1"])
+    from facade.indicators.report import build_report
+
+    definitions = catalog(loaded.settings).definitions
+    report = build_report(definitions.indicators["A1"], truth["A1"], _period(loaded), org=None)
+    report["group"][0]["population"][2]["count"] = report["group"][0]["population"][1]["count"] + 1
+
+    async def check() -> dict[str, Any]:
+        upstream = UpstreamClient(loaded.settings)
+        try:
+            return await validate(upstream, report, REPORT_PROFILE)
+        finally:
+            await upstream.aclose()
+
+    errors = errors_of(asyncio.run(check()))
+    assert any("vte-mr-1" in (e.get("diagnostics") or "") for e in errors)
+
+
+def _period(loaded: Loaded) -> Any:
+    from facade.indicators.periods import parse_period
+
+    return parse_period(PERIOD, catalog(loaded.settings).definitions.rules.tz)
+
+
+def test_api_qc_reads_everything_a_hospital_only_itself(loaded: Loaded) -> None:
+    region = loaded.regions[SEEDS[2]]
+    own, other = region.org_codes[0], region.org_codes[1]
+    scope = ",".join(region.org_codes)
+    with TestClient(
+        create_app(loaded.settings, database=loaded.database, record_processor=None)
+    ) as client:
+        qc = register(loaded.database, "qc")
+        hospital = register(loaded.database, "hospital", org=own)
+        researcher = register(loaded.database, "researcher")
+        base = loaded.settings.public_base_url
+
+        def auth(
+            system: Any, scope_text: str = "system/MeasureReport.rs system/Measure.rs"
+        ) -> dict[str, str]:
+            return {"Authorization": f"Bearer {get_token(client, system, base, scope_text)}"}
+
+        qc_auth, hospital_auth = auth(qc), auth(hospital)
+        evaluated = client.post(
+            "/indicators/$evaluate", params={"period": PERIOD, "region": scope}, headers=qc_auth
+        )
+        assert evaluated.status_code == 200, evaluated.text
+        assert len(evaluated.json()["tables"]) == 1 + len(region.org_codes)
+
+        mine = client.get(
+            "/indicators", params={"period": PERIOD, "org": own}, headers=hospital_auth
+        )
+        assert mine.status_code == 200 and mine.json()["scope"] == own
+        truth = expected(region.records(), catalog(loaded.settings).definitions, PERIOD)
+        assert {r["id"]: r["populations"] for r in mine.json()["indicators"]} == {
+            k: v.orgs[own].populations for k, v in truth.items()
+        }
+        # a hospital asking for another hospital, or for the region, is refused
+        assert (
+            client.get(
+                "/indicators", params={"period": PERIOD, "org": other}, headers=hospital_auth
+            ).status_code
+            == 403
+        )
+        implicit = client.get("/indicators", params={"period": PERIOD}, headers=hospital_auth)
+        assert implicit.status_code == 200 and implicit.json()["scope"] == own
+        # QC reads any hospital and the region
+        assert (
+            client.get(
+                "/indicators", params={"period": PERIOD, "org": other}, headers=qc_auth
+            ).status_code
+            == 200
+        )
+        whole = client.get(
+            "/indicators", params={"period": PERIOD, "region": scope}, headers=qc_auth
+        )
+        assert {r["id"]: r["populations"] for r in whole.json()["indicators"]} == {
+            k: v.region.populations for k, v in truth.items()
+        }
+        # researchers get no indicator tables; nobody without a token
+        assert (
+            client.get(
+                "/indicators",
+                params={"period": PERIOD},
+                headers=auth(researcher, "system/MeasureReport.rs"),
+            ).status_code
+            == 403
+        )
+        assert client.get("/indicators", params={"period": PERIOD}).status_code == 401
+        assert (
+            client.get("/indicators", params={"period": "2026-Q9"}, headers=qc_auth).status_code
+            == 400
+        )
+        # through the FHIR door a hospital sees its own MeasureReports and not the others'
+        fhir = client.get(
+            "/fhir/MeasureReport",
+            params={"identifier": f"{REPORT_IDENTIFIER_SYSTEM}|B1:{PERIOD}:{other}"},
+            headers=hospital_auth,
+        )
+        assert fhir.status_code == 200 and not fhir.json().get("entry")
+        fhir = client.get(
+            "/fhir/MeasureReport",
+            params={"identifier": f"{REPORT_IDENTIFIER_SYSTEM}|B1:{PERIOD}:{own}"},
+            headers=hospital_auth,
+        )
+        assert fhir.status_code == 200 and len(fhir.json()["entry"]) == 1
