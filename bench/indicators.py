@@ -10,7 +10,9 @@ synthetic region through the mapping engine and measures in the same run:
 
 Environment: VTE_BENCH_SIZES (default "10000,100000"), VTE_BENCH_MAX_LOAD_MINUTES (40: a size whose
 projected load takes longer is replaced by VTE_BENCH_FALLBACK_SIZE, default 30000),
-VTE_BENCH_BACKEND (postgres | h2), VTE_BENCH_KEEP=1 keeps HAPI and PostgreSQL running.
+VTE_BENCH_BACKEND (postgres | h2), VTE_BENCH_KEEP=1 keeps HAPI and PostgreSQL running,
+VTE_BENCH_REMEASURE=1 measures the regions a kept run loaded instead of loading new ones.
+Every loading run starts from an empty HAPI database.
 Results: printed, and written to var/bench-indicators/results.json.
 """
 
@@ -63,7 +65,10 @@ class Postgres:
     def _as_postgres(self, command: str) -> None:
         subprocess.run(["su", "postgres", "-c", command], check=True, capture_output=True)
 
-    def start(self) -> str:
+    def start(self, *, empty: bool) -> str:
+        """Start the cluster; ``empty`` drops what an earlier run loaded."""
+        if empty:
+            shutil.rmtree(PG_DIR, ignore_errors=True)
         if not (PG_DIR / "data" / "PG_VERSION").exists():
             shutil.rmtree(PG_DIR, ignore_errors=True)
             PG_DIR.mkdir(parents=True)
@@ -297,10 +302,15 @@ def main() -> None:
     max_minutes = float(_env("VTE_BENCH_MAX_LOAD_MINUTES", "40"))
     fallback = int(_env("VTE_BENCH_FALLBACK_SIZE", "30000"))
     backend = _env("VTE_BENCH_BACKEND", "postgres")
+    again = bool(_env("VTE_BENCH_REMEASURE", ""))
     postgres = Postgres() if backend == "postgres" else None
-    jdbc = postgres.start() if postgres else ""
+    jdbc = postgres.start(empty=not again) if postgres else ""
     settings = _settings(jdbc)
     launcher = HapiLauncher(settings)
+    if not again:
+        (STATE / "regions.json").unlink(missing_ok=True)
+        if not postgres:
+            shutil.rmtree(settings.hapi_state_dir / "h2", ignore_errors=True)
     if launcher.jar_is_stale():
         raise SystemExit("the HAPI jar is missing or stale: run `vte-facade hapi build` first")
     os.environ.update({"HAPI_VALIDATE_DECLARED_PROFILES": "false", "HAPI_REQUEST_LOG": "false"})
@@ -311,6 +321,9 @@ def main() -> None:
             f"HAPI on {backend} at {settings.fhir_base_url}; guide: {asyncio.run(_load_ig(settings))} resources"
         )
         rate: float | None = None
+        if again:
+            results = remeasure(settings, backend)
+            sizes = []
         for size in sizes:
             if rate:
                 projected = size * 8.5 / rate / 60

@@ -3,7 +3,8 @@
 Callers authenticate like every FHIR client (SMART Backend Services token). The ``qc`` role sees
 every hospital and the region; a ``hospital`` sees only itself — asking for another hospital is
 403. Evaluating reads the whole region (post-discharge VTE may be reported by any hospital), but
-a hospital's evaluation publishes only its own report.
+a hospital's evaluation publishes only its own report. Every request, refused ones included, is
+audited like a FHIR request (one AuditEvent, interaction ``read``, ``operation`` or ``search-type``).
 """
 
 from __future__ import annotations
@@ -11,15 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from facade.api.deps import SettingsDep, UpstreamDep
+from facade.audit.route import AuditedRoute, audit_context
 from facade.indicators.periods import parse_period
 from facade.indicators.service import catalog, evaluate_and_publish, read_published, visible_scope
 from facade.security.deps import CurrentPrincipal, require
 
-router = APIRouter(prefix="/indicators", tags=["quality indicators"])
+router = APIRouter(prefix="/indicators", route_class=AuditedRoute, tags=["quality indicators"])
 
 PeriodQuery = Query(..., description="Reporting period: YYYY, YYYY-H1, YYYY-Q1 or YYYY-MM.")
 OrgQuery = Query(None, description="Institution code; omit for the region (QC only).")
@@ -35,13 +37,21 @@ def _region(value: str | None) -> list[str] | None:
     return codes or None
 
 
+def _audit(request: Request, interaction: str, action: str, resource_type: str) -> None:
+    ctx = audit_context(request)
+    ctx.interaction, ctx.action, ctx.resource_type = interaction, action, resource_type
+
+
 def _json(content: Any) -> Response:
     return Response(orjson.dumps(content), media_type="application/json")
 
 
 @router.get("/definitions", summary="The indicator definitions in force")
-async def definitions(principal: CurrentPrincipal, settings: SettingsDep) -> Response:
+async def definitions(
+    request: Request, principal: CurrentPrincipal, settings: SettingsDep
+) -> Response:
     """Every indicator with its populations, in both languages."""
+    _audit(request, "read", "R", "Measure")
     visible_scope(principal.role.value, principal.org_code, None)
     loaded = catalog(settings).definitions
     return _json(
@@ -56,6 +66,7 @@ async def definitions(principal: CurrentPrincipal, settings: SettingsDep) -> Res
 
 @router.post("/$evaluate", summary="Compute the indicators of a period and publish MeasureReports")
 async def evaluate(
+    request: Request,
     principal: CurrentPrincipal,
     settings: SettingsDep,
     upstream: UpstreamDep,
@@ -65,6 +76,7 @@ async def evaluate(
 ) -> Response:
     """Evaluate over the region; publish the caller's scope (QC without ``org``: the region and
     every hospital in it)."""
+    _audit(request, "operation", "E", "MeasureReport")
     require(principal, "MeasureReport", "s")
     scope = visible_scope(principal.role.value, principal.org_code, org)
     parse_period(period, catalog(settings).definitions.rules.tz)
@@ -80,6 +92,7 @@ async def evaluate(
 
 @router.get("", summary="Published indicators of a period")
 async def published(
+    request: Request,
     principal: CurrentPrincipal,
     settings: SettingsDep,
     upstream: UpstreamDep,
@@ -88,6 +101,7 @@ async def published(
     region: str | None = RegionQuery,
 ) -> Response:
     """The MeasureReports published for the scope, as a table."""
+    _audit(request, "search-type", "E", "MeasureReport")
     require(principal, "MeasureReport", "r")
     scope = visible_scope(principal.role.value, principal.org_code, org)
     table = await read_published(settings, upstream, period, scope, region=_region(region))

@@ -17,8 +17,10 @@ import pytest
 from fastapi.testclient import TestClient
 from live_region import CrossHospital, cross_hospital_region, live_settings, push_regions
 from smart_kit import get_token, register
+from sqlalchemy import select
 
 from facade.app import create_app
+from facade.audit.tables import AuditRecord
 from facade.db import Database
 from facade.fhir.naming import REPORTING_ORG_TAG
 from facade.ig.loader import errors_of, validate
@@ -197,6 +199,16 @@ def _period(loaded: Loaded) -> Any:
     return parse_period(PERIOD, catalog(loaded.settings).definitions.rules.tz)
 
 
+def _audit_rows(database: Database) -> dict[str, tuple[str | None, str, str]]:
+    with database.session() as session:
+        rows = session.execute(
+            select(
+                AuditRecord.id, AuditRecord.client_id, AuditRecord.interaction, AuditRecord.outcome
+            )
+        )
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+
 def test_api_qc_reads_everything_a_hospital_only_itself(loaded: Loaded) -> None:
     region = loaded.regions[SEEDS[2]]
     own, other = region.org_codes[0], region.org_codes[1]
@@ -278,3 +290,23 @@ def test_api_qc_reads_everything_a_hospital_only_itself(loaded: Loaded) -> None:
             headers=hospital_auth,
         )
         assert fhir.status_code == 200 and len(fhir.json()["entry"]) == 1
+
+        # every indicator request is audited, refused ones included
+        before = _audit_rows(loaded.database)
+        assert client.get("/indicators/definitions", headers=qc_auth).status_code == 200
+        assert (
+            client.get(
+                "/indicators", params={"period": PERIOD, "org": other}, headers=hospital_auth
+            ).status_code
+            == 403
+        )
+        assert client.post("/indicators/$evaluate", params={"period": PERIOD}).status_code == 401
+        new = [row for key, row in _audit_rows(loaded.database).items() if key not in before]
+        assert sorted(new, key=str) == sorted(
+            [
+                (qc.client_id, "read", "0"),
+                (hospital.client_id, "search-type", "4"),
+                (None, "unknown", "4"),
+            ],
+            key=str,
+        )
