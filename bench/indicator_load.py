@@ -21,6 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from facade.forward.bundles import point_at_entries
 from facade.mapping.engine import MappingEngine
 from facade.mapping.prepare import prepare_payload
 from facade.settings import Settings
@@ -172,24 +173,10 @@ def _waves(stays: list[Stay]) -> list[list[Stay]]:
 
 def _bundle(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """A transaction whose conditional references to its own entries point at their fullUrls."""
-    local = {e["request"]["url"]: e["fullUrl"] for e in entries}
-    for entry in entries:
-        _rewrite(entry["resource"], local)
+    point_at_entries(entries, {e["request"]["url"]: e["fullUrl"] for e in entries})
     return {
         "resourceType": "Bundle",
         "type": "transaction",
         "id": uuid.uuid4().hex,
         "entry": entries,
     }
-
-
-def _rewrite(node: Any, local: dict[str, str]) -> None:
-    if isinstance(node, dict):
-        reference = node.get("reference")
-        if isinstance(reference, str) and reference in local:
-            node["reference"] = local[reference]
-        for value in node.values():
-            _rewrite(value, local)
-    elif isinstance(node, list):
-        for value in node:
-            _rewrite(value, local)

@@ -52,10 +52,16 @@ class Transaction:
             mains.append(len(entries))
             entries.extend(copy.deepcopy(e.bundle_entry()) for e in planned.plan.entries)
         local = {entry.match_url: entry.full_url for p in self.records for entry in p.plan.entries}
-        for entry in entries:
-            if "resource" in entry:
-                _rewrite(entry["resource"], local)
+        point_at_entries(entries, local)
         return {"resourceType": "Bundle", "type": "transaction", "entry": entries}, mains
+
+
+def point_at_entries(entries: list[Json], local: dict[str, str]) -> None:
+    """Make references that are match URLs of entries in the same transaction (``local``: match
+    URL → fullUrl) point at those entries' fullUrls, in place."""
+    for entry in entries:
+        if "resource" in entry:
+            _rewrite(entry["resource"], local)
 
 
 def _rewrite(node: Any, local: dict[str, str]) -> None:
