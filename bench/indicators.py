@@ -67,9 +67,7 @@ class Postgres:
 
     def start(self, *, empty: bool) -> str:
         """Start the cluster; ``empty`` drops what an earlier run loaded."""
-        if empty:
-            shutil.rmtree(PG_DIR, ignore_errors=True)
-        if not (PG_DIR / "data" / "PG_VERSION").exists():
+        if empty or not (PG_DIR / "data" / "PG_VERSION").exists():
             shutil.rmtree(PG_DIR, ignore_errors=True)
             PG_DIR.mkdir(parents=True)
             (PG_DIR / "pw").write_text("postgres\n")
