@@ -1,29 +1,26 @@
-"""App factory: builds the FastAPI application from one Settings object."""
+"""App factory: builds the services (facade.services) and the FastAPI application around them."""
 
 from __future__ import annotations
 
 import logging
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from typing import Literal
 
 from fastapi import FastAPI, Request, Response
 
 from facade import __version__
 from facade.api import health, metadata
 from facade.api.errors import install_error_handlers
+from facade.audit.redact import mask_text, safe_request_id
 from facade.db import Database
 from facade.excel import routes as excel_routes
-from facade.forward.runner import default_processor, forwarding
 from facade.frontdoor import router as frontdoor_router
 from facade.indicators import api as indicators_api
 from facade.logs import request_id
 from facade.native import routes as native_routes
-from facade.native.processor import RecordProcessor
-from facade.settings import Settings, ensure_secrets
-from facade.upstream import UpstreamClient
+from facade.services import ProcessorChoice, build_services, lifespan
+from facade.settings import Settings
 
 log = logging.getLogger("facade.request")
 
@@ -32,38 +29,30 @@ def create_app(
     settings: Settings,
     *,
     database: Database | None = None,
-    record_processor: RecordProcessor | Literal["dictionary"] | None = "dictionary",
+    record_processor: ProcessorChoice = "dictionary",
 ) -> FastAPI:
-    """Build the facade app; the upstream client lives for the app's lifespan.
+    """Build the facade app: every service once (``app.state.services``), then the routes.
 
     ``record_processor`` defaults to the data-element dictionary's (and then the forwarder runs
     in the lifespan); ``None`` leaves native uploads answering 5001.
     """
-    settings = ensure_secrets(settings)
+    services = build_services(settings, database=database, record_processor=record_processor)
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.upstream = UpstreamClient(settings)
-        try:
-            async with forwarding(app):
-                yield
-        finally:
-            await app.state.upstream.aclose()
-            app.state.database.dispose()
+    async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        async with lifespan(services):
+            yield
 
-    app = FastAPI(title="VTE regional FHIR facade", version=__version__, lifespan=lifespan)
-    app.state.settings = settings
-    app.state.database = database or Database(settings.database_url)
-    if record_processor == "dictionary":
-        record_processor = default_processor(settings, app.state.database)
-    app.state.record_processor = record_processor  # None: native uploads answer 5001
+    app = FastAPI(title="VTE regional FHIR facade", version=__version__, lifespan=_lifespan)
+    app.state.services = services
     install_error_handlers(app)
 
     @app.middleware("http")
     async def _request_context(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
-        rid = request.headers.get("X-Request-ID") or uuid.uuid4().hex
+        # A client's request id is kept (echoed, logged, audited) only when it is a safe token.
+        rid = safe_request_id(request.headers.get("X-Request-ID"))
         token = request_id.set(rid)
         started = time.perf_counter()
         try:
@@ -72,7 +61,7 @@ def create_app(
             log.info(
                 "%s %s -> %s",
                 request.method,
-                request.url.path,
+                mask_text(request.url.path),
                 response.status_code,
                 extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1)},
             )

@@ -8,13 +8,15 @@
     ├── NotFound                      404  not-found       3006
     ├── Conflict                      409  conflict        2006
     ├── PayloadTooLarge               413  too-costly      2005
-    ├── ProtocolRejected              400  invalid         (its own ``code``: 1001…2006, 5001)
+    ├── ProtocolRejected              (by code)  invalid   (its own ``code``: 1001…2006, 5001)
     └── UpstreamError                 502  exception       5000
         ├── UpstreamUnavailable       503  transient       5001
         └── UpstreamRejected          4xx  (from HAPI)     3002
 
 Each class states its HTTP status, FHIR ``issue.code`` and VTE-X native code, so the two
-boundaries (``facade.api.errors`` for FHIR, the native gateway for VTE-X) never guess.
+boundaries (``facade.api.errors`` for FHIR, the native gateway for VTE-X) never guess. The
+status of each VTE-X code is the one table ``facade.native.codes.HTTP_STATUS``; a test keeps
+the classes above in agreement with it (UpstreamError's 502 is the FHIR door's own).
 """
 
 from __future__ import annotations
@@ -50,6 +52,11 @@ class FacadeError(Exception):
         super().__init__(message)
         self.message = message
         self.issues: list[Issue] = issues or []
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status this error is answered with."""
+        return self.status
 
 
 class ConfigurationError(FacadeError):
@@ -111,9 +118,17 @@ class ProtocolRejected(FacadeError):
     fhir_code = "invalid"
     native_code = "1001"
 
-    def __init__(self, code: str, message: str, *, issues: list[Issue] | None = None) -> None:
+    def __init__(
+        self, code: str, message: str, *, issues: list[Issue] | None = None, status: int = 400
+    ) -> None:
         super().__init__(message, issues=issues)
         self.code = code
+        self._status = status  # facade.native.codes.reject() passes the code's HTTP status
+
+    @property
+    def http_status(self) -> int:
+        """The HTTP status of this refusal's VTE-X code."""
+        return self._status
 
 
 class UpstreamError(FacadeError):
@@ -158,9 +173,7 @@ class UpstreamRejected(UpstreamError):
 
 def http_status_of(error: FacadeError) -> int:
     """The HTTP status an error maps to (UpstreamRejected passes HAPI's 4xx through)."""
-    if isinstance(error, UpstreamRejected):
-        return error.http_status
-    return error.status
+    return error.http_status
 
 
 @dataclass

@@ -88,6 +88,10 @@ class Settings(BaseSettings):
     # Proxies (CIDRs) whose X-Forwarded-For is believed when checking an app's IP allow-list.
     native_trusted_proxies: list[str] = Field(default_factory=list)
 
+    # -- institution registry as every door checks it (facade/security/institutions.py): a status
+    # is cached this long per process; `org disable` elsewhere takes effect within it (0: no cache)
+    institution_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+
     # -- FHIR front door: SMART Backend Services tokens (facade/security)
     access_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
     # SMART caps a client assertion's lifetime at five minutes; leeway absorbs clock drift.

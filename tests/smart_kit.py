@@ -17,6 +17,7 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 
 from facade.db import Database
+from facade.native import orgs
 from facade.security.clients import ClientRegistry
 
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
@@ -44,6 +45,14 @@ def random_org(rng: random.Random | None = None) -> str:
     region = "".join(rng.choice(string.digits) for _ in range(6))
     tail = "".join(rng.choice(_USCC_HEAD) for _ in range(10))
     return head + region + tail
+
+
+def admitted_org(database: Database, rng: random.Random | None = None) -> str:
+    """A fresh institution admitted to the registry (hospital clients may only act for one)."""
+    code = random_org(rng)
+    with database.session() as session:
+        orgs.add_org(session, code, "测试医院", grade="31", fhir_id="test")
+    return code
 
 
 @dataclass

@@ -1,34 +1,48 @@
-"""Named dependencies: route signatures read ``settings: SettingsDep, upstream: UpstreamDep``."""
+"""Typed dependencies: how a route reaches a service built by ``facade.services.build_services``.
+
+A route names what it needs in its signature, e.g. ``upstream: UpstreamDep, audit: AuditDep``;
+``ServicesDep`` is the whole container for routes that need several. The caller of a FHIR
+request is ``facade.security.deps.CurrentPrincipal``. A new service gets its alias here with
+``Annotated[Type, Depends(service(lambda s: s.field))]``.
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
+from facade.audit.log import AuditLog
 from facade.db import Database
+from facade.frontdoor.context import FrontDoor
+from facade.indicators.service import IndicatorService
+from facade.native.gateway import Gateway
+from facade.security.callers import CallerCheck
+from facade.security.tokens import TokenService
+from facade.services import Services, services_of
 from facade.settings import Settings
 from facade.upstream import UpstreamClient
 
-
-def get_settings(request: Request) -> Settings:
-    """The settings the app was built with."""
-    settings: Settings = request.app.state.settings
-    return settings
+T = TypeVar("T")
 
 
-def get_upstream(request: Request) -> UpstreamClient:
-    """The shared upstream client created in the app lifespan."""
-    upstream: UpstreamClient = request.app.state.upstream
-    return upstream
+def service(pick: Callable[[Services], T]) -> Callable[[Request], T]:
+    """A dependency answering one service of the app the request reached."""
+
+    def dependency(request: Request) -> T:
+        return pick(services_of(request.app))
+
+    return dependency
 
 
-def get_database(request: Request) -> Database:
-    """The facade's database."""
-    database: Database = request.app.state.database
-    return database
-
-
-SettingsDep = Annotated[Settings, Depends(get_settings)]
-UpstreamDep = Annotated[UpstreamClient, Depends(get_upstream)]
-DatabaseDep = Annotated[Database, Depends(get_database)]
+ServicesDep = Annotated[Services, Depends(service(lambda s: s))]
+SettingsDep = Annotated[Settings, Depends(service(lambda s: s.settings))]
+DatabaseDep = Annotated[Database, Depends(service(lambda s: s.database))]
+UpstreamDep = Annotated[UpstreamClient, Depends(service(lambda s: s.upstream))]
+TokensDep = Annotated[TokenService, Depends(service(lambda s: s.tokens))]
+CallersDep = Annotated[CallerCheck, Depends(service(lambda s: s.callers))]
+AuditDep = Annotated[AuditLog, Depends(service(lambda s: s.audit))]
+GatewayDep = Annotated[Gateway, Depends(service(lambda s: s.gateway))]
+FrontDoorDep = Annotated[FrontDoor, Depends(service(lambda s: s.frontdoor))]
+IndicatorsDep = Annotated[IndicatorService, Depends(service(lambda s: s.indicators))]

@@ -11,11 +11,11 @@ referenced resource from being deleted.
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from facade.audit.redact import mask_query, mask_text
 from facade.fhir.naming import CANONICAL, ORG_CODE_SYSTEM, REPORTING_ORG_TAG, code_system_url
 
 CLIENT_SYSTEM = f"{CANONICAL}/sid/api-client"
@@ -41,13 +41,6 @@ PURPOSE = {
     "auditor": "HSYSADMIN",
     "admin": "HSYSADMIN",
 }
-# An 18-character resident ID anywhere in a logged query is masked (never logged in clear).
-_RESIDENT_ID = re.compile(r"(?<![0-9A-Za-z])\d{17}[\dXx](?![0-9A-Za-z])")
-
-
-def mask_identity_numbers(text: str) -> str:
-    """Replace anything shaped like a resident identity number with a fixed mask."""
-    return _RESIDENT_ID.sub("[identity-number]", text)
 
 
 @dataclass
@@ -172,14 +165,15 @@ def _entities(ctx: AuditContext, base_url: str) -> list[dict[str, Any]]:
             }
         )
     if ctx.query or ctx.interaction.startswith("search"):
-        text = f"{ctx.method} {ctx.path}" + (f"?{ctx.query}" if ctx.query else "")
+        # Masked after percent-decoding (facade.audit.redact): no identifier value, no ID number.
+        text = f"{ctx.method} {mask_text(ctx.path)}" + (
+            f"?{mask_query(ctx.query)}" if ctx.query else ""
+        )
         entities.append(
             {
                 "type": _coding(_ENTITY_TYPE, "2", "System Object"),
                 "role": _coding(_OBJECT_ROLE, "24", "Query"),
-                "query": base64.b64encode(mask_identity_numbers(text).encode("utf-8")).decode(
-                    "ascii"
-                ),
+                "query": base64.b64encode(text.encode("utf-8")).decode("ascii"),
             }
         )
     for key, value in ctx.extra.items():
@@ -206,7 +200,7 @@ def audit_event(
         "action": ctx.action,
         "recorded": recorded.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
         "outcome": outcome_code(status),
-        "outcomeDesc": f"{status} {ctx.detail}" if ctx.detail else str(status),
+        "outcomeDesc": f"{status} {mask_text(ctx.detail)}" if ctx.detail else str(status),
         "agent": _agents(ctx),
         "source": {
             "site": SOURCE_SITE,

@@ -26,6 +26,7 @@ from facade.db import Database
 from facade.db.tables import utcnow
 from facade.errors import UpstreamError
 from facade.native.audit import NativeAuditEvent
+from facade.native.codes import http_status
 from facade.settings import Settings
 from facade.upstream import UpstreamClient
 
@@ -41,17 +42,6 @@ class FlushResult:
 
     forwarded: int
     failed: int
-
-
-def native_status(outcome_code: str) -> int:
-    """The HTTP-like status a VTE-X result code stands for (drives AuditEvent.outcome)."""
-    if outcome_code == "0":
-        return 200
-    if outcome_code.startswith("1"):
-        return 401 if outcome_code in ("1002", "1005") else 403
-    if outcome_code.startswith(("2", "3")):
-        return 400
-    return 503 if outcome_code == "5001" else 500
 
 
 class AuditLog:
@@ -110,7 +100,7 @@ class AuditLog:
         ``{"accepted": 3, "rejected": 1}``; ``entities`` are "Type/id" of stored resources.
         ``authenticated`` defaults to "the signature was good" (codes other than 1xxx).
         """
-        status = native_status(outcome_code)
+        status = http_status(outcome_code)  # the one VTE-X code -> HTTP status table
         ctx = AuditContext(
             door="native",
             method="POST",
@@ -139,7 +129,7 @@ class AuditLog:
         return self.record(ctx, status)
 
     def native_hook(self, event: NativeAuditEvent) -> None:
-        """``app.state.native_audit``: the gateway calls this once per request (in a worker thread)."""
+        """The gateway's audit hook (wired in facade.services): once per request, in a worker thread."""
         counts = None
         if event.total or event.success_count or event.fail_count:
             counts = {
@@ -281,18 +271,19 @@ class AuditLog:
                 break
         return FlushResult(forwarded, failed)
 
-    async def run(self, upstream: UpstreamClient) -> None:
-        """Forward forever, every ``audit_forward_interval_seconds`` (the app lifespan runs this)."""
-        while True:
+    async def run(self, upstream: UpstreamClient, stop: asyncio.Event) -> None:
+        """Forward every ``audit_forward_interval_seconds`` until ``stop`` is set (the app lifespan runs this)."""
+        while not stop.is_set():
             try:
                 await self.flush(upstream, due_only=True)
-            except (
-                Exception
-            ) as exc:  # the loop must survive a database hiccup; the next round retries
-                log.warning(
-                    "audit forwarding round failed: %s: %s", type(exc).__name__, str(exc)[:200]
+            except Exception:  # the loop must survive a database hiccup; the next round retries
+                log.exception("audit forwarding round failed")
+            try:
+                await asyncio.wait_for(
+                    stop.wait(), timeout=self.settings.audit_forward_interval_seconds
                 )
-            await asyncio.sleep(self.settings.audit_forward_interval_seconds)
+            except TimeoutError:
+                pass
 
     # -- inspection and retention
 

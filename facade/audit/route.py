@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any, ClassVar
 
-from fastapi import FastAPI, Request, Response
+from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from starlette.concurrency import run_in_threadpool
@@ -18,20 +18,10 @@ from starlette.exceptions import HTTPException
 
 from facade.api.responses import FhirResponse
 from facade.audit.events import AuditContext
-from facade.audit.log import AuditLog
 from facade.errors import FacadeError, Forbidden, NotAuthenticated, http_status_of
 from facade.fhir.outcome import outcome_for_error
 from facade.logs import request_id
-
-
-def audit_log(app: FastAPI) -> AuditLog:
-    """The app's AuditLog (made on first use when the lifespan has not made it yet)."""
-    existing = getattr(app.state, "audit", None)
-    if isinstance(existing, AuditLog):
-        return existing
-    log = AuditLog(app.state.settings, app.state.database)
-    app.state.audit = log
-    return log
+from facade.services import services_of
 
 
 def audit_context(request: Request) -> AuditContext:
@@ -74,7 +64,7 @@ class AuditedRoute(APIRoute):
             )
             ctx.extra["requestId"] = ctx.request_id or "-"
             request.state.audit = ctx
-            log = audit_log(request.app)
+            log = services_of(request.app).audit
             try:
                 response = await original(request)
             except FacadeError as exc:

@@ -28,9 +28,9 @@ from facade.excel.assets import load_assets
 from facade.excel.importer import Importer
 from facade.excel.imports import import_workbook
 from facade.excel.routes import IMPORT_SERVICE
-from facade.forward.runner import default_processor
-from facade.native.credentials import load_access
+from facade.mapping.processor import DictionaryProcessor
 from facade.native.processor import RecordProcessor
+from facade.security.callers import CallerCheck
 from facade.settings import Settings
 
 app = typer.Typer(
@@ -48,7 +48,7 @@ def register(main: typer.Typer) -> None:
 
 def production_processor(current: Settings, database: Database) -> RecordProcessor:
     """The record processor the native gateway uses (the data-element dictionary's)."""
-    return default_processor(current, database)
+    return DictionaryProcessor.from_settings(current, database)
 
 
 # Tests replace this to run the command against another processor.
@@ -121,7 +121,7 @@ def import_excel(
     database = open_database(json)
     if not file.is_file():
         raise fail(f"{file} is not a file", json)
-    importer = _importer(database, app_id, json)
+    importer = _importer(current, database, app_id, json)
     data = file.read_bytes()
     operator = f"operator:{getpass.getuser()}"
     try:
@@ -166,13 +166,11 @@ def import_excel(
         raise typer.Exit(2)
 
 
-def _importer(database: Database, app_id: str, as_json: bool) -> Importer:
-    with database.session() as session:
-        access = load_access(session, app_id)
-    if access is None:
-        raise fail(f"app {app_id} does not exist", as_json)
-    if not access.active or not access.org_active:
-        raise fail(f"app {app_id} or its institution is not active", as_json)
+def _importer(current: Settings, database: Database, app_id: str, as_json: bool) -> Importer:
+    try:  # the operator acts for the app: the same caller check as the app's own uploads
+        access = CallerCheck.for_database(current, database).app(app_id)
+    except FacadeError as exc:
+        raise fail(exc.message, as_json) from exc
     return Importer(access.app_id, access.org_code, access.allows_service)
 
 

@@ -11,6 +11,7 @@ from facade.cli.native import open_database
 from facade.cli.output import JsonOption, console, emit, err_console, fail, settings
 from facade.errors import FacadeError, UpstreamError
 from facade.native import orgs
+from facade.security.institutions import InstitutionRegistry
 from facade.upstream import UpstreamClient
 
 app = typer.Typer(help="Register and manage reporting institutions.", no_args_is_help=True)
@@ -51,10 +52,7 @@ def add(
                 raise fail(f"institution {org_code} is already registered", json)
         # HAPI first: if it is down nothing is registered, and a retry is safe (conditional update).
         fhir_id = asyncio.run(_publish(org_code, name, grade, active=True))
-        with database.session() as session:
-            summary = orgs.OrgSummary.of(
-                orgs.add_org(session, org_code, name, grade=grade, fhir_id=fhir_id)
-            )
+        summary = InstitutionRegistry(database).add(org_code, name, grade=grade, fhir_id=fhir_id)
     except UpstreamError as exc:
         raise fail(
             f"FHIR server did not accept the Organization ({exc.message}); nothing was registered",
@@ -95,9 +93,8 @@ def list_(json: JsonOption = False) -> None:
 def _set_status(org_code: str, active: bool, json: bool) -> None:
     database = open_database(json)
     try:
-        with database.session() as session:
-            org = orgs.set_org_status(session, org_code, "active" if active else "disabled")
-            name, grade = org.name, org.grade
+        org = InstitutionRegistry(database).set_status(org_code, active=active)
+        name, grade = org.name, org.grade
     except FacadeError as exc:
         raise fail(exc, json) from exc
     # The registry decides access at once; the Organization's `active` flag follows when HAPI is up.
@@ -119,11 +116,15 @@ def _set_status(org_code: str, active: bool, json: bool) -> None:
 
 @app.command()
 def disable(org_code: str = typer.Argument(...), json: JsonOption = False) -> None:
-    """Disable an institution: its apps are refused (1003) at once, whether or not HAPI is up."""
+    """Disable an institution: its apps (1003) and FHIR clients (tokens, requests) are refused.
+
+    A running facade notices within VTE_INSTITUTION_CACHE_SECONDS (default 5 s), whether or not
+    HAPI is up.
+    """
     _set_status(org_code, False, json)
 
 
 @app.command()
 def enable(org_code: str = typer.Argument(...), json: JsonOption = False) -> None:
-    """Re-enable a disabled institution."""
+    """Re-enable a disabled institution (running facades notice within the same few seconds)."""
     _set_status(org_code, True, json)

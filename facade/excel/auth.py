@@ -3,8 +3,9 @@
 The signed members are the envelope's own (appId, orgCode, timestamp, nonce, signType and the
 optional keyVersion) plus ``fileDigest`` (lower-case hex SM3 of the uploaded bytes) or
 ``importId`` (for a download). The string to sign, the three sign types, the time window, the
-nonce cache, the rate limit and the IP allow-list are exactly the gateway's, so a vendor reuses
-the signing function it already has and the body goes up as plain bytes.
+nonce cache, the rate limit, the IP allow-list and the institution check are the gateway's own
+(``facade.security.callers``), so a vendor reuses the signing function it already has and the
+body goes up as plain bytes.
 """
 
 from __future__ import annotations
@@ -13,15 +14,11 @@ import time
 import uuid
 from collections.abc import Mapping
 
-from facade.db import Database
-from facade.native import replay
 from facade.native.codes import Code, reject
-from facade.native.credentials import AppAccess, load_access, load_secret
+from facade.native.credentials import AppAccess
 from facade.native.envelope import APP_ID, KEY_VERSION, NONCE, ORG_CODE
-from facade.native.ratelimit import take_token
-from facade.native.sealing import APP_SECRETS, SecretBox
-from facade.native.signing import SignType, compute_sign, sign_matches
-from facade.settings import Settings
+from facade.native.signing import SignType, compute_sign
+from facade.security.callers import AppCall, AppCaller, CallerCheck
 
 PREFIX = "X-VTE-"
 HEADERS = {
@@ -64,75 +61,26 @@ def signed_headers(
 
 
 def verify_request(
-    settings: Settings,
-    database: Database,
+    callers: CallerCheck,
     headers: Mapping[str, str],
     subject: Mapping[str, str],
     client_ip: str,
     *,
     now_ms: int | None = None,
 ) -> AppAccess:
-    """Check the signed headers over ``subject``; ProtocolRejected with the gateway's 1xxx codes otherwise."""
-    now = now_ms if now_ms is not None else int(time.time() * 1000)
-    members = _members(headers)
-    with database.session() as session:
-        access = load_access(session, members["appId"])
-    if access is None or not access.active or not access.key_versions:
-        raise reject(Code.UNKNOWN_APP, field=HEADERS["appId"])
-    if access.org_code != members["orgCode"] or not access.org_active:
-        raise reject(
-            Code.ORG_NOT_AUTHORISED,
-            "该 appId 未绑定此 orgCode 或机构已停用",
-            field=HEADERS["orgCode"],
-        )
-    if not access.allows_ip(client_ip):
-        raise reject(Code.IP_NOT_ALLOWED)
-    if members["signType"] not in access.sign_types:
-        allowed = "、".join(sorted(access.sign_types))
-        raise reject(
-            Code.SIGN_TYPE_NOT_ALLOWED, f"该应用允许：{allowed}", field=HEADERS["signType"]
-        )
-    window = settings.native_timestamp_window_seconds
-    if not members["timestamp"].isdigit() or len(members["timestamp"]) != 13:
-        raise reject(Code.BAD_TIMESTAMP, "须为 13 位 Unix 毫秒时间戳", field=HEADERS["timestamp"])
-    if abs(now - int(members["timestamp"])) > window * 1000:
-        raise reject(
-            Code.BAD_TIMESTAMP, f"与服务器时间相差超过 {window} 秒", field=HEADERS["timestamp"]
-        )
-    version = int(members["keyVersion"]) if members.get("keyVersion") else access.key_versions[0]
-    box = SecretBox.for_purpose(settings, APP_SECRETS)
-    with database.session() as session:
-        secret = (
-            load_secret(session, box, access.app_id, version)
-            if version in access.key_versions
-            else None
-        )
-    if secret is None:
-        raise reject(Code.BAD_SIGNATURE, "keyVersion 无效或已停用", field=HEADERS["keyVersion"])
-    signed = {name: value for name, value in members.items() if name != "sign"}
-    if not sign_matches({**signed, **subject}, secret, members["signType"], members["sign"]):
-        what = "、".join(subject)
-        raise reject(
-            Code.BAD_SIGNATURE, f"请核对待签名串（含 {what}）、密钥与编码", field=HEADERS["sign"]
-        )
-    with database.session() as session:
-        if not take_token(
-            session,
-            access.app_id,
-            now_ms=now,
-            rate=settings.native_rate_per_second,
-            burst=settings.native_rate_burst,
-        ):
-            raise reject(Code.RATE_LIMITED)
-        if not replay.claim_nonce(
-            session,
-            access.app_id,
-            members["nonce"],
-            now_ms=now,
-            ttl_seconds=settings.native_nonce_ttl_seconds,
-        ):
-            raise reject(Code.REPLAYED_NONCE, "请为每次请求生成新的 nonce", field=HEADERS["nonce"])
-    return access
+    """Check the signed headers over ``subject``; ProtocolRejected with the gateway's 1xxx codes otherwise.
+
+    The checks themselves are the gateway's (``CallerCheck.authenticate_app``); this module only
+    reads the members from headers and names headers in its errors.
+    """
+    call = AppCall(
+        _members(headers),
+        client_ip,
+        now_ms if now_ms is not None else int(time.time() * 1000),
+        subject=subject,
+        field_names=HEADERS,
+    )
+    return callers.authenticate_app(call, AppCaller())
 
 
 def _members(headers: Mapping[str, str]) -> dict[str, str]:

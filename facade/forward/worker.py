@@ -135,8 +135,8 @@ class Forwarder:
                     if report.upstream_down
                     else self.settings.forward_idle_seconds
                 )
-            except Exception as exc:  # the loop must survive anything; the cause goes to the log
-                log.error("forwarder round failed: %s", type(exc).__name__)
+            except Exception:  # the loop must survive anything; the cause goes to the log
+                log.exception("forwarder round failed")
                 pause = self.settings.forward_retry_base_seconds
             try:
                 await asyncio.wait_for(stop.wait(), timeout=pause)

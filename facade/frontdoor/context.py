@@ -1,4 +1,7 @@
-"""FrontDoor: the per-app services of the FHIR door (keys, views, caches), built once from Settings."""
+"""FrontDoor: the per-app services of the FHIR door (keys, views, caches), built once from Settings.
+
+facade.services builds it; routes receive it as ``facade.api.deps.FrontDoorDep``.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +9,6 @@ import hashlib
 import hmac
 import time
 from collections import OrderedDict
-from typing import Annotated
-
-from fastapi import Depends, FastAPI, Request
 
 from facade.privacy.deidentify import Keys, Viewer
 from facade.privacy.ids import ResearchIds
@@ -64,21 +64,3 @@ class FrontDoor:
         return hmac.new(
             self._page_key, f"{client_id}|{page_id}".encode(), hashlib.sha256
         ).hexdigest()[:32]
-
-
-def front_door(request: Request) -> FrontDoor:
-    """The app's FrontDoor (made on first use)."""
-    return get_front_door(request.app)
-
-
-def get_front_door(app: FastAPI) -> FrontDoor:
-    """The FrontDoor of ``app``, created if needed."""
-    existing = getattr(app.state, "frontdoor", None)
-    if isinstance(existing, FrontDoor):
-        return existing
-    door = FrontDoor(app.state.settings)
-    app.state.frontdoor = door
-    return door
-
-
-FrontDoorDep = Annotated[FrontDoor, Depends(front_door)]

@@ -6,13 +6,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from facade.api.deps import UpstreamDep
+from facade.api.deps import FrontDoorDep, UpstreamDep
 from facade.api.responses import FhirResponse
 from facade.audit.events import AuditContext
 from facade.audit.route import AuditedRoute, audit_context
 from facade.errors import Forbidden, InvalidInput, Issue, NotFound
 from facade.fhir.capability import SERVED_TYPES
-from facade.frontdoor.context import FrontDoor, FrontDoorDep
+from facade.frontdoor.context import FrontDoor
 from facade.frontdoor.present import present_bundle, present_resource, visible
 from facade.frontdoor.search import continuation_params, prepare_search
 from facade.security.deps import CurrentPrincipal, require

@@ -8,13 +8,13 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from facade.api.deps import UpstreamDep
+from facade.api.deps import FrontDoorDep, UpstreamDep
 from facade.api.responses import FhirResponse
 from facade.audit.events import AuditContext
 from facade.audit.route import AuditedRoute, audit_context
 from facade.errors import Forbidden, InvalidInput, Issue, PayloadTooLarge, UpstreamRejected
 from facade.fhir.outcome import outcome
-from facade.frontdoor.context import FrontDoor, FrontDoorDep
+from facade.frontdoor.context import FrontDoor
 from facade.frontdoor.entries import WriteEntry, parse_bundle
 from facade.frontdoor.intake import IntakeChecker
 from facade.frontdoor.locate import locate_rejection

@@ -15,10 +15,10 @@ import orjson
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
-from facade.api.deps import SettingsDep, UpstreamDep
+from facade.api.deps import IndicatorsDep
 from facade.audit.route import AuditedRoute, audit_context
 from facade.indicators.periods import parse_period
-from facade.indicators.service import catalog, evaluate_and_publish, read_published, visible_scope
+from facade.indicators.service import visible_scope
 from facade.security.deps import CurrentPrincipal, require
 
 router = APIRouter(prefix="/indicators", route_class=AuditedRoute, tags=["quality indicators"])
@@ -48,12 +48,12 @@ def _json(content: Any) -> Response:
 
 @router.get("/definitions", summary="The indicator definitions in force")
 async def definitions(
-    request: Request, principal: CurrentPrincipal, settings: SettingsDep
+    request: Request, principal: CurrentPrincipal, indicators: IndicatorsDep
 ) -> Response:
     """Every indicator with its populations, in both languages."""
     _audit(request, "read", "R", "Measure")
     visible_scope(principal.role.value, principal.org_code, None)
-    loaded = catalog(settings).definitions
+    loaded = indicators.catalog.definitions
     return _json(
         {
             "indicators": [
@@ -68,8 +68,7 @@ async def definitions(
 async def evaluate(
     request: Request,
     principal: CurrentPrincipal,
-    settings: SettingsDep,
-    upstream: UpstreamDep,
+    indicators: IndicatorsDep,
     period: str = PeriodQuery,
     org: str | None = OrgQuery,
     region: str | None = RegionQuery,
@@ -79,10 +78,8 @@ async def evaluate(
     _audit(request, "operation", "E", "MeasureReport")
     require(principal, "MeasureReport", "s")
     scope = visible_scope(principal.role.value, principal.org_code, org)
-    parse_period(period, catalog(settings).definitions.rules.tz)
-    _, tables = await evaluate_and_publish(
-        settings,
-        upstream,
+    parse_period(period, indicators.catalog.definitions.rules.tz)
+    _, tables = await indicators.evaluate_and_publish(
         period,
         region=_region(region),
         publish=None if scope is None else [scope],
@@ -94,8 +91,7 @@ async def evaluate(
 async def published(
     request: Request,
     principal: CurrentPrincipal,
-    settings: SettingsDep,
-    upstream: UpstreamDep,
+    indicators: IndicatorsDep,
     period: str = PeriodQuery,
     org: str | None = OrgQuery,
     region: str | None = RegionQuery,
@@ -104,5 +100,5 @@ async def published(
     _audit(request, "search-type", "E", "MeasureReport")
     require(principal, "MeasureReport", "r")
     scope = visible_scope(principal.role.value, principal.org_code, org)
-    table = await read_published(settings, upstream, period, scope, region=_region(region))
+    table = await indicators.read_published(period, scope, region=_region(region))
     return _json(table.as_dict())

@@ -208,3 +208,34 @@ def visible_scope(role: str, own_org: str | None, requested: str | None) -> str 
             raise Forbidden("a hospital may only see its own indicators")
         return own_org
     raise Forbidden(f"role {role} may not read quality indicators")
+
+
+class IndicatorService:
+    """The indicators as one facade serves them: its settings, its upstream client, one catalog."""
+
+    def __init__(self, settings: Settings, upstream: UpstreamClient) -> None:
+        self.settings = settings
+        self.upstream = upstream
+
+    @property
+    def catalog(self) -> Catalog:
+        """Definitions and vocabulary (loaded on first use, once per process)."""
+        return catalog(self.settings)
+
+    async def evaluate_and_publish(
+        self,
+        period: str,
+        *,
+        region: Sequence[str] | None = None,
+        publish: Sequence[str | None] | None = None,
+    ) -> tuple[Evaluation, dict[str | None, Table]]:
+        """Evaluate over ``region`` and publish the reports of each scope in ``publish``."""
+        return await evaluate_and_publish(
+            self.settings, self.upstream, period, region=region, publish=publish
+        )
+
+    async def read_published(
+        self, period: str, scope: str | None, *, region: Sequence[str] | None = None
+    ) -> Table:
+        """The stored reports of one scope and period as a table."""
+        return await read_published(self.settings, self.upstream, period, scope, region=region)

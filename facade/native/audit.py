@@ -35,4 +35,4 @@ AuditHook = Callable[[NativeAuditEvent], None]
 
 
 def no_audit(_event: NativeAuditEvent) -> None:
-    """The default hook until the audit trail (issue 5) installs ``app.state.native_audit``."""
+    """The hook of a gateway built without an audit trail (facade.services wires the real one)."""

@@ -1,4 +1,4 @@
-"""VTE-X 1.0 result codes and their standard Chinese messages (native-protocol.md §2.10)."""
+"""VTE-X 1.0 result codes, their standard Chinese messages and HTTP statuses (native-protocol.md §2.10)."""
 
 from __future__ import annotations
 
@@ -73,6 +73,50 @@ MESSAGES: dict[Code, str] = {
     Code.UNAVAILABLE: "服务维护/暂不可用",
 }
 
+# The one table from VTE-X code to HTTP status. The gateway itself always answers HTTP 200 (§2.9);
+# this status is what the Excel routes answer, what the audit trail records as the outcome of
+# every native request, and what ``reject()`` gives a ProtocolRejected. A test keeps it complete.
+HTTP_STATUS: dict[Code, int] = {
+    Code.OK: 200,
+    Code.BAD_ENVELOPE: 400,
+    Code.UNKNOWN_APP: 401,  # the caller could not be identified
+    Code.ORG_NOT_AUTHORISED: 403,  # identified, but not for this institution or service
+    Code.SIGN_TYPE_NOT_ALLOWED: 403,
+    Code.BAD_SIGNATURE: 401,
+    Code.BAD_TIMESTAMP: 401,  # a stale signed request proves nothing about who sends it now
+    Code.REPLAYED_NONCE: 401,
+    Code.IP_NOT_ALLOWED: 403,
+    Code.RATE_LIMITED: 429,
+    Code.DECRYPTION_FAILED: 400,
+    Code.ENC_TYPE_NOT_ALLOWED: 403,
+    Code.CLIENT_CERT_FAILED: 401,
+    Code.UNKNOWN_SERVICE: 404,
+    Code.UNSUPPORTED_VERSION: 400,
+    Code.BAD_BIZ_CONTENT: 400,
+    Code.TOO_MANY_RECORDS: 413,  # like 2005, the cure is to split
+    Code.BODY_TOO_LARGE: 413,
+    Code.BATCH_CONFLICT: 409,
+    Code.FIELD_MISSING: 400,
+    Code.BAD_FORMAT: 400,
+    Code.NOT_IN_VALUE_SET: 400,
+    Code.TOO_LONG: 400,
+    Code.LOGIC_CHECK_FAILED: 400,
+    Code.REFERENCE_MISSING: 404,  # e.g. an unknown batchNo or import id
+    Code.BAD_ID_CHECK_DIGIT: 400,
+    Code.RECORD_LOCKED: 409,
+    Code.INTERNAL_ERROR: 500,
+    Code.UNAVAILABLE: 503,
+}
+
+
+def http_status(code: str) -> int:
+    """The HTTP status of a VTE-X code (500 for a code the protocol does not define)."""
+    try:
+        return HTTP_STATUS[Code(code)]
+    except ValueError:
+        return 500
+
+
 # Codes a single record may fail with; anything else from a record processor is a bug.
 RECORD_CODES = frozenset(code.value for code in Code if code.value.startswith("3"))
 
@@ -93,4 +137,4 @@ def reject(
             if field
             else []
         )
-    return ProtocolRejected(code.value, message, issues=issues)
+    return ProtocolRejected(code.value, message, issues=issues, status=HTTP_STATUS[code])

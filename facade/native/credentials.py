@@ -49,12 +49,15 @@ class IssuedSecret:
 
 @dataclass(frozen=True)
 class AppAccess:
-    """Everything the gateway checks about an app before it looks at a signature."""
+    """Everything the gateway checks about an app before it looks at a signature.
+
+    Whether its institution may report is the institution registry's to say
+    (``facade.security.institutions``), not a copy here.
+    """
 
     app_id: str
     org_code: str
     active: bool
-    org_active: bool
     sign_types: frozenset[str]
     enc_types: frozenset[str]
     networks: tuple[IpNetwork, ...]
@@ -295,7 +298,6 @@ def load_access(session: Session, app_id: str) -> AppAccess | None:
         app_id=app.app_id,
         org_code=org.org_code,
         active=app.status == "active",
-        org_active=org.status == "active",
         sign_types=frozenset(_split(app.sign_types)),
         enc_types=frozenset(_split(app.enc_types)),
         networks=networks,

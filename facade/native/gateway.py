@@ -1,9 +1,12 @@
-"""The VTE-X gateway pipeline: verification in the order of native-protocol.md §2.6, then the service."""
+"""The VTE-X gateway pipeline: verification in the order of native-protocol.md §2.6, then the service.
+
+Steps 3–7 (who is calling, for which admitted institution) are the one caller check of every door,
+``facade.security.callers``; the gateway adds the envelope, decryption, services and receipts.
+"""
 
 from __future__ import annotations
 
 import logging
-import re
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -14,11 +17,10 @@ import orjson
 from facade.db import Database
 from facade.errors import ProtocolRejected
 from facade.logs import request_id
-from facade.native import replay
 from facade.native.audit import AuditHook, NativeAuditEvent, no_audit
 from facade.native.batch import parse_biz, parse_query, parse_upload, prepare_record
 from facade.native.codes import Code, reject
-from facade.native.credentials import AppAccess, load_access, load_secret
+from facade.native.credentials import AppAccess
 from facade.native.crypto import (
     DecryptionFailed,
     EncType,
@@ -29,10 +31,9 @@ from facade.native.crypto import (
 from facade.native.envelope import Envelope, parse_envelope, safe_echo
 from facade.native.intake import IntakeStore, sm3_hex
 from facade.native.processor import IntakeContext, RecordProcessor
-from facade.native.ratelimit import take_token
 from facade.native.receipts import batch_view
 from facade.native.reply import ReplyKey, biz_text, build_reply, issue_entries
-from facade.native.sealing import APP_SECRETS, RECORD_PAYLOADS, SecretBox
+from facade.native.sealing import RECORD_PAYLOADS, SecretBox
 from facade.native.services import (
     BATCH_QUERY,
     PING,
@@ -40,13 +41,10 @@ from facade.native.services import (
     PROTOCOL_VERSION,
     SERVICE_CODE,
 )
-from facade.native.signing import sign_matches
+from facade.security.callers import AppCall, AppCaller, CallerCheck
 from facade.settings import Settings
 
 log = logging.getLogger("facade.native")
-
-_TIMESTAMP = re.compile(r"[0-9]{13}")
-PURGE_EVERY_MS = 60_000
 
 
 @dataclass
@@ -64,42 +62,59 @@ class _Exchange:
 
     now_ms: int
     envelope: Envelope | None = None
-    access: AppAccess | None = None
-    key: ReplyKey | None = None
-    key_version: int = 0
+    caller: AppCaller = field(default_factory=AppCaller)
     batch_no: str = ""
     counts: tuple[int, int, int] = (0, 0, 0)
     echo: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def key(self) -> ReplyKey | None:
+        """How the reply is signed (and encrypted): known once the request's signature verified."""
+        if self.envelope is None or self.caller.secret is None:
+            return None
+        return ReplyKey(
+            self.envelope.app_id,
+            self.caller.secret,
+            self.envelope.get("signType"),
+            EncType(self.envelope.get("encType")),
+        )
+
 
 class Gateway:
-    """Verifies requests, runs the services, and always answers with a reply envelope."""
+    """Verifies requests, runs the services, and always answers with a reply envelope.
 
-    def __init__(self, settings: Settings, database: Database) -> None:
+    ``processor`` validates and prepares upload records (None: uploads answer 5001); ``audit``
+    is called once per request, whatever its outcome.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        callers: CallerCheck,
+        *,
+        processor: RecordProcessor | None = None,
+        audit: AuditHook = no_audit,
+    ) -> None:
         self.settings = settings
         self.database = database
-        self.secrets = SecretBox.for_purpose(settings, APP_SECRETS)
+        self.callers = callers
+        self.processor = processor
+        self.audit = audit
         self.store = IntakeStore(database, SecretBox.for_purpose(settings, RECORD_PAYLOADS))
-        self._last_purge_ms = 0
 
     @staticmethod
     def _now_ms() -> int:
         return int(time.time() * 1000)
 
-    def handle(
-        self,
-        inbound: Inbound,
-        *,
-        processor: RecordProcessor | None = None,
-        audit: AuditHook = no_audit,
-    ) -> dict[str, str]:
+    def handle(self, inbound: Inbound) -> dict[str, str]:
         """Answer one request; never raises. Every failure becomes a reply with its spec code."""
         started = time.perf_counter()
         exchange = _Exchange(now_ms=self._now_ms())
         msg: str | None = None
         biz: str | None
         try:
-            code, biz = self._process(exchange, inbound, processor)
+            code, biz = self._process(exchange, inbound, self.processor)
         except ProtocolRejected as rejected:
             code, msg = rejected.code, rejected.message
             biz = _error_biz(rejected, exchange)
@@ -120,7 +135,7 @@ class Gateway:
             key=exchange.key,
             encrypt=code == Code.OK.value,
         )
-        self._audit(audit, exchange, inbound, code, started)
+        self._audit(exchange, inbound, code, started)
         return reply
 
     # -- §2.6, step by step -------------------------------------------------------------------
@@ -138,13 +153,17 @@ class Gateway:
             "appId": safe_echo("appId", envelope.app_id),
             "nonce": safe_echo("nonce", envelope.nonce),
         }
-        access = self._bind(envelope, inbound.client_ip)  # step 3
-        x.access = access
-        self._check_modes(envelope, access)  # step 4
-        self._check_timestamp(envelope, x.now_ms)  # step 5
-        x.key, x.key_version = self._verify_sign(envelope, access)  # step 6
-        self._admit(envelope, x.now_ms)  # rate limit, then step 7
-        plaintext = self._decrypt(envelope, x.key)  # step 8
+        call = AppCall(
+            envelope.members,
+            inbound.client_ip,
+            x.now_ms,
+            enc_type=envelope.get("encType"),
+        )
+        access = self.callers.authenticate_app(call, x.caller)  # steps 3-7
+        key = x.key
+        if key is None:  # authenticate_app returns only once the signature verified
+            raise RuntimeError("signature verified but no reply key")
+        plaintext = self._decrypt(envelope, key)  # step 8
         service = self._service(envelope, access, inbound.path_service, processor)  # step 9
         document = parse_biz(plaintext)
         if service == PING:
@@ -152,7 +171,7 @@ class Gateway:
                 {
                     "serverTime": str(self._now_ms()),
                     "orgCode": envelope.org_code,
-                    "keyVersion": str(x.key_version),
+                    "keyVersion": str(x.caller.key_version),
                 }
             )
         if service == BATCH_QUERY:
@@ -165,91 +184,6 @@ class Gateway:
             x.counts = (view["total"], view["successCount"], view["failCount"])
             return Code.OK.value, biz_text(view)
         return self._upload(x, envelope, document, plaintext, _installed(processor))
-
-    def _bind(self, envelope: Envelope, client_ip: str) -> AppAccess:
-        with self.database.session() as session:
-            access = load_access(session, envelope.app_id)
-        if access is None or not access.active or not access.key_versions:
-            raise reject(Code.UNKNOWN_APP, field="appId")
-        if access.org_code != envelope.org_code:
-            raise reject(Code.ORG_NOT_AUTHORISED, "该 appId 未绑定此 orgCode", field="orgCode")
-        if not access.org_active:
-            raise reject(Code.ORG_NOT_AUTHORISED, "机构已停用", field="orgCode")
-        if not access.allows_ip(client_ip):
-            raise reject(Code.IP_NOT_ALLOWED)
-        return access
-
-    @staticmethod
-    def _check_modes(envelope: Envelope, access: AppAccess) -> None:
-        sign_type, enc_type = envelope.get("signType"), envelope.get("encType")
-        # The app's lists hold only values validated when it was issued, so they also reject unknown ones.
-        if sign_type not in access.sign_types:
-            allowed = "、".join(sorted(access.sign_types))
-            raise reject(Code.SIGN_TYPE_NOT_ALLOWED, f"该应用允许：{allowed}", field="signType")
-        if enc_type not in access.enc_types:
-            allowed = "、".join(sorted(access.enc_types))
-            raise reject(Code.ENC_TYPE_NOT_ALLOWED, f"该应用允许：{allowed}", field="encType")
-
-    def _check_timestamp(self, envelope: Envelope, now_ms: int) -> None:
-        window = self.settings.native_timestamp_window_seconds
-        stamp = envelope.timestamp
-        if not _TIMESTAMP.fullmatch(stamp):
-            raise reject(Code.BAD_TIMESTAMP, "须为 13 位 Unix 毫秒时间戳", field="timestamp")
-        if abs(now_ms - int(stamp)) > window * 1000:
-            raise reject(Code.BAD_TIMESTAMP, f"与服务器时间相差超过 {window} 秒", field="timestamp")
-
-    def _verify_sign(self, envelope: Envelope, access: AppAccess) -> tuple[ReplyKey, int]:
-        requested = envelope.get("keyVersion")
-        version = int(requested) if requested else access.key_versions[0]
-        with self.database.session() as session:
-            secret = (
-                load_secret(session, self.secrets, access.app_id, version)
-                if version in access.key_versions
-                else None
-            )
-        if secret is None:
-            raise reject(Code.BAD_SIGNATURE, "keyVersion 无效或已停用", field="keyVersion")
-        if not sign_matches(
-            envelope.members, secret, envelope.get("signType"), envelope.get("sign")
-        ):
-            raise reject(
-                Code.BAD_SIGNATURE, "请用 sign-debug 核对待签名串、密钥与编码", field="sign"
-            )
-        return ReplyKey(
-            access.app_id, secret, envelope.get("signType"), EncType(envelope.get("encType"))
-        ), version
-
-    def _admit(self, envelope: Envelope, now_ms: int) -> None:
-        """Rate limit (after the signature, so nobody can spend another app's quota), then the nonce.
-
-        Both in one transaction: a replay refused with 1007 gives its token back, and a request
-        refused with 1009 leaves its nonce unused so the identical request may be retried.
-        """
-        settings = self.settings
-        with self.database.session() as session:
-            if not take_token(
-                session,
-                envelope.app_id,
-                now_ms=now_ms,
-                rate=settings.native_rate_per_second,
-                burst=settings.native_rate_burst,
-            ):
-                raise reject(
-                    Code.RATE_LIMITED,
-                    f"每秒 {settings.native_rate_per_second:g} 次，突发 {settings.native_rate_burst} 次",
-                )
-            if not replay.claim_nonce(
-                session,
-                envelope.app_id,
-                envelope.nonce,
-                now_ms=now_ms,
-                ttl_seconds=settings.native_nonce_ttl_seconds,
-            ):
-                raise reject(Code.REPLAYED_NONCE, "请为每次请求生成新的 nonce", field="nonce")
-        if now_ms - self._last_purge_ms >= PURGE_EVERY_MS:
-            self._last_purge_ms = now_ms
-            with self.database.session() as session:
-                replay.purge_expired(session, now_ms=now_ms)
 
     @staticmethod
     def _decrypt(envelope: Envelope, key: ReplyKey) -> str:
@@ -314,16 +248,14 @@ class Gateway:
         x.counts = (summary["total"], summary["successCount"], summary["failCount"])
         return Code.OK.value, stored
 
-    def _audit(
-        self, audit: AuditHook, x: _Exchange, inbound: Inbound, code: str, started: float
-    ) -> None:
+    def _audit(self, x: _Exchange, inbound: Inbound, code: str, started: float) -> None:
         envelope = x.envelope
         event = NativeAuditEvent(
             request_id=request_id.get(),
             occurred_ms=x.now_ms,
             source_ip=inbound.client_ip,
             app_id=x.echo.get("appId", ""),
-            org_code=x.access.org_code if x.access else "",
+            org_code=x.caller.access.org_code if x.caller.access else "",
             service_code=envelope.service_code
             if envelope and SERVICE_CODE.fullmatch(envelope.service_code)
             else "",
@@ -339,11 +271,9 @@ class Gateway:
             duration_ms=round((time.perf_counter() - started) * 1000, 1),
         )
         try:
-            audit(event)
-        except (
-            Exception
-        ) as exc:  # an audit failure must be loud but cannot un-send a committed batch
-            log.error("native audit hook failed: %s", type(exc).__name__)
+            self.audit(event)
+        except Exception:  # an audit failure must be loud but cannot un-send a committed batch
+            log.exception("native audit hook failed")
 
 
 def _installed(processor: RecordProcessor | None) -> RecordProcessor:

@@ -6,24 +6,15 @@ import ipaddress
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from facade.native.audit import no_audit
+from facade.api.deps import GatewayDep
 from facade.native.gateway import Gateway, Inbound
 from facade.settings import Settings
 
 router = APIRouter(tags=["native (VTE-X)"])
 REPLY_MEDIA_TYPE = "application/json; charset=UTF-8"
-
-
-def _gateway(app: FastAPI) -> Gateway:
-    """The app's gateway, built on first use from the app's settings and database."""
-    gateway: Gateway | None = getattr(app.state, "native_gateway", None)
-    if gateway is None:
-        gateway = Gateway(app.state.settings, app.state.database)
-        app.state.native_gateway = gateway
-    return gateway
 
 
 async def read_body(request: Request, limit: int) -> bytes | None:
@@ -62,32 +53,26 @@ def _within(address: str, networks: list[Any]) -> bool:
     return any(ip in network for network in networks)
 
 
-async def _serve(request: Request, path_service: str | None) -> Response:
-    app: FastAPI = request.app
-    settings: Settings = app.state.settings
+async def _serve(request: Request, gateway: Gateway, path_service: str | None) -> Response:
+    settings = gateway.settings
     inbound = Inbound(
         raw=await read_body(request, settings.native_max_body_bytes),
         client_ip=client_ip(request, settings),
         path_service=path_service,
     )
-    reply = await run_in_threadpool(
-        _gateway(app).handle,
-        inbound,
-        processor=getattr(app.state, "record_processor", None),
-        audit=getattr(app.state, "native_audit", no_audit),
-    )
+    reply = await run_in_threadpool(gateway.handle, inbound)
     return Response(orjson.dumps(reply), status_code=200, media_type=REPLY_MEDIA_TYPE)
 
 
 @router.post("/vte-x/v1/gateway", summary="VTE-X gateway (the operation is named by serviceCode)")
-async def gateway(request: Request) -> Response:
+async def gateway(request: Request, native: GatewayDep) -> Response:
     """Every VTE-X service through one endpoint; the reply's ``code`` tells the outcome."""
-    return await _serve(request, None)
+    return await _serve(request, native, None)
 
 
 @router.post(
     "/vte-x/v1/{service_code}", summary="VTE-X per-service alias (path must equal serviceCode)"
 )
-async def service_alias(service_code: str, request: Request) -> Response:
+async def service_alias(service_code: str, request: Request, native: GatewayDep) -> Response:
     """The same gateway under ``/vte-x/v1/<serviceCode>``; a path that disagrees with serviceCode is 2001."""
-    return await _serve(request, service_code)
+    return await _serve(request, native, service_code)

@@ -9,10 +9,16 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from facade.api.deps import CallersDep, TokensDep
 from facade.audit.route import AuditedAuthRoute, audit_context
-from facade.security.deps import token_service
 from facade.security.jwks import ALGORITHMS
-from facade.security.tokens import ASSERTION_TYPE, GRANT_TYPE, TOKEN_PATH, OAuthError
+from facade.security.tokens import (
+    ASSERTION_TYPE,
+    GRANT_TYPE,
+    TOKEN_PATH,
+    OAuthError,
+    TokenService,
+)
 
 router = APIRouter(route_class=AuditedAuthRoute, tags=["auth"])
 discovery = APIRouter(tags=["auth"])
@@ -53,11 +59,10 @@ async def _form(request: Request) -> dict[str, str]:
 
 
 @router.post(TOKEN_PATH, response_model=None)
-async def token(request: Request) -> JSONResponse:
+async def token(request: Request, callers: CallersDep) -> JSONResponse:
     """SMART Backend Services token endpoint (client_credentials + private_key_jwt assertion)."""
     ctx = audit_context(request)
     ctx.interaction, ctx.action = "token", "E"
-    service = token_service(request.app)
     try:
         form = await _form(request)
         if form.get("grant_type") != GRANT_TYPE:
@@ -70,10 +75,10 @@ async def token(request: Request) -> JSONResponse:
         scope = form.get("scope", "").strip()
         if not scope:
             raise OAuthError("invalid_scope", "scope is required")
-        client = await run_in_threadpool(service.authenticate_client, assertion)
+        client = await run_in_threadpool(callers.token_client, assertion)
         ctx.client_id, ctx.client_name = client.client_id, client.name
         ctx.role, ctx.org_code, ctx.authenticated = client.role.value, client.org_code, True
-        answer = service.issue(client, scope)
+        answer = callers.tokens.issue(client, scope)
     except OAuthError as exc:
         ctx.client_id = ctx.client_id or exc.client_id
         ctx.detail = f"{exc.error}: {exc.description}"[:200]
@@ -82,9 +87,8 @@ async def token(request: Request) -> JSONResponse:
     return JSONResponse(answer, headers=_NO_STORE)
 
 
-def smart_configuration(request: Request) -> dict[str, Any]:
+def smart_configuration(service: TokenService) -> dict[str, Any]:
     """The SMART configuration (discovery) document."""
-    service = token_service(request.app)
     return {
         "issuer": service.issuer,
         "token_endpoint": service.token_url,
@@ -99,6 +103,6 @@ def smart_configuration(request: Request) -> dict[str, Any]:
 
 @discovery.get("/.well-known/smart-configuration")
 @discovery.get("/fhir/.well-known/smart-configuration")
-async def well_known(request: Request) -> JSONResponse:
+async def well_known(tokens: TokensDep) -> JSONResponse:
     """Where and how systems get tokens (public, not audited: it holds no data)."""
-    return JSONResponse(smart_configuration(request))
+    return JSONResponse(smart_configuration(tokens))

@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from facade.db import Database
 from facade.db.tables import utcnow
 from facade.errors import InvalidInput, Issue, NotFound
+from facade.security.institutions import InstitutionRegistry
 from facade.security.jwks import JwksError, check_jwks
 from facade.security.roles import Role, policy
 from facade.security.scopes import ScopeError, ScopeSet
@@ -68,8 +69,9 @@ def _info(row: ApiClient) -> ClientInfo:
 class ClientRegistry:
     """Registered clients in the facade database (shared by every worker)."""
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, institutions: InstitutionRegistry | None = None) -> None:
         self.database = database
+        self.institutions = institutions or InstitutionRegistry(database, ttl_seconds=0)
 
     def register(
         self,
@@ -103,6 +105,10 @@ class ClientRegistry:
             issues.append(
                 Issue("org", "required", f"role {role.value} acts for one organisation; give --org")
             )
+        elif rules.needs_org and org_code is not None and ORG_CODE.match(org_code):
+            refusal = self.institutions.refusal(org_code)
+            if refusal is not None:
+                issues.append(Issue("org", "admitted-institution", refusal))
         try:
             check_jwks(jwks)
         except JwksError as exc:

@@ -1,32 +1,23 @@
-"""FastAPI dependencies: the token service of the app and the authenticated caller of a request."""
+"""FastAPI dependencies of the FHIR door: the authenticated caller of a request and its rights."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from facade.api.deps import CallersDep
 from facade.audit.route import audit_context
 from facade.errors import Forbidden, NotAuthenticated
-from facade.security.clients import ClientRegistry
-from facade.security.tokens import Principal, TokenService, claimed_client
+from facade.security.tokens import Principal, claimed_client
 
 
-def token_service(app: FastAPI) -> TokenService:
-    """The app's TokenService (made on first use)."""
-    existing = getattr(app.state, "tokens", None)
-    if isinstance(existing, TokenService):
-        return existing
-    service = TokenService(app.state.settings, ClientRegistry(app.state.database))
-    app.state.tokens = service
-    return service
-
-
-async def current_principal(request: Request) -> Principal:
+async def current_principal(request: Request, callers: CallersDep) -> Principal:
     """The caller, from ``Authorization: Bearer <access token>``; 401 when absent or invalid.
 
-    The claimed client id goes into the audit context first, so refused requests are attributed.
+    ``CallerCheck.principal`` decides (token, client, institution). The claimed client id goes
+    into the audit context first, so refused requests are attributed.
     """
     ctx = audit_context(request)
     header = request.headers.get("Authorization", "")
@@ -35,7 +26,7 @@ async def current_principal(request: Request) -> Principal:
         raise NotAuthenticated("a bearer access token is required (SMART Backend Services)")
     token = token.strip()
     ctx.client_id = claimed_client(token)
-    principal = await run_in_threadpool(token_service(request.app).verify, token)
+    principal = await run_in_threadpool(callers.principal, token)
     ctx.client_id = principal.client_id
     ctx.client_name = principal.name
     ctx.role = principal.role.value

@@ -74,18 +74,25 @@ class ScopeSet:
         """Problems that make these scopes exceed the role's ceiling (empty when they fit)."""
         problems = []
         for scope in self.scopes:
-            if scope.resource_type == "*":
-                ceiling = set(
-                    "".join(
-                        role_policy.permissions(t) for t in role_policy.read | role_policy.write
-                    )
-                )
-            else:
-                ceiling = set(role_policy.permissions(scope.resource_type))
+            ceiling = _ceiling(scope.resource_type, role_policy)
             extra = "".join(p for p in scope.perms if p not in ceiling)
             if extra:
                 problems.append(f"{scope} asks for '{extra}' which the role may not have")
         return problems
+
+    def capped(self, role_policy: RolePolicy) -> ScopeSet:
+        """These scopes cut down to the role's ceiling; a scope with nothing left is dropped.
+
+        A client registered with ``system/*.rs`` that asks for ``system/AuditEvent.rs`` must not
+        be granted it when its role may not read audit events.
+        """
+        kept: set[Scope] = set()
+        for scope in self.scopes:
+            ceiling = _ceiling(scope.resource_type, role_policy)
+            perms = "".join(p for p in scope.perms if p in ceiling)
+            if perms:
+                kept.add(Scope(scope.resource_type, perms))
+        return ScopeSet(tuple(sorted(kept)))
 
     def narrow(self, requested: ScopeSet) -> ScopeSet:
         """The part of ``requested`` these (registered) scopes cover, per requested scope.
@@ -106,3 +113,11 @@ class ScopeSet:
             if held:
                 granted.add(Scope(want.resource_type, held))
         return ScopeSet(tuple(sorted(granted)))
+
+
+def _ceiling(resource_type: str, role_policy: RolePolicy) -> set[str]:
+    """The permission letters a role may hold on a type (on ``*``: on any of its types)."""
+    if resource_type == "*":
+        types = role_policy.read | role_policy.write
+        return set("".join(role_policy.permissions(t) for t in types))
+    return set(role_policy.permissions(resource_type))

@@ -141,11 +141,11 @@ class TokenService:
             wanted = ScopeSet.parse(requested)
         except ScopeError as exc:
             raise OAuthError("invalid_scope", str(exc), client_id=client.client_id) from exc
-        granted = client.scopes.narrow(wanted)
+        granted = client.scopes.narrow(wanted).capped(policy(client.role))
         if not granted.scopes:
             raise OAuthError(
                 "invalid_scope",
-                "none of the requested scopes is registered for this client",
+                "none of the requested scopes is registered for this client and allowed to its role",
                 client_id=client.client_id,
             )
         now = datetime.now(UTC)

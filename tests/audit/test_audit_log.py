@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 import orjson
+import pytest
 from fastapi.testclient import TestClient
-from smart_kit import get_token, random_org, register
+from smart_kit import admitted_org, get_token, random_org, register
 from sqlalchemy import select, update
 
 from facade.audit.events import AuditContext
@@ -241,24 +242,57 @@ def test_every_request_through_the_door_is_recorded_refusals_included(
     assert events[2]["agent"][0]["who"]["display"] == "anonymous (not authenticated)"
 
 
-def test_identity_numbers_in_queries_are_masked(
+ID = "11010519491231002X"
+
+
+def test_identifiers_and_identity_numbers_in_queries_are_masked_after_decoding(
     client: TestClient, database: Database, settings: Settings
 ) -> None:
-    org = random_org()
+    org = admitted_org(database)
     hospital = register(database, "hospital", org=org, scopes="system/Patient.rs")
-    token = get_token(client, hospital, settings.public_base_url, "system/Patient.rs")
-    client.get(
-        "/fhir/Patient?name=11010519491231002X", headers={"Authorization": f"Bearer {token}"}
-    )
+    auth = {
+        "Authorization": f"Bearer {get_token(client, hospital, settings.public_base_url, 'system/Patient.rs')}"
+    }
+    searches = [
+        {"identifier": f"urn:oid:2.16.156.10011.1.3|{ID}"},  # httpx sends the bar as %7C
+        {"_content": f"{ID[:6]} {ID[6:14]} {ID[14:]}"},  # grouped with spaces, not a personal param
+        {"name": "张三"},
+    ]
+    for params in searches:
+        client.get("/fhir/Patient", params=params, headers=auth)
     bodies = " ".join(str(e) for e in _rows(database))
-    decoded = " ".join(
+    queries = [
         base64.b64decode(ent["query"]).decode()
         for e in _rows(database)
         for ent in e.get("entity", [])
         if "query" in ent
-    )
-    assert "11010519491231002X" not in bodies and "11010519491231002X" not in decoded
-    assert "[identity-number]" in decoded
+    ]
+    assert queries == [
+        "GET /fhir/Patient?identifier=urn:oid:2.16.156.10011.1.3|[masked]",
+        "GET /fhir/Patient?_content=[identity-number]",
+        "GET /fhir/Patient?name=[masked]",
+    ]
+    for leak in (ID, ID[6:14], "%7C" + ID, "张三"):
+        assert leak not in bodies and all(leak not in q for q in queries)
+
+
+@pytest.mark.parametrize(
+    ("given", "kept"),
+    [("abc-123.X_9", True), (ID, False), ("<script>", False), ("a" * 65, False), ("", False)],
+)
+def test_only_a_safe_request_id_is_echoed_and_audited(
+    client: TestClient, database: Database, given: str, kept: bool
+) -> None:
+    response = client.get("/fhir/Patient", headers={"X-Request-ID": given})
+    echoed = response.headers["X-Request-ID"]
+    assert (echoed == given) is kept
+    if not kept:
+        assert len(echoed) == 32 and int(echoed, 16) >= 0  # a fresh uuid4 hex
+    (event,) = _rows(database)
+    details = {e["name"]: e["detail"][0]["valueString"] for e in event["entity"] if "name" in e}
+    assert details["requestId"] == echoed
+    if given and not kept:
+        assert given not in str(event)
 
 
 def test_native_gateway_requests_are_audited_through_the_app_hook(

@@ -7,7 +7,7 @@ from typing import Any
 
 from facade.db import Database
 from facade.errors import Issue
-from facade.forward.runner import default_processor
+from facade.mapping.processor import DictionaryProcessor
 from facade.native.processor import IntakeContext, PreparedRecord, RecordProcessor
 from facade.settings import Settings
 
@@ -31,4 +31,4 @@ class Observed:
 
 def production(settings: Settings, database: Database, explode_on: str | None = None) -> Observed:
     """The gateway's processor (the data-element dictionary's), as the app builds it."""
-    return Observed(default_processor(settings, database), explode_on)
+    return Observed(DictionaryProcessor.from_settings(settings, database), explode_on)

@@ -17,6 +17,7 @@ from facade.db import Database
 from facade.dictionary.loader import Dictionary
 from facade.excel.auth import signed_headers
 from facade.native.intake import sm3_hex
+from facade.services import services_of
 from facade.settings import Settings
 
 CASE = "住院病例"
@@ -24,13 +25,9 @@ IMPORT = "/vte-x/v1/excel/import"
 
 
 @pytest.fixture
-def app_client(
-    settings: Settings, database: Database, dictionary: Dictionary
-) -> Iterator[TestClient]:
+def app_client(settings: Settings, database: Database) -> Iterator[TestClient]:
     processor = production(settings, database)
-    app = create_app(settings, database=database, record_processor=processor)
-    app.state.dictionary = dictionary
-    with TestClient(app) as client:
+    with TestClient(create_app(settings, database=database, record_processor=processor)) as client:
         yield client
 
 
@@ -196,3 +193,19 @@ def test_without_a_record_processor_the_import_answers_5001(
     with TestClient(create_app(settings, database=database, record_processor=None)) as client:
         response = client.post(IMPORT, content=data, headers=_upload_headers(registered, data))
     assert response.status_code == 503 and response.json()["code"] == "5001"
+
+
+def test_a_disabled_institution_cannot_upload_until_enabled_again(
+    app_client: TestClient, registered: Registered, template: bytes, database: Database
+) -> None:
+    institutions = services_of(app_client.app).institutions  # type: ignore[arg-type]
+    institutions.set_status(registered.org_code, active=False)
+    data = _workbook(template, registered)
+    refused = app_client.post(IMPORT, content=data, headers=_upload_headers(registered, data))
+    assert refused.status_code == 403, refused.text
+    assert refused.json()["code"] == "1003"
+    assert refused.json()["errors"][0]["field"] == "X-VTE-OrgCode"
+    assert stored_counts(database) == (0, 0)
+    institutions.set_status(registered.org_code, active=True)
+    accepted = app_client.post(IMPORT, content=data, headers=_upload_headers(registered, data))
+    assert accepted.status_code == 200, accepted.text

@@ -6,11 +6,12 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from frontdoor_stay import Bearer, resident_id, stay_bundle
-from smart_kit import random_org, register
+from smart_kit import admitted_org, register
 from sqlalchemy import select
 
 from facade.audit.tables import AuditRecord
 from facade.db import Database
+from facade.services import services_of
 
 pytestmark = pytest.mark.integration
 
@@ -37,7 +38,7 @@ def _in_hapi(fhir_base_url: str, ids: list[str]) -> int:
 def test_audit_events_equal_requests_including_refused(
     door: TestClient, database: Database, bearer: Bearer, fhir_base_url: str
 ) -> None:
-    org = random_org()
+    org = admitted_org(database)
     hospital = register(database, "hospital", org=org, scopes="system/*.crus")
     requests = 0
     headers = bearer(hospital, "system/*.crus")  # token request
@@ -61,7 +62,8 @@ def test_audit_events_equal_requests_including_refused(
     requests += 7
     assert len(_outbox(database)) == requests
 
-    audit, upstream = door.app.state.audit, door.app.state.upstream  # type: ignore[attr-defined]
+    services = services_of(door.app)  # type: ignore[arg-type]
+    audit, upstream = services.audit, services.upstream
     result = door.portal.call(audit.flush, upstream)  # type: ignore[union-attr]
     assert result.failed == 0
     assert _in_hapi(fhir_base_url, _outbox(database)) == requests

@@ -13,7 +13,7 @@ import pytest
 import uvicorn
 from fhirpy import SyncFHIRClient
 from frontdoor_stay import RESIDENT_ID_SYSTEM, resident_id, stay_resources
-from smart_kit import get_token, random_org, register
+from smart_kit import admitted_org, get_token, register
 
 from facade.app import create_app
 from facade.db import Database
@@ -71,7 +71,7 @@ def served(
 
 def test_fhirpy_pages_through_1000_patients(served: tuple[str, Database]) -> None:
     base, database = served
-    org = random_org()
+    org = admitted_org(database)
     hospital = register(database, "hospital", org=org, scopes="system/Patient.crus")
     template = next(r for r in stay_resources(org) if r["resourceType"] == "Patient")
     with httpx.Client(timeout=300) as http:

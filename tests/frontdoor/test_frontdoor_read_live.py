@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from frontdoor_stay import Bearer, entry_index, resident_id, stay_bundle
-from smart_kit import random_org, register
+from smart_kit import admitted_org, register
 
 from facade.db import Database
 from facade.fhir.naming import (
@@ -41,7 +41,7 @@ def _when(value: str) -> datetime:
 def _stays(
     door: TestClient, database: Database, bearer: Bearer, count: int
 ) -> tuple[str, list[str], list[str]]:
-    org = random_org()
+    org = admitted_org(database)
     hospital = register(database, "hospital", org=org, scopes="system/*.crus")
     numbers, cases = [], []
     for _ in range(count):

@@ -14,10 +14,11 @@ import jwt
 import pytest
 from fastapi.testclient import TestClient
 from frontdoor_stay import Bearer, entry_index, resident_id, stay_bundle
-from smart_kit import random_org, register, token_form
+from smart_kit import admitted_org, random_org, register, token_form
 
 from facade.db import Database
 from facade.fhir.naming import REPORTING_ORG_TAG
+from facade.services import services_of
 from facade.settings import Settings, ensure_secrets
 
 pytestmark = pytest.mark.integration
@@ -63,7 +64,7 @@ def _forge(settings: Settings, **claims: Any) -> str:
 def test_cross_tenant_writes_and_reads_are_refused(
     door: TestClient, database: Database, bearer: Bearer, fhir_base_url: str
 ) -> None:
-    org_a, org_b = random_org(), random_org()
+    org_a, org_b = admitted_org(database), admitted_org(database)
     a = register(database, "hospital", org=org_a, scopes="system/*.crus")
     b = register(database, "hospital", org=org_b, scopes="system/*.crus")
     stored = door.post(
@@ -118,7 +119,7 @@ def test_cross_tenant_writes_and_reads_are_refused(
 def test_bad_tokens_and_missing_scopes_are_refused_and_store_nothing(
     door: TestClient, database: Database, bearer: Bearer, settings: Settings, fhir_base_url: str
 ) -> None:
-    org = random_org()
+    org = admitted_org(database)
     hospital = register(database, "hospital", org=org, scopes="system/*.crus")
     bundle = stay_bundle(org, resident_id())
     token_url = f"{settings.public_base_url}/auth/token"
@@ -187,3 +188,29 @@ def test_bad_tokens_and_missing_scopes_are_refused_and_store_nothing(
         == 401
     )
     assert _snapshot(fhir_base_url, org) == dict.fromkeys(TYPES, 0)
+
+
+def test_a_disabled_institution_stops_writing_and_writes_again_once_enabled(
+    door: TestClient, database: Database, settings: Settings, fhir_base_url: str
+) -> None:
+    org = admitted_org(database)
+    hospital = register(database, "hospital", org=org, scopes="system/Patient.crus")
+    token_url = f"{settings.public_base_url}/auth/token"
+
+    def token() -> httpx.Response:
+        return door.post("/auth/token", data=token_form(hospital, token_url, "system/Patient.cru"))
+
+    headers = {"Authorization": f"Bearer {token().json()['access_token']}"}
+    bundle = stay_bundle(org, resident_id())
+    patient = bundle["entry"][entry_index(bundle, "Patient")]["resource"]
+    assert door.post("/fhir/Patient", json=patient, headers=headers).status_code == 201
+    institutions = services_of(door.app).institutions  # type: ignore[arg-type]
+    institutions.set_status(org, active=False)  # what `vte-facade org disable` does
+    before = _snapshot(fhir_base_url, org)
+    assert door.post("/fhir/Patient", json=patient, headers=headers).status_code == 403
+    assert door.get("/fhir/Patient", headers=headers).status_code == 403
+    assert token().status_code == 401
+    assert _snapshot(fhir_base_url, org) == before
+    institutions.set_status(org, active=True)
+    assert door.post("/fhir/Patient", json=patient, headers=headers).status_code == 201
+    assert token().status_code == 200

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from frontdoor_stay import RESIDENT_ID_SYSTEM, Bearer, entry_index, resident_id, stay_bundle
-from smart_kit import random_org, register
+from smart_kit import admitted_org, register
 
 from facade.db import Database
 from facade.fhir.naming import REGIONAL_PSEUDONYM_SYSTEM, REPORTING_ORG_TAG
@@ -33,7 +33,7 @@ def _errors(outcome: dict[str, Any]) -> list[dict[str, Any]]:
 def test_complete_stay_lands_in_hapi_pseudonymised_tagged_and_valid(
     door: TestClient, database: Database, bearer: Bearer, fhir_base_url: str
 ) -> None:
-    org, number = random_org(), resident_id()
+    org, number = admitted_org(database), resident_id()
     hospital = register(database, "hospital", org=org, scopes="system/*.crus")
     response = door.post(
         "/fhir", json=stay_bundle(org, number), headers=bearer(hospital, "system/*.crus")
@@ -78,7 +78,7 @@ def test_complete_stay_lands_in_hapi_pseudonymised_tagged_and_valid(
 def test_stay_with_one_invalid_entry_is_rejected_whole_and_points_at_it(
     door: TestClient, database: Database, bearer: Bearer, fhir_base_url: str
 ) -> None:
-    org, number = random_org(), resident_id()
+    org, number = admitted_org(database), resident_id()
     hospital = register(database, "hospital", org=org, scopes="system/*.crus")
     bundle = stay_bundle(org, number)
     bad = entry_index(bundle, "Encounter")
@@ -100,7 +100,7 @@ def test_stay_with_one_invalid_entry_is_rejected_whole_and_points_at_it(
 def test_facade_checks_refuse_before_hapi_with_entry_locations(
     door: TestClient, database: Database, bearer: Bearer, fhir_base_url: str
 ) -> None:
-    org = random_org()
+    org = admitted_org(database)
     hospital = register(database, "hospital", org=org, scopes="system/*.crus")
     bundle = stay_bundle(org, resident_id())
     patient = entry_index(bundle, "Patient")
@@ -115,7 +115,7 @@ def test_facade_checks_refuse_before_hapi_with_entry_locations(
 
 
 def test_single_create_and_update(door: TestClient, database: Database, bearer: Bearer) -> None:
-    org, number = random_org(), resident_id()
+    org, number = admitted_org(database), resident_id()
     hospital = register(database, "hospital", org=org, scopes="system/Patient.crus")
     headers = bearer(hospital, "system/Patient.crus")
     bundle = stay_bundle(org, number)

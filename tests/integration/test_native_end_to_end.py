@@ -26,12 +26,13 @@ from sqlalchemy import select
 from facade.app import create_app
 from facade.db import Database
 from facade.fhir.naming import REPORTING_ORG_TAG, record_identifier_system
-from facade.forward.worker import Forwarder, ForwardReport
+from facade.forward.worker import ForwardReport
 from facade.ig.loader import errors_of, validate
 from facade.mapping.engine import MappingEngine
 from facade.mapping.samples import RandomChooser, generate_record
 from facade.native.client import VteXClient
 from facade.native.tables import IntakeRecord
+from facade.services import services_of
 from facade.settings import Settings, ensure_secrets
 from facade.upstream import UpstreamClient
 
@@ -149,7 +150,8 @@ def failures(database: Database) -> list[tuple[str, str, str | None]]:
 
 
 def drain(http: TestClient) -> ForwardReport:
-    forwarder: Forwarder = http.app.state.forwarder  # type: ignore[attr-defined]
+    forwarder = services_of(http.app).forwarder  # type: ignore[arg-type]
+    assert forwarder is not None
     assert http.portal is not None
     report: ForwardReport = http.portal.call(forwarder.drain)
     return report

@@ -21,6 +21,7 @@ from facade.mapping.tables import MappingFact
 from facade.native.client import VteXClient
 from facade.native.sealing import RECORD_PAYLOADS, SecretBox
 from facade.native.tables import IntakeRecord
+from facade.services import services_of
 from facade.settings import Settings, ensure_secrets
 
 DATA = Path(__file__).parent / "data"
@@ -69,7 +70,7 @@ def receipts(database: Database) -> list[IntakeRecord]:
 
 
 def test_the_app_installs_the_dictionary_processor(http: TestClient) -> None:
-    processor = http.app.state.record_processor  # type: ignore[attr-defined]
+    processor = services_of(http.app).record_processor  # type: ignore[arg-type]
     assert isinstance(processor, DictionaryProcessor)
     assert "VTE.CASE.UPLOAD" in processor.service_codes
     assert "VTE.RISK.UPLOAD" in processor.service_codes

@@ -14,12 +14,13 @@ from native_helpers import GATEWAY, Registered, client_for, register, stored_cou
 from sqlalchemy import delete
 
 from facade.db import Database
-from facade.native import credentials, orgs
+from facade.native import credentials
 from facade.native.client import Reply, VteXClient
 from facade.native.crypto import EncType, derive_enc_key, encrypt_payload, envelope_aad
 from facade.native.sealing import APP_SECRETS, SecretBox
 from facade.native.signing import compute_sign
 from facade.native.tables import IntakeBatch, IntakeRecord
+from facade.services import services_of
 from facade.settings import Settings
 
 RECORD = {"recordId": "ZY0001", "recordVersion": "1", "riskLevel": "2"}
@@ -126,10 +127,14 @@ def test_1003_org_not_bound_to_app(vx: VteXClient, settings: Settings, database:
     assert fields(payload) == ["orgCode"]
 
 
-def test_1003_org_disabled(vx: VteXClient, database: Database) -> None:
-    with database.session() as session:
-        orgs.set_org_status(session, vx.org_code, "disabled")
-    expect(vx.ping(), "1003", signed=False)
+def test_1003_org_disabled_and_enabled_again(vx: VteXClient, app_client: TestClient) -> None:
+    institutions = services_of(app_client.app).institutions  # type: ignore[arg-type]
+    assert vx.ping().code == "0"  # the institution's status is now cached as active
+    institutions.set_status(vx.org_code, active=False)
+    payload = expect(vx.ping(), "1003", signed=False)
+    assert fields(payload) == ["orgCode"]
+    institutions.set_status(vx.org_code, active=True)
+    assert vx.ping().code == "0"
 
 
 def test_1003_service_not_granted(

@@ -18,6 +18,7 @@ from facade.native.client import VteXClient
 from facade.native.crypto import EncType
 from facade.native.sealing import APP_SECRETS, SecretBox
 from facade.native.tables import IntakeRecord
+from facade.services import services_of
 from facade.settings import Settings
 
 ID_NUMBER = "11010519491231002X"
@@ -280,9 +281,12 @@ def test_id_check_helper_agrees_with_the_standard_example() -> None:
     assert id_check_char(ID_NUMBER[:17]) == ID_NUMBER[17]
 
 
-def test_the_audit_hook_gets_one_event_per_request(app_client: TestClient, vx: VteXClient) -> None:
+def test_the_audit_hook_gets_one_event_per_request(
+    app_client: TestClient, vx: VteXClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
     events: list[NativeAuditEvent] = []
-    app_client.app.state.native_audit = events.append  # type: ignore[attr-defined]
+    gateway = services_of(app_client.app).gateway  # type: ignore[arg-type]
+    monkeypatch.setattr(gateway, "audit", events.append)
     vx.upload("VTE.CASE.UPLOAD", "B1", [record("ZY1"), record("ZY2", riskLevel="x")])
     vx.post(b"not json")
     uploaded, refused = events

@@ -10,7 +10,7 @@ import jwt
 import orjson
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from smart_kit import key_pair, random_org
+from smart_kit import admitted_org, key_pair
 from typer.testing import CliRunner
 
 from facade.db import Database
@@ -37,7 +37,7 @@ def _refused(database: Database, **kwargs: Any) -> str:
 
 def test_register_list_disable(database: Database) -> None:
     registry = ClientRegistry(database)
-    org = random_org()
+    org = admitted_org(database)
     info = registry.register(
         name="H1",
         role="hospital",
@@ -98,13 +98,13 @@ def cli_env(
     get_settings.cache_clear()
 
 
-def test_cli_register_list_disable(cli_env: Settings, tmp_path: Path) -> None:
+def test_cli_register_list_disable(cli_env: Settings, database: Database, tmp_path: Path) -> None:
     from facade.cli.main import app
 
     jwks_file = tmp_path / "jwks.json"
     jwks_file.write_bytes(orjson.dumps(_jwks(key_pair("RS384")[1])))
     runner = CliRunner()
-    org = random_org()
+    org = admitted_org(database)
     result = runner.invoke(
         app,
         [

@@ -64,3 +64,11 @@ def test_role_ceiling() -> None:
     assert ScopeSet.parse("system/Patient.c").within(policy(Role.RESEARCHER))
     assert ScopeSet.parse("system/Patient.rs").within(policy(Role.AUDITOR))
     assert ScopeSet.parse("system/*.d").within(policy(Role.HOSPITAL))
+
+
+def test_capped_cuts_every_scope_down_to_the_role() -> None:
+    asked = ScopeSet.parse("system/AuditEvent.rs system/Patient.cruds system/*.cruds")
+    assert str(asked.capped(policy(Role.HOSPITAL))) == "system/*.crus system/Patient.crus"
+    assert str(asked.capped(policy(Role.RESEARCHER))) == "system/*.rs system/Patient.rs"
+    assert str(asked.capped(policy(Role.AUDITOR))) == "system/*.rs system/AuditEvent.rs"
+    assert not ScopeSet.parse("system/AuditEvent.rs").capped(policy(Role.HOSPITAL)).scopes

@@ -8,7 +8,7 @@ from typing import Any
 import jwt
 import pytest
 from fastapi.testclient import TestClient
-from smart_kit import key_pair, random_org, register, token_form
+from smart_kit import admitted_org, key_pair, register, token_form
 
 from facade.db import Database
 from facade.settings import Settings
@@ -22,7 +22,7 @@ def _token_url(settings: Settings) -> str:
 def test_assertion_gives_token_with_role_org_and_scopes(
     client: TestClient, database: Database, settings: Settings, alg: str
 ) -> None:
-    org = random_org()
+    org = admitted_org(database)
     system = register(database, "hospital", org=org, scopes="system/*.crus", alg=alg)
     response = client.post(
         "/auth/token", data=token_form(system, _token_url(settings), "system/Patient.rs")

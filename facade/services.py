@@ -1,0 +1,186 @@
+"""The composition root: every service of one facade app, built once, wired here and nowhere else.
+
+How they depend on each other (each arrow: "is built with")::
+
+    settings, database, upstream (one httpx pool to HAPI)
+    engine ── the data-element dictionary and ConceptMaps (loaded once per process)
+    record_processor ── engine            (None: native and Excel uploads answer 5001)
+    excel_assets ──── engine.dictionary   (template and layout built on first use)
+    institutions ──── database            (admitted institutions, status cached briefly)
+    clients ───────── institutions        (SMART clients; hospitals only for admitted ones)
+    tokens ────────── clients
+    callers ───────── institutions, tokens    (the one caller check of every door)
+    audit ─────────── database            (the AuditEvent outbox)
+    gateway ───────── callers, record_processor, audit.native_hook
+    frontdoor ─────── settings            (keys, role views, caches of the FHIR door)
+    indicators ────── upstream
+    forwarder ─────── upstream, engine    (only beside the dictionary processor)
+
+Routes reach a service through a typed dependency of ``facade.api.deps`` (``GatewayDep``,
+``AuditDep``, ... or the whole container as ``ServicesDep``); nothing is created on first use.
+``lifespan(services)`` runs the background loops (intake forwarder, audit forwarder) while the
+app serves and closes the upstream pool and the database afterwards.
+
+Adding a service: a field on ``Services``, one line in ``build_services``, one alias in
+``facade.api.deps``; a background loop goes into ``lifespan``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Literal
+
+from fastapi import FastAPI
+
+from facade.audit.log import AuditLog
+from facade.db import Database
+from facade.dictionary.loader import Dictionary
+from facade.excel.assets import ExcelAssets, load_assets
+from facade.forward.worker import Forwarder
+from facade.frontdoor.context import FrontDoor
+from facade.indicators.service import IndicatorService
+from facade.mapping.engine import MappingEngine
+from facade.mapping.processor import DictionaryProcessor
+from facade.native.gateway import Gateway
+from facade.native.processor import RecordProcessor
+from facade.security.callers import CallerCheck
+from facade.security.clients import ClientRegistry
+from facade.security.institutions import InstitutionRegistry
+from facade.security.tokens import TokenService
+from facade.settings import Settings, ensure_secrets
+from facade.upstream import UpstreamClient
+
+log = logging.getLogger("facade.services")
+
+# How long shutdown waits for a loop to finish its round before cancelling it.
+FORWARDER_STOP_SECONDS = 30.0
+AUDIT_STOP_SECONDS = 5.0
+
+ProcessorChoice = RecordProcessor | Literal["dictionary"] | None
+
+
+@dataclass(frozen=True)
+class Services:
+    """Everything one facade app uses, built once by ``build_services``."""
+
+    settings: Settings
+    database: Database
+    upstream: UpstreamClient
+    engine: MappingEngine
+    record_processor: RecordProcessor | None
+    excel_assets: ExcelAssets
+    institutions: InstitutionRegistry
+    clients: ClientRegistry
+    tokens: TokenService
+    callers: CallerCheck
+    audit: AuditLog
+    gateway: Gateway
+    frontdoor: FrontDoor
+    indicators: IndicatorService
+    forwarder: Forwarder | None
+
+    @property
+    def dictionary(self) -> Dictionary:
+        """The data-element dictionary (the mapping engine's)."""
+        return self.engine.dictionary
+
+
+def build_services(
+    settings: Settings,
+    *,
+    database: Database | None = None,
+    record_processor: ProcessorChoice = "dictionary",
+    upstream: UpstreamClient | None = None,
+) -> Services:
+    """Build every service of an app from one Settings object.
+
+    ``record_processor``: ``"dictionary"`` (production: the data-element dictionary's, and then
+    the forwarder runs beside it), another ``RecordProcessor`` (tests), or None (uploads 5001).
+    """
+    settings = ensure_secrets(settings)
+    database = database or Database(settings.database_url)
+    upstream = upstream or UpstreamClient(settings)
+    engine = MappingEngine.from_settings(settings)
+    if record_processor == "dictionary":
+        record_processor = DictionaryProcessor.from_settings(settings, database)
+    institutions = InstitutionRegistry(database, ttl_seconds=settings.institution_cache_seconds)
+    clients = ClientRegistry(database, institutions)
+    tokens = TokenService(settings, clients)
+    callers = CallerCheck(settings, database, institutions, tokens)
+    audit = AuditLog(settings, database)
+    return Services(
+        settings=settings,
+        database=database,
+        upstream=upstream,
+        engine=engine,
+        record_processor=record_processor,
+        excel_assets=load_assets(settings, engine.dictionary),
+        institutions=institutions,
+        clients=clients,
+        tokens=tokens,
+        callers=callers,
+        audit=audit,
+        # The gateway's audit hook: one AuditEvent per native request, refused ones included.
+        gateway=Gateway(
+            settings, database, callers, processor=record_processor, audit=audit.native_hook
+        ),
+        frontdoor=FrontDoor(settings),
+        indicators=IndicatorService(settings, upstream),
+        # Another processor's payloads are not the engine's to map: no forwarder beside it.
+        forwarder=Forwarder(settings, database, upstream, record_processor.engine)
+        if isinstance(record_processor, DictionaryProcessor)
+        else None,
+    )
+
+
+def services_of(app: FastAPI) -> Services:
+    """The services ``create_app`` built for ``app``."""
+    services: Services = app.state.services
+    return services
+
+
+@contextlib.asynccontextmanager
+async def lifespan(services: Services) -> AsyncIterator[None]:
+    """Run the background loops while the app serves; then stop them, flush audit, close pools."""
+    stop = asyncio.Event()
+    loops: list[tuple[asyncio.Task[None], float]] = [
+        (
+            asyncio.create_task(
+                services.audit.run(services.upstream, stop), name="vte-audit-forwarder"
+            ),
+            AUDIT_STOP_SECONDS,
+        )
+    ]
+    if services.forwarder is not None and services.settings.forward_enabled:
+        loops.append(
+            (
+                asyncio.create_task(services.forwarder.run_forever(stop), name="vte-forwarder"),
+                FORWARDER_STOP_SECONDS,
+            )
+        )
+    try:
+        yield
+    finally:
+        stop.set()
+        for task, patience in loops:
+            await _stopped(task, patience)
+        try:  # one last round, so a clean shutdown leaves nothing waiting
+            await asyncio.wait_for(services.audit.flush(services.upstream), timeout=5)
+        except Exception:  # HAPI down at shutdown: the rows stay in the outbox
+            log.warning("audit events left in the outbox at shutdown", exc_info=True)
+        await services.upstream.aclose()
+        services.database.dispose()
+
+
+async def _stopped(task: asyncio.Task[None], patience: float) -> None:
+    """Wait for a loop that was asked to stop; cancel it when it takes longer than ``patience``."""
+    try:
+        await asyncio.wait_for(task, timeout=patience)
+    except TimeoutError:
+        log.error("%s did not stop within %s s; cancelled", task.get_name(), patience)
+    except Exception:
+        log.exception("%s ended with an error", task.get_name())
