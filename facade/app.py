@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from facade import __version__
 from facade.api import health, metadata
 from facade.api.errors import install_error_handlers
+from facade.console.wiring import console_running, install_console
 from facade.db import Database
 from facade.excel import routes as excel_routes
 from facade.forward.runner import default_processor, forwarding
@@ -23,6 +24,7 @@ from facade.logs import request_id
 from facade.native import routes as native_routes
 from facade.native.processor import RecordProcessor
 from facade.settings import Settings, ensure_secrets
+from facade.submissions import api as submissions_api
 from facade.upstream import UpstreamClient
 
 log = logging.getLogger("facade.request")
@@ -45,7 +47,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.upstream = UpstreamClient(settings)
         try:
-            async with forwarding(app):
+            async with forwarding(app), console_running(app):
                 yield
         finally:
             await app.state.upstream.aclose()
@@ -86,4 +88,6 @@ def create_app(
     app.include_router(excel_routes.router)
     app.include_router(frontdoor_router.router)
     app.include_router(indicators_api.router)
+    app.include_router(submissions_api.router)
+    install_console(app)  # people's web console: /console (pages, static files, refresher)
     return app

@@ -19,7 +19,9 @@ from facade.cli import (
     indicators,
     native,
     org,
+    submissions,
     synth,
+    user,
 )
 from facade.cli.output import JsonOption, console, emit, settings
 from facade.logs import configure_logging
@@ -39,6 +41,8 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(forward.app, name="forward")
 app.add_typer(indicators.app, name="indicators")
 app.add_typer(synth.app, name="synth")
+app.add_typer(user.app, name="user")
+app.add_typer(submissions.app, name="submissions")
 excel.register(app)  # `import-excel` and the `excel` group
 
 

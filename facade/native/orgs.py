@@ -9,7 +9,8 @@ from typing import Any, Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from facade.errors import Conflict, InvalidInput, Issue, NotFound
+from facade.db import Database
+from facade.errors import Conflict, InvalidInput, Issue, NotFound, UpstreamError
 from facade.fhir.naming import ORG_CODE_SYSTEM, REPORTING_ORG_TAG, code_system_url, profile_url
 from facade.native.tables import NativeOrg
 from facade.upstream import UpstreamClient
@@ -202,3 +203,47 @@ def list_orgs(session: Session) -> list[OrgSummary]:
     """Every registered institution, by code."""
     rows = session.scalars(select(NativeOrg).order_by(NativeOrg.org_code))
     return [OrgSummary.of(org) for org in rows]
+
+
+async def admit_institution(
+    database: Database,
+    upstream: UpstreamClient,
+    org_code: str,
+    name: str,
+    *,
+    grade: str,
+    has_vte_system: bool,
+) -> OrgSummary:
+    """Admit an institution: admission rule and code checked, FHIR Organization first, then the row.
+
+    HAPI first: if it is down nothing is registered, and a retry is safe (conditional update).
+    Raises InvalidInput (rule or code), Conflict (already registered) or UpstreamError.
+    """
+    check_admission(grade, has_vte_system)
+    check_org_code(org_code)
+    if not name.strip():
+        raise InvalidInput(
+            "the institution needs a name",
+            issues=[Issue("name", "required", "the registered name")],
+        )
+    with database.session() as session:
+        if find_org(session, org_code) is not None:
+            raise Conflict(f"institution {org_code} is already registered")
+    fhir_id = await publish_organization(upstream, org_code, name.strip(), grade, active=True)
+    with database.session() as session:
+        return OrgSummary.of(add_org(session, org_code, name.strip(), grade=grade, fhir_id=fhir_id))
+
+
+async def change_institution_status(
+    database: Database, upstream: UpstreamClient, org_code: str, *, active: bool
+) -> tuple[OrgSummary, str | None]:
+    """Enable or disable; the registry decides access at once, the Organization's ``active``
+    follows when HAPI is up. Returns the summary and, if HAPI was not updated, why."""
+    with database.session() as session:
+        org = set_org_status(session, org_code, "active" if active else "disabled")
+        summary = OrgSummary.of(org)
+    try:
+        await publish_organization(upstream, org_code, summary.name, summary.grade, active=active)
+    except UpstreamError as exc:
+        return summary, exc.message
+    return summary, None

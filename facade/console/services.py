@@ -1,0 +1,83 @@
+"""What the console's pages share, built once per app: accounts, sessions, queries, templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi import FastAPI
+from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
+
+from facade.console import vendor
+from facade.console.sessions import SessionStore
+from facade.console.users import UserStore
+from facade.db import Database
+from facade.indicators.schedule import IndicatorRefresher
+from facade.settings import Settings
+from facade.submissions.service import Submissions
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+@dataclass(frozen=True)
+class NavEntry:
+    """A page in the navigation bar, shown to the roles that may open it."""
+
+    key: str
+    path: str
+    label: str  # a text key of locales/*.yaml
+    roles: frozenset[str]
+
+
+# The console's own pages. Another concern adds its page with ``ConsoleServices.add_page``
+# (e.g. data quality, once that service exists) and the bar shows it to the roles named.
+PAGES = (
+    NavEntry("indicators", "/console/indicators", "nav.indicators", frozenset({"qc", "hospital"})),
+    NavEntry(
+        "submissions",
+        "/console/submissions",
+        "nav.submissions",
+        frozenset({"qc", "hospital", "admin"}),
+    ),
+    NavEntry("registry", "/console/registry", "nav.registry", frozenset({"admin"})),
+    NavEntry("audit", "/console/audit", "nav.audit", frozenset({"auditor"})),
+)
+
+
+class ConsoleServices:
+    """The console's shared objects (``app.state.console``)."""
+
+    def __init__(self, settings: Settings, database: Database) -> None:
+        self.settings = settings
+        self.database = database
+        self.users = UserStore(settings, database)
+        self.sessions = SessionStore(settings, database)
+        self.submissions = Submissions(settings, database)
+        self.refresher = IndicatorRefresher(settings)
+        self.templates = Environment(
+            loader=FileSystemLoader(TEMPLATES),
+            autoescape=select_autoescape(["html"]),
+            undefined=StrictUndefined,
+        )
+        self.vendor_problems = {k: v for k, v in vendor.verified().items() if v is not None}
+        self.pages: list[NavEntry] = list(PAGES)
+
+    def add_page(self, entry: NavEntry, *, before: str | None = "registry") -> None:
+        """Show another page in the navigation bar (placed before ``before`` when present)."""
+        keys = [page.key for page in self.pages]
+        index = keys.index(before) if before in keys else len(self.pages)
+        self.pages.insert(index, entry)
+
+    def nav(self, role: str) -> list[NavEntry]:
+        """The pages a role may open, in bar order."""
+        return [page for page in self.pages if role in page.roles]
+
+
+def console_services(app: FastAPI) -> ConsoleServices:
+    """The app's ConsoleServices (made on first use)."""
+    existing = getattr(app.state, "console", None)
+    if isinstance(existing, ConsoleServices):
+        return existing
+    services = ConsoleServices(app.state.settings, app.state.database)
+    app.state.console = services
+    return services
