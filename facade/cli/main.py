@@ -11,6 +11,7 @@ from facade.cli import (
     apps,
     audit,
     client,
+    console as console_cli,
     db,
     excel,
     forward,
@@ -43,6 +44,7 @@ app.add_typer(indicators.app, name="indicators")
 app.add_typer(synth.app, name="synth")
 app.add_typer(user.app, name="user")
 app.add_typer(submissions.app, name="submissions")
+app.add_typer(console_cli.app, name="console")
 excel.register(app)  # `import-excel` and the `excel` group
 
 

@@ -54,8 +54,9 @@ class ConsoleServices:
         self.sessions = SessionStore(settings, database)
         self.submissions = Submissions(settings, database)
         self.refresher = IndicatorRefresher(settings)
+        self.template_dirs: list[Path] = [TEMPLATES]
         self.templates = Environment(
-            loader=FileSystemLoader(TEMPLATES),
+            loader=FileSystemLoader(self.template_dirs),
             autoescape=select_autoescape(["html"]),
             undefined=StrictUndefined,
         )
@@ -67,6 +68,11 @@ class ConsoleServices:
         keys = [page.key for page in self.pages]
         index = keys.index(before) if before in keys else len(self.pages)
         self.pages.insert(index, entry)
+
+    def add_templates(self, directory: Path) -> None:
+        """Let another concern's page templates (which extend ``base.html``) be found."""
+        self.template_dirs.append(directory)
+        self.templates.loader = FileSystemLoader(self.template_dirs)
 
     def nav(self, role: str) -> list[NavEntry]:
         """The pages a role may open, in bar order."""
