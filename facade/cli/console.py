@@ -36,12 +36,11 @@ def assets(
             for n, p in problems.items()
         ]
     }
-    emit(
-        data,
-        json,
-        lambda d: [
-            console.print(f"{f['name']} {f['version']}: {f['problem'] or 'ok'}") for f in d["files"]
-        ],
-    )
+
+    def human(d: dict[str, list[dict[str, str | None]]]) -> None:
+        for f in d["files"]:
+            console.print(f"{f['name']} {f['version']}: {f['problem'] or 'ok'}")
+
+    emit(data, json, human)
     if any(problems.values()):
         raise typer.Exit(1)

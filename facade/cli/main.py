@@ -72,6 +72,7 @@ def serve(
         f"  FHIR endpoint   {base}/fhir  (metadata: {base}/fhir/metadata)",
         f"  health          {base}/healthz   readiness: {base}/readyz",
         f"  native gateway  {base}/vte-x/v1/gateway   Excel template: {base}/vte-x/v1/excel/template",
+        f"  web console     {base}/console  (first admin: vte-facade user add NAME --role admin)",
         f"  API docs        {base}/docs",
     ]
     for line in lines:

@@ -33,7 +33,9 @@ async def vendor_file(name: str) -> Response:
     entry = vendor.manifest().get(name)
     if entry is None:
         return PlainTextResponse("not found", status_code=404)
-    problem = vendor.problem(entry, vendor.VENDOR_DIR)  # every request: a swapped file is never served
+    problem = vendor.problem(
+        entry, vendor.VENDOR_DIR
+    )  # every request: a swapped file is never served
     if problem is not None:
         return PlainTextResponse(problem, status_code=503)
     return FileResponse(
