@@ -10,6 +10,7 @@ from openpyxl import Workbook
 
 from facade.excel.neutralise import neutralise
 
+_LONG = 48
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -20,6 +21,7 @@ class Cell:
     value: Any
     href: str | None = None
     numeric: bool = False
+    wrap: bool = False  # long text: wraps in the page, whole in the export
 
     def __str__(self) -> str:
         return "" if self.value is None else str(self.value)
@@ -39,7 +41,13 @@ class Grid:
         """Append a row; plain values become cells (numbers right-aligned)."""
         self.rows.append(
             [
-                v if isinstance(v, Cell) else Cell(v, numeric=isinstance(v, int | float))
+                v
+                if isinstance(v, Cell)
+                else Cell(
+                    v,
+                    numeric=isinstance(v, int | float),
+                    wrap=isinstance(v, str) and len(v) > _LONG,
+                )
                 for v in values
             ]
         )

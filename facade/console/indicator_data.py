@@ -128,7 +128,7 @@ async def load_page(
                 indicator,
                 figure,
                 f"MeasureReport/{report['id']}" if report else None,
-                str(report.get("date")) if report else None,
+                _local(report.get("date"), tz) if report else None,
             )
         )
     page = IndicatorPage(
@@ -149,6 +149,14 @@ async def load_page(
     if current is not None:
         _strata(page, current, org, names)
     return page
+
+
+def _local(value: Any, tz: Any) -> str | None:
+    """A report's ``date`` in the reporting zone, to the minute."""
+    if not value:
+        return None
+    moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    return moment.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
 def _strata(

@@ -1,6 +1,6 @@
 """The console in Debian's Chromium against the real HAPI, with a small synthetic region.
 
-One region (3 hospitals, 60 stays) goes through the real pipeline into HAPI, its indicators are
+One region (3 hospitals, 48 stays) goes through the real pipeline into HAPI, its indicators are
 published once, then a real browser signs in (TOTP for admin and auditor), opens every page,
 reads the charts' series back from ECharts and compares them with the MeasureReports in HAPI,
 drills down, exports, and tries what must be refused. Screenshots of every page are written to
@@ -64,7 +64,7 @@ def live(
 ) -> Iterator[Live]:
     assert ig_loaded.get("Measure", 0) >= 12
     run = uuid.uuid4().hex[:10]
-    region = generate(RegionSpec(seed=31, hospitals=3, encounters=60, run=run))
+    region = generate(RegionSpec(seed=31, hospitals=3, encounters=48, run=run))
     port = free_port()
     settings = live_settings(fhir_base_url, tmp_path_factory.mktemp("console-live"))
     settings = settings.model_copy(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
@@ -39,8 +40,9 @@ def _name(t: Translator, indicator: Any) -> str:
     return str(indicator.name.zh if t.language == "zh-CN" else indicator.name.en)
 
 
-def _link(**params: str | None) -> str:
-    return "?" + urlencode({k: v for k, v in params.items() if v})
+def _link(base: Mapping[str, str | None] | None = None, **params: str | None) -> str:
+    merged = {**(base or {}), **params}
+    return "?" + urlencode({k: v for k, v in merged.items() if v})
 
 
 def _audit(request: Request, interaction: str, org: str | None) -> None:
@@ -54,6 +56,7 @@ async def _page(
     request: Request, user: QcOrHospital, services: Services, upstream: UpstreamDep
 ) -> tuple[IndicatorPage, dict[str, str]]:
     params = request.query_params
+    _audit(request, "search-type", None)
     org = visible_scope(user.user.role.value, user.user.org_code, params.get("org") or None)
     _audit(request, "search-type", org)
     names = await run_in_threadpool(_names, services.database)
@@ -92,15 +95,15 @@ def grids(page: IndicatorPage, t: Translator) -> dict[str, Grid]:
     )
     for row in page.rows:
         stays = (
-            "/console/indicators/stays" + _link(**base, indicator=row.indicator.id)
+            "/console/indicators/stays" + _link(base, indicator=row.indicator.id)
             if page.org and row.figure
             else None
         )
         overview.add(
-            Cell(row.indicator.id, href=_link(**base, indicator=row.indicator.id)),
+            Cell(row.indicator.id, href=_link(base, indicator=row.indicator.id)),
             _name(t, row.indicator),
             *_figure_cells(row.figure, stays),
-            (row.report_date or "")[:16].replace("T", " "),
+            row.report_date or "",
         )
     out["overview"] = overview
     trend = Grid("trend", t("indicators.trend"), [t("indicators.period"), *heads])
@@ -115,9 +118,9 @@ def grids(page: IndicatorPage, t: Translator) -> dict[str, Grid]:
             [t("indicators.org_code"), t("indicators.hospital"), *heads],
         )
         for stratum in page.hospitals:
-            stays = "/console/indicators/stays" + _link(**selected, org=stratum.key)
+            stays = "/console/indicators/stays" + _link(selected, org=stratum.key)
             hospitals.add(
-                Cell(stratum.key, href=_link(**selected, org=stratum.key)),
+                Cell(stratum.key, href=_link(selected, org=stratum.key)),
                 stratum.label,
                 *_figure_cells(stratum.figure, stays),
             )
@@ -127,14 +130,14 @@ def grids(page: IndicatorPage, t: Translator) -> dict[str, Grid]:
     )
     for stratum in page.departments:
         stays = "/console/indicators/stays" + _link(
-            **selected, org=stratum.org, department=stratum.key
+            selected, org=stratum.org, department=stratum.key
         )
         departments.add(stratum.label, *_figure_cells(stratum.figure, stays))
     out["departments"] = departments
     months = Grid("months", t("indicators.months"), [t("indicators.month"), *heads])
     for stratum in page.months:
         stays = (
-            "/console/indicators/stays" + _link(**selected, month=stratum.key) if page.org else None
+            "/console/indicators/stays" + _link(selected, month=stratum.key) if page.org else None
         )
         months.add(stratum.label, *_figure_cells(stratum.figure, stays))
     out["months"] = months
@@ -202,6 +205,8 @@ async def _stays(
     request: Request, user: QcOrHospital, services: Services, upstream: UpstreamDep
 ) -> StaysPage:
     params = request.query_params
+    ctx = audit_context(request)
+    ctx.interaction, ctx.resource_type = "search-type", "Encounter"
     org = visible_scope(user.user.role.value, user.user.org_code, params.get("org") or None)
     if org is None:
         raise InvalidInput(
@@ -226,8 +231,6 @@ async def _stays(
             "the department belongs to another hospital",
             issues=[Issue("department", "scope", f"a department of {org}")],
         )
-    ctx = audit_context(request)
-    ctx.interaction, ctx.resource_type = "search-type", "Encounter"
     ctx.extra["scope"] = org
     page = await load_stays(
         services.settings,

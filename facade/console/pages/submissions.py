@@ -30,6 +30,7 @@ def _days(request: Request) -> int:
 
 
 def _scope(request: Request, user: Operators) -> str | None:
+    audit_context(request).interaction = "search-type"
     org = visible_org(
         user.user.role.value, user.user.org_code, request.query_params.get("org") or None
     )
