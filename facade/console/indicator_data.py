@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from facade.console.report_cache import CachedReport, ReportCache
 from facade.indicators.definitions import Definitions, Indicator
 from facade.indicators.periods import parse_period
-from facade.indicators.report import find_reports, region_key, report_identifier, scope_from_report
+from facade.indicators.report import region_key, report_identifier
 from facade.indicators.results import Counts, score
 from facade.indicators.schedule import periods_ending, recent_periods
 from facade.indicators.service import catalog
@@ -100,6 +101,7 @@ async def load_page(
     indicator_id: str | None,
     names: dict[str, str],
     now: datetime,
+    cache: ReportCache,
 ) -> IndicatorPage:
     """Read the reports of a period (default: the latest with a report) for the page."""
     definitions: Definitions = catalog(settings).definitions
@@ -110,7 +112,7 @@ async def load_page(
     candidates = recent_periods(
         now, settings.indicator_refresh_granularity, settings.console_trend_periods, tz
     )
-    published = await _published(upstream, indicators[0], candidates, key, tz)
+    published = await _published(cache, upstream, indicators[0], candidates, key, tz)
     if period:
         label = parse_period(period, tz).label
     else:
@@ -118,17 +120,17 @@ async def load_page(
     trend_periods = periods_ending(label, settings.console_trend_periods, tz)
     wanted = {report_identifier(i, parse_period(label, tz), key): i for i in indicators}
     trend_ids = {report_identifier(selected, parse_period(p, tz), key): p for p in trend_periods}
-    found = await find_reports(upstream, sorted(set(wanted) | set(trend_ids)))
+    found = await cache.reports(upstream, sorted(set(wanted) | set(trend_ids)))
     rows = []
     for identifier, indicator in wanted.items():
         report = found.get(identifier)
-        figure = Figure.of(scope_from_report(report).populations) if report else None
+        figure = Figure.of(report.scope.populations) if report else None
         rows.append(
             OverviewRow(
                 indicator,
                 figure,
-                f"MeasureReport/{report['id']}" if report else None,
-                _local(report.get("date"), tz) if report else None,
+                f"MeasureReport/{report.id}" if report else None,
+                _local(report.date, tz) if report else None,
             )
         )
     page = IndicatorPage(
@@ -142,9 +144,7 @@ async def load_page(
     )
     for identifier, trend_period in sorted(trend_ids.items(), key=lambda item: item[1]):
         report = found.get(identifier)
-        page.trend.append(
-            (trend_period, Figure.of(scope_from_report(report).populations) if report else None)
-        )
+        page.trend.append((trend_period, Figure.of(report.scope.populations) if report else None))
     current = found.get(report_identifier(selected, parse_period(label, tz), key))
     if current is not None:
         _strata(page, current, org, names)
@@ -160,9 +160,9 @@ def _local(value: Any, tz: Any) -> str | None:
 
 
 def _strata(
-    page: IndicatorPage, report: dict[str, Any], org: str | None, names: dict[str, str]
+    page: IndicatorPage, report: CachedReport, org: str | None, names: dict[str, str]
 ) -> None:
-    scoped = scope_from_report(report)
+    scoped = report.scope
     page.region_figure = Figure.of(scoped.populations)
     if org is None:
         hospitals = [
@@ -182,9 +182,14 @@ def _strata(
 
 
 async def _published(
-    upstream: UpstreamClient, indicator: Indicator, periods: list[str], key: str, tz: Any
+    cache: ReportCache,
+    upstream: UpstreamClient,
+    indicator: Indicator,
+    periods: list[str],
+    key: str,
+    tz: Any,
 ) -> set[str]:
-    """Which of ``periods`` have a report of ``indicator`` for the scope (one search)."""
+    """Which of ``periods`` have a report of ``indicator`` for the scope."""
     ids = {report_identifier(indicator, parse_period(p, tz), key): p for p in periods}
-    found = await find_reports(upstream, sorted(ids))
+    found = await cache.reports(upstream, sorted(ids))
     return {ids[identifier] for identifier in found}

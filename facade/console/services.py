@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from fastapi import FastAPI
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
 from facade.console import vendor
+from facade.console.indicator_data import load_page
+from facade.console.report_cache import ReportCache
 from facade.console.sessions import SessionStore
 from facade.console.users import UserStore
 from facade.db import Database
-from facade.indicators.schedule import IndicatorRefresher
+from facade.indicators.schedule import IndicatorRefresher, RefreshJob
 from facade.settings import Settings
 from facade.submissions.service import Submissions
+from facade.upstream import UpstreamClient
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -54,6 +58,7 @@ class ConsoleServices:
         self.sessions = SessionStore(settings, database)
         self.submissions = Submissions(settings, database)
         self.refresher = IndicatorRefresher(settings)
+        self.reports = ReportCache()
         self.template_dirs: list[Path] = [TEMPLATES]
         self.templates = Environment(
             loader=FileSystemLoader(self.template_dirs),
@@ -68,6 +73,19 @@ class ConsoleServices:
         keys = [page.key for page in self.pages]
         index = keys.index(before) if before in keys else len(self.pages)
         self.pages.insert(index, entry)
+
+    async def warm(self, job: RefreshJob, upstream: UpstreamClient) -> None:
+        """Read a freshly published period into the report cache (the next page view is fast)."""
+        await load_page(
+            self.settings,
+            upstream,
+            period=job.period,
+            org=job.org,
+            indicator_id=None,
+            names={},
+            now=datetime.now(UTC),
+            cache=self.reports,
+        )
 
     def add_templates(self, directory: Path) -> None:
         """Let another concern's page templates (which extend ``base.html``) be found."""

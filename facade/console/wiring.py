@@ -65,6 +65,7 @@ async def console_running(app: FastAPI) -> AsyncIterator[None]:
         yield
         return
     services = console_services(app)
+    services.refresher.after_job = services.warm
     stop = asyncio.Event()
     task = asyncio.create_task(
         services.refresher.run(app.state.upstream, stop), name="vte-indicator-refresh"

@@ -13,6 +13,7 @@ import asyncio
 import logging
 import uuid
 from collections import deque
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Literal
@@ -101,6 +102,8 @@ class IndicatorRefresher:
         self.tz = catalog(settings).definitions.rules.tz
         self._queue: asyncio.Queue[RefreshJob] | None = None
         self._jobs: deque[RefreshJob] = deque(maxlen=_KEEP)
+        # Called after a job published (e.g. the console reads the new reports into its cache).
+        self.after_job: Callable[[RefreshJob, UpstreamClient], Awaitable[None]] | None = None
 
     def request(self, period: str, org: str | None, requested_by: str) -> RefreshJob:
         """Queue a recomputation (the same period and scope already waiting is not queued twice)."""
@@ -133,6 +136,8 @@ class IndicatorRefresher:
                 publish=None if job.org is None else [job.org],
             )
             job.reports = sum(len(t.rows) for t in tables.values())
+            if self.after_job is not None:
+                await self.after_job(job, upstream)
             job.state = "done"
         except Exception as exc:  # a failed job is shown to the person who asked; the loop goes on
             job.state, job.error = "failed", f"{type(exc).__name__}: {str(exc)[:300]}"

@@ -68,6 +68,7 @@ async def _page(
         indicator_id=params.get("indicator") or None,
         names=names,
         now=datetime.now(UTC),
+        cache=services.reports,
     )
     return page, names
 
