@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check venv system-deps hapi-jar hapi-start hapi-stop bench clean
+.PHONY: run test lint check venv system-deps console-assets hapi-jar hapi-start hapi-stop bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,11 +15,19 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-## Debian packages the test suite needs (docker-compose validates docker/compose.yaml).
+## Debian packages the test suite needs (docker-compose validates docker/compose.yaml; the
+## console's browser tests drive Debian's Chromium through Playwright, never a downloaded browser,
+## and its screenshots need a Chinese font).
 system-deps:
-	@command -v docker-compose >/dev/null || { \
-	  echo "installing docker-compose (Debian package)"; \
-	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq docker-compose >/dev/null; }
+	@command -v docker-compose >/dev/null && command -v chromium >/dev/null \
+	  && command -v chromedriver >/dev/null && fc-list :lang=zh | grep -q . || { \
+	  echo "installing docker-compose, chromium, chromium-driver, a CJK font (Debian packages)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    docker-compose chromium chromium-driver fonts-wqy-microhei >/dev/null; }
+
+## The console's pinned front-end files (ECharts) from npm (web/package-lock.json), digest checked.
+console-assets: venv
+	$(BIN)/vte-facade console assets
 
 hapi-jar: venv
 	$(BIN)/vte-facade hapi build
@@ -32,14 +40,14 @@ hapi-stop: venv
 
 ## make run: install, build and start HAPI on embedded H2, load the IG's conformance resources,
 ## migrate, serve the facade on loopback.
-run: venv hapi-start
+run: venv console-assets hapi-start
 	$(BIN)/vte-facade ig load
 	$(BIN)/vte-facade db upgrade
 	$(BIN)/vte-facade serve
 
 ## make test: install what the tests need, then the whole suite; the session fixture starts
 ## HAPI (fresh H2) and stops it at the end. Non-zero exit on any failure.
-test: venv system-deps hapi-jar
+test: venv system-deps console-assets hapi-jar
 	$(BIN)/pytest
 
 lint: venv
@@ -49,9 +57,9 @@ lint: venv
 
 check: lint test
 
-bench: venv hapi-jar
+bench: venv console-assets hapi-jar
 	$(BIN)/python -m bench
 
 clean:
 	-$(BIN)/vte-facade hapi stop
-	rm -rf var build .pytest_cache .mypy_cache .ruff_cache
+	rm -rf var build .pytest_cache .mypy_cache .ruff_cache web/node_modules facade/console/static/vendor

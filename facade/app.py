@@ -13,6 +13,7 @@ from facade import __version__
 from facade.api import health, metadata
 from facade.api.errors import install_error_handlers
 from facade.audit.redact import mask_text, safe_request_id
+from facade.console.wiring import install_console
 from facade.db import Database
 from facade.excel import routes as excel_routes
 from facade.frontdoor import router as frontdoor_router
@@ -21,6 +22,7 @@ from facade.logs import request_id
 from facade.native import routes as native_routes
 from facade.services import ProcessorChoice, build_services, lifespan
 from facade.settings import Settings
+from facade.submissions import api as submissions_api
 
 log = logging.getLogger("facade.request")
 
@@ -75,4 +77,6 @@ def create_app(
     app.include_router(excel_routes.router)
     app.include_router(frontdoor_router.router)
     app.include_router(indicators_api.router)
+    app.include_router(submissions_api.router)
+    install_console(app)  # people's web console: /console (pages, static files, refresher)
     return app

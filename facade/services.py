@@ -14,11 +14,14 @@ How they depend on each other (each arrow: "is built with")::
     gateway ───────── callers, record_processor, audit.native_hook
     frontdoor ─────── settings            (keys, role views, caches of the FHIR door)
     indicators ────── upstream
+    submissions ───── database            (batches, receipts, imports as operators list them)
+    console ───────── institutions, submissions (people's sign-in, pages, indicator refresher)
     forwarder ─────── upstream, engine    (only beside the dictionary processor)
 
 Routes reach a service through a typed dependency of ``facade.api.deps`` (``GatewayDep``,
 ``AuditDep``, ... or the whole container as ``ServicesDep``); nothing is created on first use.
-``lifespan(services)`` runs the background loops (intake forwarder, audit forwarder) while the
+``lifespan(services)`` runs the background loops (intake forwarder, audit forwarder, the
+console's indicator refresher) while the
 app serves and closes the upstream pool and the database afterwards.
 
 Adding a service: a field on ``Services``, one line in ``build_services``, one alias in
@@ -37,6 +40,7 @@ from typing import Literal
 from fastapi import FastAPI
 
 from facade.audit.log import AuditLog
+from facade.console.services import ConsoleServices
 from facade.db import Database
 from facade.dictionary.loader import Dictionary
 from facade.excel.assets import ExcelAssets, load_assets
@@ -52,6 +56,7 @@ from facade.security.clients import ClientRegistry
 from facade.security.institutions import InstitutionRegistry
 from facade.security.tokens import TokenService
 from facade.settings import Settings, ensure_secrets
+from facade.submissions.service import Submissions
 from facade.upstream import UpstreamClient
 
 log = logging.getLogger("facade.services")
@@ -59,6 +64,7 @@ log = logging.getLogger("facade.services")
 # How long shutdown waits for a loop to finish its round before cancelling it.
 FORWARDER_STOP_SECONDS = 30.0
 AUDIT_STOP_SECONDS = 5.0
+REFRESH_STOP_SECONDS = 10.0
 
 ProcessorChoice = RecordProcessor | Literal["dictionary"] | None
 
@@ -82,6 +88,8 @@ class Services:
     frontdoor: FrontDoor
     indicators: IndicatorService
     forwarder: Forwarder | None
+    submissions: Submissions
+    console: ConsoleServices | None  # None when VTE_CONSOLE_ENABLED is off
 
     @property
     def dictionary(self) -> Dictionary:
@@ -112,6 +120,7 @@ def build_services(
     tokens = TokenService(settings, clients)
     callers = CallerCheck(settings, database, institutions, tokens)
     audit = AuditLog(settings, database)
+    submissions = Submissions(settings, database)
     return Services(
         settings=settings,
         database=database,
@@ -134,6 +143,10 @@ def build_services(
         forwarder=Forwarder(settings, database, upstream, record_processor.engine)
         if isinstance(record_processor, DictionaryProcessor)
         else None,
+        submissions=submissions,
+        console=ConsoleServices(settings, database, institutions, submissions)
+        if settings.console_enabled
+        else None,
     )
 
 
@@ -155,6 +168,18 @@ async def lifespan(services: Services) -> AsyncIterator[None]:
             AUDIT_STOP_SECONDS,
         )
     ]
+    if services.console is not None:
+        # Recompute requests from the console and the daily indicator schedule.
+        services.console.refresher.after_job = services.console.warm
+        loops.append(
+            (
+                asyncio.create_task(
+                    services.console.refresher.run(services.upstream, stop),
+                    name="vte-indicator-refresh",
+                ),
+                REFRESH_STOP_SECONDS,
+            )
+        )
     if services.forwarder is not None and services.settings.forward_enabled:
         loops.append(
             (

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -15,6 +16,7 @@ from facade.errors import ConfigurationError
 
 # The names of the secrets the facade needs. Each is 32 random bytes, hex-encoded.
 SECRET_FIELDS = ("master_key", "pseudonym_key", "research_key", "token_signing_key")
+_CLOCK = re.compile(r"([01][0-9]|2[0-3]):[0-5][0-9]")
 
 
 def _repo_root() -> Path:
@@ -148,6 +150,32 @@ class Settings(BaseSettings):
     # are packed into partitions up to it); memory grows with it, not with the region.
     indicator_partition_stays: int = Field(default=20_000, ge=100)
 
+    # -- the region the console shows and the scheduler refreshes: institution codes (empty:
+    # every registered hospital). A city platform inside a provincial HAPI names its hospitals.
+    indicator_region: list[str] = Field(default_factory=list)
+    # Daily refresh of the published indicators inside `serve`: local times in the reporting zone
+    # ("02:30"), after hospitals' nightly uploads; empty switches the schedule off.
+    indicator_refresh_times: list[str] = Field(default_factory=lambda: ["02:30"])
+    indicator_refresh_granularity: Literal["month", "quarter", "year"] = "quarter"
+    # How many periods a scheduled refresh recomputes: the current one and N-1 before it (late
+    # uploads and corrections change last quarter's figures too).
+    indicator_refresh_periods: int = Field(default=2, ge=1, le=12)
+
+    # -- the web console for people (facade/console)
+    console_enabled: bool = True
+    console_language: Literal["zh-CN", "en"] = "zh-CN"
+    # 等保 asks for an idle time-out; 15 minutes is the usual figure for administrative consoles.
+    console_idle_minutes: int = Field(default=15, ge=1, le=240)
+    console_session_hours: float = Field(default=8.0, gt=0, le=24)
+    console_max_failed_logins: int = Field(default=5, ge=1, le=100)
+    console_lockout_minutes: int = Field(default=15, ge=1, le=24 * 60)
+    # None: Secure cookies exactly when public_base_url is https (plain http only on loopback).
+    console_cookie_secure: bool | None = None
+    # Periods shown in a trend (of the scope's granularity, ending at the selected one).
+    console_trend_periods: int = Field(default=8, ge=2, le=24)
+    # Rows a drill-down or an audit search shows and exports at most.
+    console_max_rows: int = Field(default=5000, ge=100, le=100_000)
+
     # -- logging
     log_level: str = "INFO"
 
@@ -159,7 +187,19 @@ class Settings(BaseSettings):
             self.public_base_url = f"http://{self.host}:{self.port}"
         self.public_base_url = self.public_base_url.rstrip("/")
         self.fhir_base_url = self.fhir_base_url.rstrip("/")
+        for moment in self.indicator_refresh_times:
+            if not _CLOCK.fullmatch(moment):
+                raise ValueError(
+                    f"indicator_refresh_times: {moment!r} is not a local time HH:MM (00:00-23:59)"
+                )
         return self
+
+    @property
+    def console_secure_cookies(self) -> bool:
+        """Whether console cookies carry ``Secure`` (explicit setting, else: served over https)."""
+        if self.console_cookie_secure is not None:
+            return self.console_cookie_secure
+        return self.public_base_url.startswith("https://")
 
     @property
     def hapi_state_dir(self) -> Path:

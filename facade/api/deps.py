@@ -22,6 +22,7 @@ from facade.security.callers import CallerCheck
 from facade.security.tokens import TokenService
 from facade.services import Services, services_of
 from facade.settings import Settings
+from facade.submissions.service import Submissions
 from facade.upstream import UpstreamClient
 
 T = TypeVar("T")
@@ -46,3 +47,4 @@ AuditDep = Annotated[AuditLog, Depends(service(lambda s: s.audit))]
 GatewayDep = Annotated[Gateway, Depends(service(lambda s: s.gateway))]
 FrontDoorDep = Annotated[FrontDoor, Depends(service(lambda s: s.frontdoor))]
 IndicatorsDep = Annotated[IndicatorService, Depends(service(lambda s: s.indicators))]
+SubmissionsDep = Annotated[Submissions, Depends(service(lambda s: s.submissions))]

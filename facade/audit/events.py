@@ -20,6 +20,7 @@ from facade.fhir.naming import CANONICAL, ORG_CODE_SYSTEM, REPORTING_ORG_TAG, co
 
 CLIENT_SYSTEM = f"{CANONICAL}/sid/api-client"
 NATIVE_APP_SYSTEM = f"{CANONICAL}/sid/native-app"
+CONSOLE_USER_SYSTEM = f"{CANONICAL}/sid/console-user"
 ROLE_SYSTEM = code_system_url("client-role")
 NATIVE_SERVICE_SYSTEM = code_system_url("vte-x-service")
 SOURCE_SITE = "vte-facade"
@@ -32,6 +33,9 @@ _ENTITY_TYPE = "http://terminology.hl7.org/CodeSystem/audit-entity-type"
 _OBJECT_ROLE = "http://terminology.hl7.org/CodeSystem/object-role"
 _ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
 _SOURCE_TYPE = "http://terminology.hl7.org/CodeSystem/security-source-type"
+_AGENT_TYPE = "http://terminology.hl7.org/CodeSystem/extra-security-role-type"
+# Sign-in events of the console (door "console"): DICOM Login / Logout subtypes.
+_CONSOLE_AUTH = {"login": ("110122", "Login"), "logout": ("110123", "Logout")}
 
 # Why each role reads: v3 ActReason codes for AuditEvent.purposeOfEvent.
 PURPOSE = {
@@ -47,7 +51,7 @@ PURPOSE = {
 class AuditContext:
     """Facts about one request, filled in as the request is handled (auth, route, outcome)."""
 
-    door: str  # fhir | auth | native
+    door: str  # fhir | auth | native | console
     method: str
     path: str
     query: str = ""
@@ -94,6 +98,9 @@ def _coding(system: str, code: str, display: str | None = None) -> dict[str, str
 def _event_type(ctx: AuditContext) -> tuple[dict[str, str], list[dict[str, str]]]:
     if ctx.door == "auth":
         return _coding(_DCM, "110114", "User Authentication"), [_coding(_DCM, "110122", "Login")]
+    if ctx.door == "console" and ctx.interaction in _CONSOLE_AUTH:
+        code, display = _CONSOLE_AUTH[ctx.interaction]
+        return _coding(_DCM, "110114", "User Authentication"), [_coding(_DCM, code, display)]
     if ctx.door == "native":
         return _coding(_DCM, "110107", "Import"), [
             _coding(NATIVE_SERVICE_SYSTEM, ctx.interaction or "unknown")
@@ -104,7 +111,15 @@ def _event_type(ctx: AuditContext) -> tuple[dict[str, str], list[dict[str, str]]
 
 
 def _agents(ctx: AuditContext) -> list[dict[str, Any]]:
-    system = NATIVE_APP_SYSTEM if ctx.door == "native" else CLIENT_SYSTEM
+    system = {"native": NATIVE_APP_SYSTEM, "console": CONSOLE_USER_SYSTEM}.get(
+        ctx.door, CLIENT_SYSTEM
+    )
+    # A console user is a person; every other door's caller is a system.
+    kind = (
+        _coding(_AGENT_TYPE, "humanuser", "human user")
+        if ctx.door == "console"
+        else _coding(_DCM, "110150", "Application")
+    )
     who: dict[str, Any] = {}
     if ctx.client_id:
         who["identifier"] = {"system": system, "value": ctx.client_id}
@@ -112,7 +127,7 @@ def _agents(ctx: AuditContext) -> list[dict[str, Any]]:
         "" if ctx.authenticated else " (not authenticated)"
     )
     agent: dict[str, Any] = {
-        "type": {"coding": [_coding(_DCM, "110150", "Application")]},
+        "type": {"coding": [kind]},
         "who": who,
         "requestor": True,
     }

@@ -50,7 +50,16 @@ class AuditedRoute(APIRoute):
     door: ClassVar[str] = "fhir"
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
-        original = super().get_route_handler()
+        return self.audited(super().get_route_handler())
+
+    def render_error(self, request: Request, exc: FacadeError) -> Response:
+        """The answer to a refused or failed request (an OperationOutcome on the FHIR door)."""
+        return error_response(exc)
+
+    def audited(
+        self, original: Callable[[Request], Coroutine[Any, Any, Response]]
+    ) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        """``original`` wrapped so that every call, refused ones included, is one AuditEvent."""
         door = self.door
 
         async def handler(request: Request) -> Response:
@@ -67,9 +76,11 @@ class AuditedRoute(APIRoute):
             log = services_of(request.app).audit
             try:
                 response = await original(request)
+                status = response.status_code
             except FacadeError as exc:
                 ctx.detail = ctx.detail or exc.message[:200]
-                response = error_response(exc)
+                response = self.render_error(request, exc)
+                status = http_status_of(exc)
             except (RequestValidationError, HTTPException) as exc:
                 status = 400 if isinstance(exc, RequestValidationError) else exc.status_code
                 await run_in_threadpool(log.record, ctx, status)
@@ -78,7 +89,7 @@ class AuditedRoute(APIRoute):
                 ctx.detail = ctx.detail or "internal error"
                 await run_in_threadpool(log.record, ctx, 500)
                 raise
-            await run_in_threadpool(log.record, ctx, response.status_code)
+            await run_in_threadpool(log.record, ctx, status)
             return response
 
         return handler

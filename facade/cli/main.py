@@ -11,6 +11,7 @@ from facade.cli import (
     apps,
     audit,
     client,
+    console as console_cli,
     db,
     excel,
     forward,
@@ -19,7 +20,9 @@ from facade.cli import (
     indicators,
     native,
     org,
+    submissions,
     synth,
+    user,
 )
 from facade.cli.output import JsonOption, console, emit, settings
 from facade.logs import configure_logging
@@ -39,6 +42,9 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(forward.app, name="forward")
 app.add_typer(indicators.app, name="indicators")
 app.add_typer(synth.app, name="synth")
+app.add_typer(user.app, name="user")
+app.add_typer(submissions.app, name="submissions")
+app.add_typer(console_cli.app, name="console")
 excel.register(app)  # `import-excel` and the `excel` group
 
 
@@ -66,6 +72,7 @@ def serve(
         f"  FHIR endpoint   {base}/fhir  (metadata: {base}/fhir/metadata)",
         f"  health          {base}/healthz   readiness: {base}/readyz",
         f"  native gateway  {base}/vte-x/v1/gateway   Excel template: {base}/vte-x/v1/excel/template",
+        f"  web console     {base}/console  (first admin: vte-facade user add NAME --role admin)",
         f"  API docs        {base}/docs",
     ]
     for line in lines:

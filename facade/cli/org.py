@@ -17,12 +17,8 @@ from facade.upstream import UpstreamClient
 app = typer.Typer(help="Register and manage reporting institutions.", no_args_is_help=True)
 
 
-async def _publish(org_code: str, name: str, grade: str, *, active: bool) -> str:
-    upstream = UpstreamClient(settings())
-    try:
-        return await orgs.publish_organization(upstream, org_code, name, grade, active=active)
-    finally:
-        await upstream.aclose()
+def _upstream() -> UpstreamClient:
+    return UpstreamClient(settings())
 
 
 @app.command()
@@ -44,15 +40,18 @@ def add(
 ) -> None:
     """Admit an institution: its FHIR Organization is created first, then the registry row."""
     database = open_database(json)
+
+    async def admit() -> orgs.OrgSummary:
+        upstream = _upstream()
+        try:
+            return await InstitutionRegistry(database).admit(
+                upstream, org_code, name, grade=grade, has_vte_system=vte_system
+            )
+        finally:
+            await upstream.aclose()
+
     try:
-        orgs.check_admission(grade, vte_system)
-        orgs.check_org_code(org_code)
-        with database.session() as session:
-            if orgs.find_org(session, org_code) is not None:
-                raise fail(f"institution {org_code} is already registered", json)
-        # HAPI first: if it is down nothing is registered, and a retry is safe (conditional update).
-        fhir_id = asyncio.run(_publish(org_code, name, grade, active=True))
-        summary = InstitutionRegistry(database).add(org_code, name, grade=grade, fhir_id=fhir_id)
+        summary = asyncio.run(admit())
     except UpstreamError as exc:
         raise fail(
             f"FHIR server did not accept the Organization ({exc.message}); nothing was registered",
@@ -92,23 +91,27 @@ def list_(json: JsonOption = False) -> None:
 
 def _set_status(org_code: str, active: bool, json: bool) -> None:
     database = open_database(json)
+
+    async def change() -> tuple[orgs.OrgSummary, str | None]:
+        upstream = _upstream()
+        try:
+            return await InstitutionRegistry(database).change_status(
+                upstream, org_code, active=active
+            )
+        finally:
+            await upstream.aclose()
+
     try:
-        org = InstitutionRegistry(database).set_status(org_code, active=active)
-        name, grade = org.name, org.grade
+        summary, problem = asyncio.run(change())
     except FacadeError as exc:
         raise fail(exc, json) from exc
-    # The registry decides access at once; the Organization's `active` flag follows when HAPI is up.
-    fhir_note = "updated"
-    try:
-        asyncio.run(_publish(org_code, name, grade, active=active))
-    except UpstreamError as exc:
-        fhir_note = f"not updated: {exc.message}"
+    fhir_note = "updated" if problem is None else f"not updated: {problem}"
+    if problem is not None:
         err_console.print(
             f"[yellow]warning:[/] FHIR Organization {fhir_note}; run the command again later"
         )
-    state = "active" if active else "disabled"
     emit(
-        {"orgCode": org_code, "status": state, "fhirOrganization": fhir_note},
+        {"orgCode": org_code, "status": summary.status, "fhirOrganization": fhir_note},
         json,
         lambda d: console.print(f"{d['orgCode']} is {d['status']}"),
     )

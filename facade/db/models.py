@@ -1,6 +1,7 @@
 """Imports every module that defines tables, so Alembic and tests see the whole schema."""
 
 from facade.audit import tables as audit_tables  # noqa: F401
+from facade.console import tables as console_tables  # noqa: F401
 from facade.db import tables  # noqa: F401
 from facade.excel import tables as excel_tables  # noqa: F401
 from facade.mapping import tables as mapping_tables  # noqa: F401

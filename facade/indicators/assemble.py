@@ -39,13 +39,18 @@ class IndicatorTally:
         self._org(org)
         return self.strata[org].setdefault(name, {}).setdefault(key, dict.fromkeys(self.codes, 0))
 
+    def joined_members(self, facts: StayFacts, evaluator: Evaluator) -> list[str]:
+        """The joined populations a stay of the census belongs to."""
+        return [
+            code
+            for code, criteria, excluded_by in self.joined
+            if evaluator.holds(criteria, facts)
+            and not (excluded_by is not None and evaluator.holds(excluded_by, facts))
+        ]
+
     def add_stay(self, facts: StayFacts, evaluator: Evaluator) -> None:
         """Count one stay of the census in every joined population it belongs to."""
-        for code, criteria, excluded_by in self.joined:
-            if not evaluator.holds(criteria, facts):
-                continue
-            if excluded_by is not None and evaluator.holds(excluded_by, facts):
-                continue
+        for code in self.joined_members(facts, evaluator):
             self._org(facts.org)[code] += 1
             if "discharge-month" in self.stratifiers:
                 self._bucket(facts.org, "discharge-month", facts.month)[code] += 1

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from enum import StrEnum
 
 from facade.db import Database
+from facade.errors import Conflict, InvalidInput, Issue, UpstreamError
 from facade.native import orgs
+from facade.upstream import UpstreamClient
 
 _MAX_CACHED = 10_000  # far more institutions than a region has; junk codes cannot grow it further
 
@@ -78,6 +80,49 @@ class InstitutionRegistry:
         if status is InstitutionStatus.DISABLED:
             return f"institution {org_code} is disabled"
         return None
+
+    async def admit(
+        self,
+        upstream: UpstreamClient,
+        org_code: str,
+        name: str,
+        *,
+        grade: str,
+        has_vte_system: bool,
+    ) -> orgs.OrgSummary:
+        """Admit an institution: admission rule and code checked, FHIR Organization first, then the row.
+
+        HAPI first: if it is down nothing is registered, and a retry is safe (conditional update).
+        Raises InvalidInput (rule or code), Conflict (already registered) or UpstreamError.
+        """
+        orgs.check_admission(grade, has_vte_system)
+        orgs.check_org_code(org_code)
+        if not name.strip():
+            raise InvalidInput(
+                "the institution needs a name",
+                issues=[Issue("name", "required", "the registered name")],
+            )
+        with self.database.session() as session:
+            if orgs.find_org(session, org_code) is not None:
+                raise Conflict(f"institution {org_code} is already registered")
+        fhir_id = await orgs.publish_organization(
+            upstream, org_code, name.strip(), grade, active=True
+        )
+        return self.add(org_code, name.strip(), grade=grade, fhir_id=fhir_id)
+
+    async def change_status(
+        self, upstream: UpstreamClient, org_code: str, *, active: bool
+    ) -> tuple[orgs.OrgSummary, str | None]:
+        """Enable or disable; the registry decides access at once, the Organization's ``active``
+        follows when HAPI is up. Returns the summary and, if HAPI was not updated, why."""
+        summary = self.set_status(org_code, active=active)
+        try:
+            await orgs.publish_organization(
+                upstream, org_code, summary.name, summary.grade, active=active
+            )
+        except UpstreamError as exc:
+            return summary, exc.message
+        return summary, None
 
     def add(self, org_code: str, name: str, *, grade: str, fhir_id: str) -> orgs.OrgSummary:
         """Record an admitted institution (its FHIR Organization must exist already)."""

@@ -15,7 +15,6 @@ from native_helpers import GATEWAY, make_uscc
 from typer.testing import CliRunner
 
 from facade.app import create_app
-from facade.cli import org as org_cli
 from facade.cli.main import app as cli
 from facade.db import Database
 from facade.fhir.naming import ORG_CODE_SYSTEM, REPORTING_ORG_TAG, profile_url
@@ -25,7 +24,7 @@ from facade.settings import Settings, get_settings
 
 REPO = Path(__file__).resolve().parents[2]
 ORG = make_uscc("12320100466000000")
-REAL_PUBLISH = org_cli._publish
+REAL_PUBLISH = orgs.publish_organization
 VECTOR = {
     "appId": "H320100001",
     "orgCode": "12320000466000000X",
@@ -67,11 +66,11 @@ def fake_hapi(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, bool]]:
     """Unit tests stand in for HAPI here; tests/native/test_native_hapi.py uses the real server."""
     calls: list[tuple[str, str, bool]] = []
 
-    async def publish(org_code: str, name: str, grade: str, *, active: bool) -> str:
+    async def publish(_upstream: Any, org_code: str, name: str, grade: str, *, active: bool) -> str:
         calls.append((org_code, name, active))
         return "org-1"
 
-    monkeypatch.setattr(org_cli, "_publish", publish)
+    monkeypatch.setattr(orgs, "publish_organization", publish)
     return calls
 
 
@@ -136,7 +135,7 @@ def test_org_disable_works_while_hapi_is_down(
     runner: CliRunner, fake_hapi: list[tuple[str, str, bool]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     run(runner, "org", "add", ORG, "--name", "x", "--grade", "21", "--vte-system")
-    monkeypatch.setattr(org_cli, "_publish", REAL_PUBLISH)  # HAPI is configured on a dead port
+    monkeypatch.setattr(orgs, "publish_organization", REAL_PUBLISH)  # HAPI is on a dead port
     result = runner.invoke(cli, ["org", "disable", ORG, "--json"])
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)
