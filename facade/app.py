@@ -22,6 +22,8 @@ from facade.indicators import api as indicators_api
 from facade.logs import request_id
 from facade.native import routes as native_routes
 from facade.native.processor import RecordProcessor
+from facade.research import api as research_api
+from facade.research.jobs import research_worker
 from facade.settings import Settings, ensure_secrets
 from facade.upstream import UpstreamClient
 
@@ -45,7 +47,7 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.upstream = UpstreamClient(settings)
         try:
-            async with forwarding(app):
+            async with forwarding(app), research_worker(app):
                 yield
         finally:
             await app.state.upstream.aclose()
@@ -86,4 +88,5 @@ def create_app(
     app.include_router(excel_routes.router)
     app.include_router(frontdoor_router.router)
     app.include_router(indicators_api.router)
+    app.include_router(research_api.router)
     return app

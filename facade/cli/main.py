@@ -19,6 +19,7 @@ from facade.cli import (
     indicators,
     native,
     org,
+    research,
     synth,
 )
 from facade.cli.output import JsonOption, console, emit, settings
@@ -39,6 +40,8 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(forward.app, name="forward")
 app.add_typer(indicators.app, name="indicators")
 app.add_typer(synth.app, name="synth")
+app.add_typer(research.app, name="research")
+app.add_typer(research.omop_app, name="omop")
 excel.register(app)  # `import-excel` and the `excel` group
 
 

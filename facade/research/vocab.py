@@ -150,9 +150,11 @@ class Vocabulary:
         codes: dict[tuple[str, str], Concept],
         standard: dict[int, Concept],
         release: str | None,
+        known: frozenset[int] = frozenset(),
     ) -> None:
         self._codes = codes
         self._standard = standard
+        self._known = known
         self.release = release
 
     @classmethod
@@ -174,7 +176,17 @@ class Vocabulary:
             if found is not None and found.standard_concept == "S":
                 standard[source] = Concept(found.concept_id, found.domain_id)
         release = (last.release or f"loaded {last.loaded_at:%Y-%m-%d}") if last else None
-        return cls(codes, standard, release)
+        known = frozenset(c.concept_id for c in concepts.values() if c.standard_concept == "S")
+        return cls(codes, standard, release, known)
+
+    @classmethod
+    def empty(cls) -> Vocabulary:
+        """No vocabulary: every concept id is 0."""
+        return cls({}, {}, None)
+
+    def fixed(self, concept_id: int) -> int:
+        """A CDM convention concept (e.g. 9201) if the loaded vocabulary has it as standard, else 0."""
+        return concept_id if concept_id in self._known else 0
 
     @property
     def loaded(self) -> bool:

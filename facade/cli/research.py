@@ -1,0 +1,291 @@
+"""``vte-facade research ...`` and ``vte-facade omop vocab load``: data requests, grants, extracts.
+
+State-changing commands act as a registered client (``--as CLIENT_ID``: a researcher submits, a
+steward — role admin — decides and revokes), are checked exactly as over HTTP, and are audited
+(one AuditEvent each, like an API call).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import typer
+from rich.table import Table as RichTable
+
+from facade.audit.events import AuditContext
+from facade.audit.log import AuditLog
+from facade.cli.output import JsonOption, console, emit, fail, settings
+from facade.db import Database
+from facade.errors import FacadeError, InvalidInput, http_status_of
+from facade.frontdoor.context import FrontDoor
+from facade.indicators.service import catalog
+from facade.research import catalogue, jobs, lifecycle, omop, vocab
+from facade.research.lifecycle import Actor
+from facade.research.models import DecisionIn, RequestIn
+from facade.security.clients import ClientRegistry
+from facade.settings import Settings
+from facade.upstream import UpstreamClient
+
+app = typer.Typer(help="Research data sharing: catalogue, requests, decisions, extracts.")
+omop_app = typer.Typer(help="OMOP CDM support.")
+vocab_app = typer.Typer(help="OHDSI vocabularies for OMOP extracts.")
+omop_app.add_typer(vocab_app, name="vocab")
+AsOption = typer.Option(..., "--as", help="Client id to act as (a researcher, or a steward: role admin).")
+
+
+def _database(current: Settings) -> Database:
+    database = Database(current.database_url)
+    database.upgrade()
+    return database
+
+
+def _actor(database: Database, client_id: str) -> Actor:
+    client = ClientRegistry(database).get(client_id)
+    if client is None or not client.enabled:
+        raise InvalidInput(f"no enabled client {client_id}")
+    return Actor(client.client_id, client.role.value)
+
+
+def _audited(current: Settings, database: Database, actor: Actor, what: str, run: Any) -> Any:
+    ctx = AuditContext(door="fhir", method="CLI", path=f"vte-facade research {what}")
+    ctx.client_id, ctx.role, ctx.authenticated = actor.id, actor.role, True
+    ctx.interaction, ctx.action = "operation", "E"
+    try:
+        result = run()
+    except FacadeError as exc:
+        ctx.detail = exc.message[:200]
+        AuditLog(current, database).record(ctx, http_status_of(exc))
+        raise
+    AuditLog(current, database).record(ctx, 200)
+    return result
+
+
+def _show_request(data: dict[str, Any]) -> None:
+    console.print(f"[bold]{data['id']}[/]  {data['state']}  {data['project']}  ({data['researcher']})")
+    console.print(f"  period {data['period']}  variables {len(data['variables'])}")
+    if "grant" in data:
+        grant = data["grant"]
+        console.print(f"  grant: period {grant['period']}, {len(grant['variables'])} variables, expires {grant['expiresAt']}")
+    for t in data.get("transitions", []):
+        console.print(f"  {t['at'][:19]}  {t['from'] or '-'} -> {t['to']}  by {t['actor']} ({t['role']})  {t['reason'] or ''}")
+
+
+@app.command("catalogue")
+def show_catalogue(
+    period: str | None = typer.Option(None, help="Add the region's counts per month of this period."),
+    json: JsonOption = False,
+) -> None:
+    """Variables a researcher can request (and, with --period, counts; small cells withheld)."""
+    current = settings()
+    data: dict[str, Any] = {"variables": catalogue.variables(current)}
+    if period:
+
+        async def counts() -> Any:
+            upstream = UpstreamClient(current)
+            try:
+                return await catalogue.counts(current, upstream, period, catalog(current).definitions.rules.tz)
+            finally:
+                await upstream.aclose()
+
+        try:
+            data["counts"] = asyncio.run(counts())
+        except FacadeError as exc:
+            raise fail(exc, json) from exc
+
+    def human(d: dict[str, Any]) -> None:
+        table = RichTable("variable", "description", "dictionary")
+        for v in d["variables"]:
+            table.add_row(v["id"], v.get("description") or "", (v.get("dictionary") or {}).get("field", ""))
+        console.print(table)
+        for rtype, months in d.get("counts", {}).items():
+            console.print(f"{rtype}: " + ", ".join(f"{m} {'<min' if n is None else n}" for m, n in months.items()))
+
+    emit(data, json, human)
+
+
+@app.command("requests")
+def list_requests(
+    as_client: str = AsOption,
+    state: str | None = typer.Option(None, help="Only this state."),
+    json: JsonOption = False,
+) -> None:
+    """Requests the client may see (a steward: all)."""
+    current = settings()
+    try:
+        database = _database(current)
+        rows = lifecycle.listing(database, _actor(database, as_client), state)
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    emit(rows, json, lambda rs: [_show_request(r) for r in rs] or console.print("no requests"))
+
+
+@app.command("show")
+def show(request_id: str, as_client: str = AsOption, json: JsonOption = False) -> None:
+    """One request with its transitions."""
+    current = settings()
+    try:
+        database = _database(current)
+        data = lifecycle.read(database, _actor(database, as_client), request_id)
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    emit(data, json, _show_request)
+
+
+@app.command("submit")
+def submit(
+    file: Path = typer.Argument(..., help="The request as JSON (project, purpose, ethicsApproval, period, cohort, variables)."),
+    as_client: str = AsOption,
+    json: JsonOption = False,
+) -> None:
+    """Submit a request as a researcher."""
+    current = settings()
+    try:
+        database = _database(current)
+        actor = _actor(database, as_client)
+        body = RequestIn.model_validate(orjson.loads(file.read_bytes()))
+        lifecycle.check_request(body, catalog(current).definitions, catalogue.known_variables(current))
+        data = _audited(current, database, actor, "submit", lambda: lifecycle.submit(database, actor, body))
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    except ValueError as exc:
+        raise fail(f"{file}: {exc}", json) from exc
+    emit(data, json, _show_request)
+
+
+@app.command("decide")
+def decide(
+    request_id: str,
+    as_client: str = AsOption,
+    decision: str = typer.Option(..., help="approve, narrow or reject."),
+    reason: str = typer.Option(..., help="Why (stored and shown to the researcher)."),
+    expires: datetime | None = typer.Option(None, help="Grant expiry (default: VTE_RESEARCH_GRANT_DAYS)."),
+    variable: list[str] = typer.Option([], "--variable", help="narrow: keep only these variables (repeat)."),
+    period: str | None = typer.Option(None, help="narrow: a shorter period."),
+    json: JsonOption = False,
+) -> None:
+    """Approve, narrow or reject a submitted request as a steward."""
+    current = settings()
+    try:
+        database = _database(current)
+        actor = _actor(database, as_client)
+        body = DecisionIn.model_validate(
+            {
+                "decision": decision,
+                "reason": reason,
+                "expires": expires,
+                "variables": variable or None,
+                "period": period,
+            }
+        )
+        definitions = catalog(current).definitions
+        data = _audited(
+            current, database, actor, "decide",
+            lambda: lifecycle.decide(database, current, definitions, actor, request_id, body),
+        )
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    except ValueError as exc:
+        raise fail(str(exc), json) from exc
+    emit(data, json, _show_request)
+
+
+@app.command("revoke")
+def revoke(
+    request_id: str,
+    as_client: str = AsOption,
+    reason: str = typer.Option(..., help="Why the grant is withdrawn."),
+    json: JsonOption = False,
+) -> None:
+    """Revoke a live grant as a steward (downloads stop at once)."""
+    current = settings()
+    try:
+        database = _database(current)
+        actor = _actor(database, as_client)
+        data = _audited(current, database, actor, "revoke", lambda: lifecycle.revoke(database, actor, request_id, reason))
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    emit(data, json, _show_request)
+
+
+@app.command("extract")
+def extract(request_id: str, as_client: str = AsOption, json: JsonOption = False) -> None:
+    """Queue an extraction of a live grant and run it now, showing progress."""
+    current = settings()
+    try:
+        database = _database(current)
+        actor = _actor(database, as_client)
+        queued = _audited(current, database, actor, "extract", lambda: jobs.queue(database, actor, request_id))
+        data = asyncio.run(_run_one(current, database, queued["id"], json))
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    emit(data, json, lambda d: console.print(f"extract {d['id']}: {d['state']} {d.get('error', '')}"))
+
+
+async def _run_one(current: Settings, database: Database, extract_id: str, quiet: bool) -> dict[str, Any]:
+    upstream = UpstreamClient(current)
+    try:
+        door = FrontDoor(current)
+        while (job := jobs.claim(database)) is not None:
+            result = await jobs.execute(current, database, upstream, door, job)
+            if not quiet:
+                console.print(f"extract {job.id}: {result['state']}")
+            if job.id == extract_id:
+                return result
+        return jobs.read(database, Actor(lifecycle.SYSTEM, lifecycle.STEWARD), extract_id)
+    finally:
+        await upstream.aclose()
+
+
+@app.command("run-extracts")
+def run_extracts(json: JsonOption = False) -> None:
+    """Run every queued extraction (when the in-process worker is switched off)."""
+    current = settings()
+
+    async def run() -> int:
+        upstream = UpstreamClient(current)
+        try:
+            return await jobs.drain(current, _database(current), upstream, FrontDoor(current))
+        finally:
+            await upstream.aclose()
+
+    try:
+        ran = asyncio.run(run())
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    emit({"ran": ran}, json, lambda d: console.print(f"ran {d['ran']} extraction(s)"))
+
+
+@app.command("status")
+def status(extract_id: str, as_client: str = AsOption, json: JsonOption = False) -> None:
+    """An extract's progress (and files when done)."""
+    current = settings()
+    try:
+        database = _database(current)
+        data = jobs.read(database, _actor(database, as_client), extract_id)
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    data.pop("manifest", None)
+    emit(data, json, lambda d: console.print(f"{d['id']}: {d['state']} {d['progress']}% {d['stage']}"))
+
+
+@vocab_app.command("load")
+def load_vocab(
+    directory: Path = typer.Argument(..., help="An OHDSI Athena export (CONCEPT.csv, CONCEPT_RELATIONSHIP.csv)."),
+    json: JsonOption = False,
+) -> None:
+    """Load the parts of an Athena vocabulary export the OMOP tables need."""
+    current = settings()
+    config = omop.load_config(current.mappings_dir / "research" / "omop.yaml")
+    try:
+        result = vocab.load(_database(current), directory, set(config.source_vocabularies))
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    emit(
+        {"concepts": result.concepts, "mappings": result.mappings, "release": result.release},
+        json,
+        lambda d: console.print(f"loaded {d['concepts']} concepts, {d['mappings']} 'Maps to' ({d['release'] or 'release unknown'})"),
+    )
