@@ -181,7 +181,7 @@ def _ref(resource: dict[str, Any], key: str) -> str | None:
 def _code(concept: Any, system: str | None = None) -> str | None:
     if not isinstance(concept, dict):
         return None
-    for coding in concept.get("coding") or []:
+    for coding in concept.get("coding") if "coding" in concept else [concept]:
         if system is None or coding.get("system") == system:
             code = coding.get("code")
             return str(code) if code is not None else None
