@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
 import typer
@@ -34,7 +34,9 @@ app = typer.Typer(help="Research data sharing: catalogue, requests, decisions, e
 omop_app = typer.Typer(help="OMOP CDM support.")
 vocab_app = typer.Typer(help="OHDSI vocabularies for OMOP extracts.")
 omop_app.add_typer(vocab_app, name="vocab")
-AsOption = typer.Option(..., "--as", help="Client id to act as (a researcher, or a steward: role admin).")
+AsOption = typer.Option(
+    ..., "--as", help="Client id to act as (a researcher, or a steward: role admin)."
+)
 
 
 def _database(current: Settings) -> Database:
@@ -65,18 +67,26 @@ def _audited(current: Settings, database: Database, actor: Actor, what: str, run
 
 
 def _show_request(data: dict[str, Any]) -> None:
-    console.print(f"[bold]{data['id']}[/]  {data['state']}  {data['project']}  ({data['researcher']})")
+    console.print(
+        f"[bold]{data['id']}[/]  {data['state']}  {data['project']}  ({data['researcher']})"
+    )
     console.print(f"  period {data['period']}  variables {len(data['variables'])}")
     if "grant" in data:
         grant = data["grant"]
-        console.print(f"  grant: period {grant['period']}, {len(grant['variables'])} variables, expires {grant['expiresAt']}")
+        console.print(
+            f"  grant: period {grant['period']}, {len(grant['variables'])} variables, expires {grant['expiresAt']}"
+        )
     for t in data.get("transitions", []):
-        console.print(f"  {t['at'][:19]}  {t['from'] or '-'} -> {t['to']}  by {t['actor']} ({t['role']})  {t['reason'] or ''}")
+        console.print(
+            f"  {t['at'][:19]}  {t['from'] or '-'} -> {t['to']}  by {t['actor']} ({t['role']})  {t['reason'] or ''}"
+        )
 
 
 @app.command("catalogue")
 def show_catalogue(
-    period: str | None = typer.Option(None, help="Add the region's counts per month of this period."),
+    period: str | None = typer.Option(
+        None, help="Add the region's counts per month of this period."
+    ),
     json: JsonOption = False,
 ) -> None:
     """Variables a researcher can request (and, with --period, counts; small cells withheld)."""
@@ -87,7 +97,9 @@ def show_catalogue(
         async def counts() -> Any:
             upstream = UpstreamClient(current)
             try:
-                return await catalogue.counts(current, upstream, period, catalog(current).definitions.rules.tz)
+                return await catalogue.counts(
+                    current, upstream, period, catalog(current).definitions.rules.tz
+                )
             finally:
                 await upstream.aclose()
 
@@ -99,10 +111,15 @@ def show_catalogue(
     def human(d: dict[str, Any]) -> None:
         table = RichTable("variable", "description", "dictionary")
         for v in d["variables"]:
-            table.add_row(v["id"], v.get("description") or "", (v.get("dictionary") or {}).get("field", ""))
+            table.add_row(
+                v["id"], v.get("description") or "", (v.get("dictionary") or {}).get("field", "")
+            )
         console.print(table)
         for rtype, months in d.get("counts", {}).items():
-            console.print(f"{rtype}: " + ", ".join(f"{m} {'<min' if n is None else n}" for m, n in months.items()))
+            console.print(
+                f"{rtype}: "
+                + ", ".join(f"{m} {'<min' if n is None else n}" for m, n in months.items())
+            )
 
     emit(data, json, human)
 
@@ -120,7 +137,14 @@ def list_requests(
         rows = lifecycle.listing(database, _actor(database, as_client), state)
     except FacadeError as exc:
         raise fail(exc, json) from exc
-    emit(rows, json, lambda rs: [_show_request(r) for r in rs] or console.print("no requests"))
+
+    def human(items: list[dict[str, Any]]) -> None:
+        for item in items:
+            _show_request(item)
+        if not items:
+            console.print("no requests")
+
+    emit(rows, json, human)
 
 
 @app.command("show")
@@ -137,7 +161,12 @@ def show(request_id: str, as_client: str = AsOption, json: JsonOption = False) -
 
 @app.command("submit")
 def submit(
-    file: Path = typer.Argument(..., help="The request as JSON (project, purpose, ethicsApproval, period, cohort, variables)."),
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="The request as JSON (project, purpose, ethicsApproval, period, cohort, variables)."
+        ),
+    ],
     as_client: str = AsOption,
     json: JsonOption = False,
 ) -> None:
@@ -147,8 +176,12 @@ def submit(
         database = _database(current)
         actor = _actor(database, as_client)
         body = RequestIn.model_validate(orjson.loads(file.read_bytes()))
-        lifecycle.check_request(body, catalog(current).definitions, catalogue.known_variables(current))
-        data = _audited(current, database, actor, "submit", lambda: lifecycle.submit(database, actor, body))
+        lifecycle.check_request(
+            body, catalog(current).definitions, catalogue.known_variables(current)
+        )
+        data = _audited(
+            current, database, actor, "submit", lambda: lifecycle.submit(database, actor, body)
+        )
     except FacadeError as exc:
         raise fail(exc, json) from exc
     except ValueError as exc:
@@ -162,8 +195,13 @@ def decide(
     as_client: str = AsOption,
     decision: str = typer.Option(..., help="approve, narrow or reject."),
     reason: str = typer.Option(..., help="Why (stored and shown to the researcher)."),
-    expires: datetime | None = typer.Option(None, help="Grant expiry (default: VTE_RESEARCH_GRANT_DAYS)."),
-    variable: list[str] = typer.Option([], "--variable", help="narrow: keep only these variables (repeat)."),
+    expires: Annotated[
+        datetime | None, typer.Option(help="Grant expiry (default: VTE_RESEARCH_GRANT_DAYS).")
+    ] = None,
+    variable: Annotated[
+        list[str] | None,
+        typer.Option("--variable", help="narrow: keep only these variables (repeat)."),
+    ] = None,
     period: str | None = typer.Option(None, help="narrow: a shorter period."),
     json: JsonOption = False,
 ) -> None:
@@ -183,7 +221,10 @@ def decide(
         )
         definitions = catalog(current).definitions
         data = _audited(
-            current, database, actor, "decide",
+            current,
+            database,
+            actor,
+            "decide",
             lambda: lifecycle.decide(database, current, definitions, actor, request_id, body),
         )
     except FacadeError as exc:
@@ -205,7 +246,13 @@ def revoke(
     try:
         database = _database(current)
         actor = _actor(database, as_client)
-        data = _audited(current, database, actor, "revoke", lambda: lifecycle.revoke(database, actor, request_id, reason))
+        data = _audited(
+            current,
+            database,
+            actor,
+            "revoke",
+            lambda: lifecycle.revoke(database, actor, request_id, reason),
+        )
     except FacadeError as exc:
         raise fail(exc, json) from exc
     emit(data, json, _show_request)
@@ -218,14 +265,20 @@ def extract(request_id: str, as_client: str = AsOption, json: JsonOption = False
     try:
         database = _database(current)
         actor = _actor(database, as_client)
-        queued = _audited(current, database, actor, "extract", lambda: jobs.queue(database, actor, request_id))
+        queued = _audited(
+            current, database, actor, "extract", lambda: jobs.queue(database, actor, request_id)
+        )
         data = asyncio.run(_run_one(current, database, queued["id"], json))
     except FacadeError as exc:
         raise fail(exc, json) from exc
-    emit(data, json, lambda d: console.print(f"extract {d['id']}: {d['state']} {d.get('error', '')}"))
+    emit(
+        data, json, lambda d: console.print(f"extract {d['id']}: {d['state']} {d.get('error', '')}")
+    )
 
 
-async def _run_one(current: Settings, database: Database, extract_id: str, quiet: bool) -> dict[str, Any]:
+async def _run_one(
+    current: Settings, database: Database, extract_id: str, quiet: bool
+) -> dict[str, Any]:
     upstream = UpstreamClient(current)
     try:
         door = FrontDoor(current)
@@ -269,12 +322,18 @@ def status(extract_id: str, as_client: str = AsOption, json: JsonOption = False)
     except FacadeError as exc:
         raise fail(exc, json) from exc
     data.pop("manifest", None)
-    emit(data, json, lambda d: console.print(f"{d['id']}: {d['state']} {d['progress']}% {d['stage']}"))
+    emit(
+        data,
+        json,
+        lambda d: console.print(f"{d['id']}: {d['state']} {d['progress']}% {d['stage']}"),
+    )
 
 
 @vocab_app.command("load")
 def load_vocab(
-    directory: Path = typer.Argument(..., help="An OHDSI Athena export (CONCEPT.csv, CONCEPT_RELATIONSHIP.csv)."),
+    directory: Annotated[
+        Path, typer.Argument(help="An OHDSI Athena export (CONCEPT.csv, CONCEPT_RELATIONSHIP.csv).")
+    ],
     json: JsonOption = False,
 ) -> None:
     """Load the parts of an Athena vocabulary export the OMOP tables need."""
@@ -287,5 +346,7 @@ def load_vocab(
     emit(
         {"concepts": result.concepts, "mappings": result.mappings, "release": result.release},
         json,
-        lambda d: console.print(f"loaded {d['concepts']} concepts, {d['mappings']} 'Maps to' ({d['release'] or 'release unknown'})"),
+        lambda d: console.print(
+            f"loaded {d['concepts']} concepts, {d['mappings']} 'Maps to' ({d['release'] or 'release unknown'})"
+        ),
     )

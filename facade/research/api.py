@@ -47,7 +47,9 @@ async def read_catalogue(
     principal: CurrentPrincipal,
     settings: SettingsDep,
     upstream: UpstreamDep,
-    period: str | None = Query(None, description="YYYY, YYYY-Hn, YYYY-Qn or YYYY-MM: add counts per month."),
+    period: str | None = Query(
+        None, description="YYYY, YYYY-Hn, YYYY-Qn or YYYY-MM: add counts per month."
+    ),
 ) -> Response:
     """Every variable of the research views; with ``period``, resources per type and month."""
     _actor(request, principal, "search-type", "R")
@@ -62,11 +64,17 @@ async def read_catalogue(
 
 @router.post("/requests", summary="Submit a data request", status_code=201)
 async def submit(
-    request: Request, principal: CurrentPrincipal, settings: SettingsDep, database: DatabaseDep, body: RequestIn
+    request: Request,
+    principal: CurrentPrincipal,
+    settings: SettingsDep,
+    database: DatabaseDep,
+    body: RequestIn,
 ) -> Response:
     """A researcher applies: project, purpose, ethics approval, period, cohort, variables."""
     actor = _actor(request, principal, "create", "C")
-    lifecycle.check_request(body, catalog(settings).definitions, catalogue.known_variables(settings))
+    lifecycle.check_request(
+        body, catalog(settings).definitions, catalogue.known_variables(settings)
+    )
     created = await run_in_threadpool(lifecycle.submit, database, actor, body)
     audit_context(request).extra["researchRequest"] = created["id"]
     return _json(created, 201)
@@ -116,15 +124,25 @@ async def decide(
 
 @router.post("/requests/{request_id}/$revoke", summary="Revoke a grant (steward)")
 async def revoke(
-    request: Request, principal: CurrentPrincipal, database: DatabaseDep, request_id: str, body: RevokeIn
+    request: Request,
+    principal: CurrentPrincipal,
+    database: DatabaseDep,
+    request_id: str,
+    body: RevokeIn,
 ) -> Response:
     """Downloads and extraction stop at once."""
     actor = _actor(request, principal, "operation", "U")
     audit_context(request).extra["researchRequest"] = request_id
-    return _json(await run_in_threadpool(lifecycle.revoke, database, actor, request_id, body.reason))
+    return _json(
+        await run_in_threadpool(lifecycle.revoke, database, actor, request_id, body.reason)
+    )
 
 
-@router.post("/requests/{request_id}/extracts", summary="Queue an extraction of a live grant", status_code=202)
+@router.post(
+    "/requests/{request_id}/extracts",
+    summary="Queue an extraction of a live grant",
+    status_code=202,
+)
 async def queue_extract(
     request: Request, principal: CurrentPrincipal, database: DatabaseDep, request_id: str
 ) -> Response:

@@ -64,7 +64,10 @@ async def export(
     """Kick off ``path`` (``Group/<id>/$export`` or ``$export``) and wait for its manifest."""
     started = time.perf_counter()
     kick = await upstream.request(
-        "GET", path, params=params, headers={"Prefer": "respond-async", "Accept": "application/fhir+json"}
+        "GET",
+        path,
+        params=params,
+        headers={"Prefer": "respond-async", "Accept": "application/fhir+json"},
     )
     status_url = kick.headers.get("Content-Location")
     if kick.status_code != 202 or not status_url:

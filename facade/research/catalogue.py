@@ -49,7 +49,9 @@ class ViewSpec:
 
     def narrowed(self, granted: set[str]) -> dict[str, Any]:
         """The ViewDefinition with only the granted columns (and the keys)."""
-        keep = set(self.keys()) | {v.split(".", 1)[1] for v in granted if v.split(".", 1)[0] == self.name}
+        keep = set(self.keys()) | {
+            v.split(".", 1)[1] for v in granted if v.split(".", 1)[0] == self.name
+        }
         definition = orjson.loads(orjson.dumps(self.definition))
         for select in definition.get("select", []):
             select["column"] = [c for c in select.get("column", []) if c["name"] in keep]

@@ -28,7 +28,7 @@ def research_principal(researcher: str) -> Principal:
         role=Role.RESEARCHER,
         org_code=None,
         scopes=ScopeSet(()),
-        token_id="research-extract",
+        token_id="research-extract",  # noqa: S106 - a label, not a secret
     )
 
 

@@ -84,7 +84,10 @@ async def run(job: ExtractJob) -> dict[str, Any]:
     span = parse_period(grant.period, rules.tz)
     granted = set(grant.variables)
     chosen = [v for v in views(settings) if any(x.split(".", 1)[0] == v.name for x in granted)]
-    types = sorted({v.resource for v in chosen} | set(FIRST), key=lambda t: (t not in FIRST, FIRST.index(t) if t in FIRST else 0, t))
+    types = sorted(
+        {v.resource for v in chosen} | set(FIRST),
+        key=lambda t: (t not in FIRST, FIRST.index(t) if t in FIRST else 0, t),
+    )
     final = settings.research_extract_dir / job.extract_id
     work = final.with_name(final.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
@@ -100,7 +103,9 @@ async def run(job: ExtractJob) -> dict[str, Any]:
     if stays.stays:
         await job.progress(f"exporting {len(stays.stays)} stays of {len(patients)} patients", 5)
         group = await bulk.create_group(job.upstream, job.extract_id, patients)
-        window = f"{DISCHARGE_DATE.code}=ge{iso(span.start)}&{DISCHARGE_DATE.code}=lt{iso(span.end)}"
+        window = (
+            f"{DISCHARGE_DATE.code}=ge{iso(span.start)}&{DISCHARGE_DATE.code}=lt{iso(span.end)}"
+        )
 
         async def waiting(note: str) -> None:
             await job.progress(f"HAPI $export: {note}"[:64], 20)
@@ -114,8 +119,8 @@ async def run(job: ExtractJob) -> dict[str, Any]:
             progress=waiting,
         )
         export_seconds = exported.seconds
-        for rtype, path in exported.outputs:
-            by_type.setdefault(rtype, []).append(path)
+        for rtype, binary in exported.outputs:
+            by_type.setdefault(rtype, []).append(binary)
 
     # -- keep the cohort's stays, show them through the research view
     await job.progress("de-identifying", 40)
@@ -126,15 +131,17 @@ async def run(job: ExtractJob) -> dict[str, Any]:
     research_of: dict[str, str] = {}  # projected Encounter id -> real id (aggregates only)
     for index, rtype in enumerate(types):
         batch: list[dict[str, Any]] = []
-        for path in by_type.get(rtype, []):
-            async for line in bulk.lines(job.upstream, path):
+        for binary in by_type.get(rtype, []):
+            async for line in bulk.lines(job.upstream, binary):
                 resource = orjson.loads(line)
                 raw_counts[rtype] += 1
                 if not _in_cohort(resource, cohort_stays, cohort_patients):
                     continue
                 batch.append(resource)
                 if len(batch) >= settings.research_view_chunk:
-                    await _project(job, grant.researcher, batch, work, qi_patient, qi_stay, research_of)
+                    await _project(
+                        job, grant.researcher, batch, work, qi_patient, qi_stay, research_of
+                    )
                     batch = []
         await _project(job, grant.researcher, batch, work, qi_patient, qi_stay, research_of)
         await job.progress(f"de-identified {rtype}", 40 + 30 * (index + 1) // len(types))
@@ -155,7 +162,7 @@ async def run(job: ExtractJob) -> dict[str, Any]:
         with target.open("wb") as out:
             if source.exists():
                 for resource in outputs.ndjson_lines(source):
-                    if _released(resource, kept_stays, kept_patients):
+                    if _in_cohort(resource, kept_stays, kept_patients):
                         out.write(orjson.dumps(resource) + b"\n")
                         written += 1
                 source.unlink()
@@ -171,8 +178,8 @@ async def run(job: ExtractJob) -> dict[str, Any]:
         rows = list(view.rows(outputs.ndjson_lines(work / "fhir" / f"{spec.resource}.ndjson")))
         types_of = {c["name"]: c.get("type") for c in spec.columns()}
         columns = [(name, types_of.get(name)) for name in view.columns]
-        for path in outputs.write_table(rows, columns, work / "tables", spec.name):
-            files.append(outputs.describe(path, work, len(rows)))
+        for written_path in outputs.write_table(rows, columns, work / "tables", spec.name):
+            files.append(outputs.describe(written_path, work, len(rows)))
         counts[f"tables/{spec.name}"] = len(rows)
         view_entries.append(
             {
@@ -189,9 +196,12 @@ async def run(job: ExtractJob) -> dict[str, Any]:
         for s in qis
         if s.stay in kept
     ]
-    qi_columns = [("stay_id", None), *((q.name, None) for q in privacy_rules.quasi_identifiers)]
-    for path in outputs.write_table(qi_rows, qi_columns, work / "tables", "quasi_identifiers"):
-        files.append(outputs.describe(path, work, len(qi_rows)))
+    qi_columns: list[tuple[str, str | None]] = [
+        ("stay_id", None),
+        *((q.name, None) for q in privacy_rules.quasi_identifiers),
+    ]
+    for qi_path in outputs.write_table(qi_rows, qi_columns, work / "tables", "quasi_identifiers"):
+        files.append(outputs.describe(qi_path, work, len(qi_rows)))
 
     # -- OMOP CDM 5.4
     await job.progress("building OMOP tables", 90)
@@ -202,8 +212,8 @@ async def run(job: ExtractJob) -> dict[str, Any]:
         for resource in outputs.ndjson_lines(work / "fhir" / f"{rtype}.ndjson"):
             builder.add(resource)
     for table, rows in builder.rows.items():
-        for path in outputs.write_table(rows, omop.COLUMNS[table], work / "omop", table):
-            files.append(outputs.describe(path, work, len(rows)))
+        for omop_path in outputs.write_table(rows, omop.COLUMNS[table], work / "omop", table):
+            files.append(outputs.describe(omop_path, work, len(rows)))
         counts[f"omop/{table}"] = len(rows)
 
     # -- the grant must still be live before anything is published
@@ -269,15 +279,7 @@ async def run(job: ExtractJob) -> dict[str, Any]:
 
 
 def _in_cohort(resource: dict[str, Any], stays: set[str], patients: set[str]) -> bool:
-    rtype = resource.get("resourceType")
-    if rtype == "Patient":
-        return resource.get("id") in patients
-    if rtype == "Encounter":
-        return resource.get("id") in stays
-    return _stay_of(resource) in stays
-
-
-def _released(resource: dict[str, Any], stays: set[str], patients: set[str]) -> bool:
+    """Whether a resource belongs to one of the stays (a Patient: to one of the patients)."""
     rtype = resource.get("resourceType")
     if rtype == "Patient":
         return resource.get("id") in patients
@@ -302,10 +304,19 @@ async def _project(
         rid = str(resource.get("id"))
         if resource.get("resourceType") == "Patient":
             birth = str(resource.get("birthDate") or "")
-            state = next((a.get("state") for a in resource.get("address") or [] if a.get("state")), None)
-            qi_patient[rid] = (resource.get("gender"), int(birth[:4]) if birth[:4].isdigit() else None, state)
+            state = next(
+                (a.get("state") for a in resource.get("address") or [] if a.get("state")), None
+            )
+            qi_patient[rid] = (
+                resource.get("gender"),
+                int(birth[:4]) if birth[:4].isdigit() else None,
+                state,
+            )
         elif resource.get("resourceType") == "Encounter":
-            qi_stay[f"Encounter/{rid}"] = (_patient_of(resource), (resource.get("period") or {}).get("start"))
+            qi_stay[f"Encounter/{rid}"] = (
+                _patient_of(resource),
+                (resource.get("period") or {}).get("start"),
+            )
             research_of[rid] = str(raw.get("id"))
     rtype = str(shown[0].get("resourceType"))
     _write_ndjson(work / "fhir" / f"{rtype}.partial", shown)

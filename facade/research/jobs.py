@@ -96,7 +96,9 @@ def view(row: ResearchExtract, *, manifest: bool = False) -> dict[str, Any]:
     return out
 
 
-def download(database: Database, actor: Actor, extract_id: str, name: str) -> tuple[Path, dict[str, Any]]:
+def download(
+    database: Database, actor: Actor, extract_id: str, name: str
+) -> tuple[Path, dict[str, Any]]:
     """The file ``name`` of a finished extract for the researcher it was made for, while the grant
     lives; Forbidden when rejected, revoked or expired; NotFound for anyone else's extract."""
     row, request = _visible(database, actor, extract_id)
@@ -106,20 +108,22 @@ def download(database: Database, actor: Actor, extract_id: str, name: str) -> tu
     if row.state != DONE or not row.directory or not row.manifest:
         raise NotFound(f"extract {extract_id} has no files yet ({row.state})")
     manifest = orjson.loads(row.manifest)
+    files: list[dict[str, Any]] = manifest["files"]
+    entry: dict[str, Any] | None = next((f for f in files if f["path"] == name), None)
     if name == "manifest.json":
         entry = {"path": name, "rows": None}
-    else:
-        entry = next((f for f in manifest["files"] if f["path"] == name), None)
-        if entry is None:
-            raise NotFound(f"extract {extract_id} has no file {name}")
+    if entry is None:
+        raise NotFound(f"extract {extract_id} has no file {name}")
     root = Path(row.directory).resolve()
-    path = (root / entry["path"]).resolve()
+    path = (root / str(entry["path"])).resolve()
     if root not in path.parents or not path.is_file():
         raise NotFound(f"extract {extract_id} has no file {name}")
     return path, entry
 
 
-def _visible(database: Database, actor: Actor, extract_id: str) -> tuple[ResearchExtract, ResearchRequest]:
+def _visible(
+    database: Database, actor: Actor, extract_id: str
+) -> tuple[ResearchExtract, ResearchRequest]:
     with database.session() as session:
         row = session.get(ResearchExtract, extract_id)
         request = session.get(ResearchRequest, row.request_id) if row else None
@@ -148,10 +152,12 @@ def claim(database: Database) -> ResearchExtract | None:
         ).first()
         if candidate is None:
             return None
-        claimed = session.execute(
+        claimed = session.execute(  # type: ignore[attr-defined]
             update(ResearchExtract)
             .where(ResearchExtract.id == candidate.id, ResearchExtract.state == candidate.state)
-            .values(state=RUNNING, lease_until=now + LEASE, started_at=now, stage="starting", progress=0)
+            .values(
+                state=RUNNING, lease_until=now + LEASE, started_at=now, stage="starting", progress=0
+            )
         ).rowcount
         if claimed != 1:
             return None
@@ -176,7 +182,9 @@ async def execute(
                 .values(stage=stage[:64], progress=percent, lease_until=_now() + LEASE)
             )
 
-    context = extract.ExtractJob(settings, database, upstream, door, job.id, job.request_id, progress)
+    context = extract.ExtractJob(
+        settings, database, upstream, door, job.id, job.request_id, progress
+    )
     try:
         manifest = await extract.run(context)
     except FacadeError as exc:
@@ -204,11 +212,19 @@ def _finish(database: Database, extract_id: str, state: str, **values: Any) -> N
         session.execute(
             update(ResearchExtract)
             .where(ResearchExtract.id == extract_id)
-            .values(state=state, finished_at=_now(), lease_until=None, progress=100 if state == DONE else None, **values)
+            .values(
+                state=state,
+                finished_at=_now(),
+                lease_until=None,
+                progress=100 if state == DONE else None,
+                **values,
+            )
         )
 
 
-async def drain(settings: Settings, database: Database, upstream: UpstreamClient, door: FrontDoor) -> int:
+async def drain(
+    settings: Settings, database: Database, upstream: UpstreamClient, door: FrontDoor
+) -> int:
     """Run every queued job; returns how many ran."""
     ran = 0
     while (job := claim(database)) is not None:

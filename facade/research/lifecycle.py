@@ -101,7 +101,7 @@ def submit(database: Database, actor: Actor, body: RequestIn) -> dict[str, Any]:
         project=body.project,
         purpose=body.purpose,
         ethics_approval=body.ethics_approval,
-        period=parse_period(body.period, datetime.now(UTC).tzinfo or UTC).label,
+        period=parse_period(body.period, UTC).label,  # the label does not depend on the zone
         cohort=body.cohort.model_dump_json(exclude_defaults=True),
         variables=_dump(sorted(set(body.variables))),
         state=State.SUBMITTED.value,
@@ -369,7 +369,9 @@ def _narrow_cohort(asked: Cohort, narrowed: Cohort | None, definitions: Definiti
     if not (keeps_indicator and keeps_criteria and keeps_orgs):
         raise InvalidInput(
             "a narrowed cohort must keep every requested criterion and hospital limit",
-            issues=[Issue("cohort", "subset-of-request", "it may only add criteria or drop hospitals")],
+            issues=[
+                Issue("cohort", "subset-of-request", "it may only add criteria or drop hospitals")
+            ],
         )
     return narrowed
 

@@ -55,98 +55,243 @@ def _c(*names: str, kind: str | None = None) -> list[tuple[str, str | None]]:
 _I, _D = "bigint", "date"
 COLUMNS: dict[str, list[tuple[str, str | None]]] = {
     "person": [
-        ("person_id", _I), ("gender_concept_id", _I), ("year_of_birth", _I),
-        ("month_of_birth", _I), ("day_of_birth", _I), ("birth_datetime", None),
-        ("race_concept_id", _I), ("ethnicity_concept_id", _I), ("location_id", _I),
-        ("provider_id", _I), ("care_site_id", _I), ("person_source_value", None),
-        ("gender_source_value", None), ("gender_source_concept_id", _I),
-        ("race_source_value", None), ("race_source_concept_id", _I),
-        ("ethnicity_source_value", None), ("ethnicity_source_concept_id", _I),
+        ("person_id", _I),
+        ("gender_concept_id", _I),
+        ("year_of_birth", _I),
+        ("month_of_birth", _I),
+        ("day_of_birth", _I),
+        ("birth_datetime", None),
+        ("race_concept_id", _I),
+        ("ethnicity_concept_id", _I),
+        ("location_id", _I),
+        ("provider_id", _I),
+        ("care_site_id", _I),
+        ("person_source_value", None),
+        ("gender_source_value", None),
+        ("gender_source_concept_id", _I),
+        ("race_source_value", None),
+        ("race_source_concept_id", _I),
+        ("ethnicity_source_value", None),
+        ("ethnicity_source_concept_id", _I),
     ],
     "visit_occurrence": [
-        ("visit_occurrence_id", _I), ("person_id", _I), ("visit_concept_id", _I),
-        ("visit_start_date", _D), ("visit_start_datetime", None), ("visit_end_date", _D),
-        ("visit_end_datetime", None), ("visit_type_concept_id", _I), ("provider_id", _I),
-        ("care_site_id", _I), ("visit_source_value", None), ("visit_source_concept_id", _I),
-        ("admitted_from_concept_id", _I), ("admitted_from_source_value", None),
-        ("discharged_to_concept_id", _I), ("discharged_to_source_value", None),
+        ("visit_occurrence_id", _I),
+        ("person_id", _I),
+        ("visit_concept_id", _I),
+        ("visit_start_date", _D),
+        ("visit_start_datetime", None),
+        ("visit_end_date", _D),
+        ("visit_end_datetime", None),
+        ("visit_type_concept_id", _I),
+        ("provider_id", _I),
+        ("care_site_id", _I),
+        ("visit_source_value", None),
+        ("visit_source_concept_id", _I),
+        ("admitted_from_concept_id", _I),
+        ("admitted_from_source_value", None),
+        ("discharged_to_concept_id", _I),
+        ("discharged_to_source_value", None),
         ("preceding_visit_occurrence_id", _I),
     ],
     "condition_occurrence": [
-        ("condition_occurrence_id", _I), ("person_id", _I), ("condition_concept_id", _I),
-        ("condition_start_date", _D), ("condition_start_datetime", None),
-        ("condition_end_date", _D), ("condition_end_datetime", None),
-        ("condition_type_concept_id", _I), ("condition_status_concept_id", _I),
-        ("stop_reason", None), ("provider_id", _I), ("visit_occurrence_id", _I),
-        ("visit_detail_id", _I), ("condition_source_value", None),
-        ("condition_source_concept_id", _I), ("condition_status_source_value", None),
+        ("condition_occurrence_id", _I),
+        ("person_id", _I),
+        ("condition_concept_id", _I),
+        ("condition_start_date", _D),
+        ("condition_start_datetime", None),
+        ("condition_end_date", _D),
+        ("condition_end_datetime", None),
+        ("condition_type_concept_id", _I),
+        ("condition_status_concept_id", _I),
+        ("stop_reason", None),
+        ("provider_id", _I),
+        ("visit_occurrence_id", _I),
+        ("visit_detail_id", _I),
+        ("condition_source_value", None),
+        ("condition_source_concept_id", _I),
+        ("condition_status_source_value", None),
     ],
     "procedure_occurrence": [
-        ("procedure_occurrence_id", _I), ("person_id", _I), ("procedure_concept_id", _I),
-        ("procedure_date", _D), ("procedure_datetime", None), ("procedure_end_date", _D),
-        ("procedure_end_datetime", None), ("procedure_type_concept_id", _I),
-        ("modifier_concept_id", _I), ("quantity", _I), ("provider_id", _I),
-        ("visit_occurrence_id", _I), ("visit_detail_id", _I), ("procedure_source_value", None),
-        ("procedure_source_concept_id", _I), ("modifier_source_value", None),
+        ("procedure_occurrence_id", _I),
+        ("person_id", _I),
+        ("procedure_concept_id", _I),
+        ("procedure_date", _D),
+        ("procedure_datetime", None),
+        ("procedure_end_date", _D),
+        ("procedure_end_datetime", None),
+        ("procedure_type_concept_id", _I),
+        ("modifier_concept_id", _I),
+        ("quantity", _I),
+        ("provider_id", _I),
+        ("visit_occurrence_id", _I),
+        ("visit_detail_id", _I),
+        ("procedure_source_value", None),
+        ("procedure_source_concept_id", _I),
+        ("modifier_source_value", None),
     ],
     "drug_exposure": [
-        ("drug_exposure_id", _I), ("person_id", _I), ("drug_concept_id", _I),
-        ("drug_exposure_start_date", _D), ("drug_exposure_start_datetime", None),
-        ("drug_exposure_end_date", _D), ("drug_exposure_end_datetime", None),
-        ("verbatim_end_date", _D), ("drug_type_concept_id", _I), ("stop_reason", None),
-        ("refills", _I), ("quantity", "decimal"), ("days_supply", _I), ("sig", None),
-        ("route_concept_id", _I), ("lot_number", None), ("provider_id", _I),
-        ("visit_occurrence_id", _I), ("visit_detail_id", _I), ("drug_source_value", None),
-        ("drug_source_concept_id", _I), ("route_source_value", None),
+        ("drug_exposure_id", _I),
+        ("person_id", _I),
+        ("drug_concept_id", _I),
+        ("drug_exposure_start_date", _D),
+        ("drug_exposure_start_datetime", None),
+        ("drug_exposure_end_date", _D),
+        ("drug_exposure_end_datetime", None),
+        ("verbatim_end_date", _D),
+        ("drug_type_concept_id", _I),
+        ("stop_reason", None),
+        ("refills", _I),
+        ("quantity", "decimal"),
+        ("days_supply", _I),
+        ("sig", None),
+        ("route_concept_id", _I),
+        ("lot_number", None),
+        ("provider_id", _I),
+        ("visit_occurrence_id", _I),
+        ("visit_detail_id", _I),
+        ("drug_source_value", None),
+        ("drug_source_concept_id", _I),
+        ("route_source_value", None),
         ("dose_unit_source_value", None),
     ],
     "measurement": [
-        ("measurement_id", _I), ("person_id", _I), ("measurement_concept_id", _I),
-        ("measurement_date", _D), ("measurement_datetime", None), ("measurement_time", None),
-        ("measurement_type_concept_id", _I), ("operator_concept_id", _I),
-        ("value_as_number", "decimal"), ("value_as_concept_id", _I), ("unit_concept_id", _I),
-        ("range_low", "decimal"), ("range_high", "decimal"), ("provider_id", _I),
-        ("visit_occurrence_id", _I), ("visit_detail_id", _I), ("measurement_source_value", None),
-        ("measurement_source_concept_id", _I), ("unit_source_value", None),
-        ("unit_source_concept_id", _I), ("value_source_value", None),
-        ("measurement_event_id", _I), ("meas_event_field_concept_id", _I),
+        ("measurement_id", _I),
+        ("person_id", _I),
+        ("measurement_concept_id", _I),
+        ("measurement_date", _D),
+        ("measurement_datetime", None),
+        ("measurement_time", None),
+        ("measurement_type_concept_id", _I),
+        ("operator_concept_id", _I),
+        ("value_as_number", "decimal"),
+        ("value_as_concept_id", _I),
+        ("unit_concept_id", _I),
+        ("range_low", "decimal"),
+        ("range_high", "decimal"),
+        ("provider_id", _I),
+        ("visit_occurrence_id", _I),
+        ("visit_detail_id", _I),
+        ("measurement_source_value", None),
+        ("measurement_source_concept_id", _I),
+        ("unit_source_value", None),
+        ("unit_source_concept_id", _I),
+        ("value_source_value", None),
+        ("measurement_event_id", _I),
+        ("meas_event_field_concept_id", _I),
     ],
     "observation": [
-        ("observation_id", _I), ("person_id", _I), ("observation_concept_id", _I),
-        ("observation_date", _D), ("observation_datetime", None),
-        ("observation_type_concept_id", _I), ("value_as_number", "decimal"),
-        ("value_as_string", None), ("value_as_concept_id", _I), ("qualifier_concept_id", _I),
-        ("unit_concept_id", _I), ("provider_id", _I), ("visit_occurrence_id", _I),
-        ("visit_detail_id", _I), ("observation_source_value", None),
-        ("observation_source_concept_id", _I), ("unit_source_value", None),
-        ("qualifier_source_value", None), ("value_source_value", None),
-        ("observation_event_id", _I), ("obs_event_field_concept_id", _I),
+        ("observation_id", _I),
+        ("person_id", _I),
+        ("observation_concept_id", _I),
+        ("observation_date", _D),
+        ("observation_datetime", None),
+        ("observation_type_concept_id", _I),
+        ("value_as_number", "decimal"),
+        ("value_as_string", None),
+        ("value_as_concept_id", _I),
+        ("qualifier_concept_id", _I),
+        ("unit_concept_id", _I),
+        ("provider_id", _I),
+        ("visit_occurrence_id", _I),
+        ("visit_detail_id", _I),
+        ("observation_source_value", None),
+        ("observation_source_concept_id", _I),
+        ("unit_source_value", None),
+        ("qualifier_source_value", None),
+        ("value_source_value", None),
+        ("observation_event_id", _I),
+        ("obs_event_field_concept_id", _I),
     ],
     "death": [
-        ("person_id", _I), ("death_date", _D), ("death_datetime", None),
-        ("death_type_concept_id", _I), ("cause_concept_id", _I), ("cause_source_value", None),
+        ("person_id", _I),
+        ("death_date", _D),
+        ("death_datetime", None),
+        ("death_type_concept_id", _I),
+        ("cause_concept_id", _I),
+        ("cause_source_value", None),
         ("cause_source_concept_id", _I),
     ],
     "care_site": [
-        ("care_site_id", _I), ("care_site_name", None), ("place_of_service_concept_id", _I),
-        ("location_id", _I), ("care_site_source_value", None),
+        ("care_site_id", _I),
+        ("care_site_name", None),
+        ("place_of_service_concept_id", _I),
+        ("location_id", _I),
+        ("care_site_source_value", None),
         ("place_of_service_source_value", None),
     ],
     "location": [
-        ("location_id", _I), ("address_1", None), ("address_2", None), ("city", None),
-        ("state", None), ("zip", None), ("county", None), ("location_source_value", None),
-        ("country_concept_id", _I), ("country_source_value", None), ("latitude", "decimal"),
+        ("location_id", _I),
+        ("address_1", None),
+        ("address_2", None),
+        ("city", None),
+        ("state", None),
+        ("zip", None),
+        ("county", None),
+        ("location_source_value", None),
+        ("country_concept_id", _I),
+        ("country_source_value", None),
+        ("latitude", "decimal"),
         ("longitude", "decimal"),
     ],
 }
 # Event tables: (id column, concept, start date, start datetime, end date, end datetime,
 # type concept, source value, source concept) — used when routing a row by domain.
 _EVENT = {
-    "condition_occurrence": ("condition_occurrence_id", "condition_concept_id", "condition_start_date", "condition_start_datetime", "condition_end_date", "condition_end_datetime", "condition_type_concept_id", "condition_source_value", "condition_source_concept_id"),
-    "procedure_occurrence": ("procedure_occurrence_id", "procedure_concept_id", "procedure_date", "procedure_datetime", "procedure_end_date", "procedure_end_datetime", "procedure_type_concept_id", "procedure_source_value", "procedure_source_concept_id"),
-    "drug_exposure": ("drug_exposure_id", "drug_concept_id", "drug_exposure_start_date", "drug_exposure_start_datetime", "drug_exposure_end_date", "drug_exposure_end_datetime", "drug_type_concept_id", "drug_source_value", "drug_source_concept_id"),
-    "measurement": ("measurement_id", "measurement_concept_id", "measurement_date", "measurement_datetime", None, None, "measurement_type_concept_id", "measurement_source_value", "measurement_source_concept_id"),
-    "observation": ("observation_id", "observation_concept_id", "observation_date", "observation_datetime", None, None, "observation_type_concept_id", "observation_source_value", "observation_source_concept_id"),
+    "condition_occurrence": (
+        "condition_occurrence_id",
+        "condition_concept_id",
+        "condition_start_date",
+        "condition_start_datetime",
+        "condition_end_date",
+        "condition_end_datetime",
+        "condition_type_concept_id",
+        "condition_source_value",
+        "condition_source_concept_id",
+    ),
+    "procedure_occurrence": (
+        "procedure_occurrence_id",
+        "procedure_concept_id",
+        "procedure_date",
+        "procedure_datetime",
+        "procedure_end_date",
+        "procedure_end_datetime",
+        "procedure_type_concept_id",
+        "procedure_source_value",
+        "procedure_source_concept_id",
+    ),
+    "drug_exposure": (
+        "drug_exposure_id",
+        "drug_concept_id",
+        "drug_exposure_start_date",
+        "drug_exposure_start_datetime",
+        "drug_exposure_end_date",
+        "drug_exposure_end_datetime",
+        "drug_type_concept_id",
+        "drug_source_value",
+        "drug_source_concept_id",
+    ),
+    "measurement": (
+        "measurement_id",
+        "measurement_concept_id",
+        "measurement_date",
+        "measurement_datetime",
+        None,
+        None,
+        "measurement_type_concept_id",
+        "measurement_source_value",
+        "measurement_source_concept_id",
+    ),
+    "observation": (
+        "observation_id",
+        "observation_concept_id",
+        "observation_date",
+        "observation_datetime",
+        None,
+        None,
+        "observation_type_concept_id",
+        "observation_source_value",
+        "observation_source_concept_id",
+    ),
 }
 _DOMAIN_TABLE = {
     "Condition": "condition_occurrence",
@@ -174,14 +319,17 @@ def _datetime(value: Any) -> str | None:
 
 
 def _ref(resource: dict[str, Any], key: str) -> str | None:
-    value = (resource.get(key) or {}).get("reference") if isinstance(resource.get(key), dict) else None
+    value = (
+        (resource.get(key) or {}).get("reference") if isinstance(resource.get(key), dict) else None
+    )
     return value.split("/")[-1] if isinstance(value, str) else None
 
 
 def _code(concept: Any, system: str | None = None) -> str | None:
     if not isinstance(concept, dict):
         return None
-    for coding in concept.get("coding") if "coding" in concept else [concept]:
+    codings = concept.get("coding") if "coding" in concept else [concept]
+    for coding in codings or []:
         if system is None or coding.get("system") == system:
             code = coding.get("code")
             return str(code) if code is not None else None
@@ -281,7 +429,12 @@ class OmopBuilder:
         if state not in self._location:
             self._location[state] = self._id("location")
             self.rows["location"].append(
-                {"location_id": self._location[state], "state": state, "location_source_value": state, "country_concept_id": 0}
+                {
+                    "location_id": self._location[state],
+                    "state": state,
+                    "location_source_value": state,
+                    "country_concept_id": 0,
+                }
             )
         return self._location[state]
 
@@ -342,7 +495,9 @@ class OmopBuilder:
             {
                 "visit_occurrence_id": visit_id,
                 "person_id": person,
-                "visit_concept_id": self.vocab.fixed(self.config.concepts.get("inpatient_visit", 0)),
+                "visit_concept_id": self.vocab.fixed(
+                    self.config.concepts.get("inpatient_visit", 0)
+                ),
                 "visit_start_date": _date(period.get("start")),
                 "visit_start_datetime": _datetime(period.get("start")),
                 "visit_end_date": _date(period.get("end")),
@@ -413,9 +568,15 @@ class OmopBuilder:
         start = condition.get("recordedDate") or condition.get("onsetDateTime")
         if start is None:  # a discharge diagnosis is dated by its stay
             start = self._visit_start.get(_ref(condition, "encounter") or "")
-        status = "vte-event" if _profiled(condition, "vte-event") else _code(_ext(condition, "diagnosis-type"))
+        status = (
+            "vte-event"
+            if _profiled(condition, "vte-event")
+            else _code(_ext(condition, "diagnosis-type"))
+        )
         extra = {"condition_status_concept_id": 0, "condition_status_source_value": status}
-        self._event("condition_occurrence", condition, "encounter", code, vocabularies, start, None, extra)
+        self._event(
+            "condition_occurrence", condition, "encounter", code, vocabularies, start, None, extra
+        )
 
     def _procedure(self, procedure: dict[str, Any]) -> None:
         if procedure.get("status") == "not-done":
@@ -425,7 +586,16 @@ class OmopBuilder:
         if code is None:
             category = _code(procedure.get("category"), _CS + "prophylaxis-category")
             code = f"prophylaxis-category:{category}" if category else None
-        self._event("procedure_occurrence", procedure, "encounter", code, vocabularies, period.get("start"), period.get("end"), {"modifier_concept_id": 0})
+        self._event(
+            "procedure_occurrence",
+            procedure,
+            "encounter",
+            code,
+            vocabularies,
+            period.get("start"),
+            period.get("end"),
+            {"modifier_concept_id": 0},
+        )
 
     def _drug(self, administration: dict[str, Any]) -> None:
         if administration.get("status") == "not-done":
@@ -442,7 +612,16 @@ class OmopBuilder:
             "verbatim_end_date": _date(period.get("end")),
         }
         source = f"prophylaxis-drug:{drug}" if drug else None
-        self._event("drug_exposure", administration, "context", source, [], period.get("start"), period.get("end"), extra)
+        self._event(
+            "drug_exposure",
+            administration,
+            "context",
+            source,
+            [],
+            period.get("start"),
+            period.get("end"),
+            extra,
+        )
 
     def _risk(self, assessment: dict[str, Any]) -> None:
         kind = _code(assessment.get("code"), _CS + "vte-assessment-type") or "risk"
@@ -458,17 +637,37 @@ class OmopBuilder:
             "unit_source_concept_id": 0,
         }
         source = f"{kind}:{tool}" if tool else kind
-        self._event("measurement", assessment, "encounter", source, [], assessment.get("occurrenceDateTime"), None, extra)
+        self._event(
+            "measurement",
+            assessment,
+            "encounter",
+            source,
+            [],
+            assessment.get("occurrenceDateTime"),
+            None,
+            extra,
+        )
 
     def _observation(self, observation: dict[str, Any]) -> None:
         kind = _code(observation.get("code")) or "observation"
         value: Any = next((v for k, v in observation.items() if k.startswith("value")), None)
         extra = {
-            "value_as_number": value if isinstance(value, int | float) and not isinstance(value, bool) else None,
+            "value_as_number": value
+            if isinstance(value, int | float) and not isinstance(value, bool)
+            else None,
             "value_as_string": str(value).lower() if isinstance(value, bool) else None,
             "value_as_concept_id": 0,
             "qualifier_concept_id": 0,
             "unit_concept_id": 0,
             "value_source_value": None if value is None else str(value).lower(),
         }
-        self._event("observation", observation, "encounter", kind, [], observation.get("effectiveDateTime"), None, extra)
+        self._event(
+            "observation",
+            observation,
+            "encounter",
+            kind,
+            [],
+            observation.get("effectiveDateTime"),
+            None,
+            extra,
+        )

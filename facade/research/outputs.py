@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import csv
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +33,10 @@ def _cell(value: Any) -> Any:
 
 
 def write_table(
-    rows: list[Mapping[str, Any]], columns: list[tuple[str, str | None]], directory: Path, name: str
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str | None]],
+    directory: Path,
+    name: str,
 ) -> list[Path]:
     """``name.csv`` and ``name.parquet`` in ``directory``; columns keep their order and types."""
     directory.mkdir(parents=True, exist_ok=True)

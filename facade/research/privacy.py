@@ -139,7 +139,9 @@ class PrivacyReport:
         }
 
 
-def anonymise(stays: list[StayQi], rules: PrivacyRules, k: int) -> tuple[PrivacyReport, dict[str, str]]:
+def anonymise(
+    stays: list[StayQi], rules: PrivacyRules, k: int
+) -> tuple[PrivacyReport, dict[str, str]]:
     """Choose levels, suppress small classes; returns the report and each kept stay's class key."""
     qis = rules.quasi_identifiers
     ladders = [range(len(q.levels)) for q in qis]
@@ -186,7 +188,9 @@ def class_values(rules: PrivacyRules, levels: dict[str, str], stay: StayQi) -> d
 
 
 def _key(qis: list[QuasiIdentifier], combo: tuple[int, ...], stay: StayQi) -> str:
-    return "|".join(generalise(q.source, q.levels[i], stay) for q, i in zip(qis, combo, strict=True))
+    return "|".join(
+        generalise(q.source, q.levels[i], stay) for q, i in zip(qis, combo, strict=True)
+    )
 
 
 def small_cell(count: int, minimum: int) -> int | None:

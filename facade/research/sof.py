@@ -106,10 +106,12 @@ class _Select:
             raise _fail(f"{where}.forEach", "forEach and forEachOrNull take a FHIRPath string")
         self.iterate = compiler(iterate, f"{where}.forEach") if iterate is not None else None
         self.columns = [
-            _Column(c, f"{where}.column[{i}]", compiler) for i, c in enumerate(spec.get("column", []))
+            _Column(c, f"{where}.column[{i}]", compiler)
+            for i, c in enumerate(spec.get("column", []))
         ]
         self.selects = [
-            _Select(s, f"{where}.select[{i}]", compiler) for i, s in enumerate(spec.get("select", []))
+            _Select(s, f"{where}.select[{i}]", compiler)
+            for i, s in enumerate(spec.get("select", []))
         ]
         self.union = [
             _Select(s, f"{where}.unionAll[{i}]", compiler)
@@ -157,7 +159,10 @@ class _Select:
             if column.collection:
                 row[column.name] = values
             elif len(values) > 1:
-                raise _fail(column.where, f"column {column.name} has several values but collection is not true")
+                raise _fail(
+                    column.where,
+                    f"column {column.name} has several values but collection is not true",
+                )
             else:
                 row[column.name] = values[0] if values else None
         return row
@@ -173,7 +178,9 @@ class View:
         self.resource = resource
         self.name = str(definition.get("name") or resource)
         self.env = {c["name"]: _constant(c) for c in definition.get("constant", [])}
-        self._select = _Select({"select": definition.get("select", [])}, "ViewDefinition", self._compile)
+        self._select = _Select(
+            {"select": definition.get("select", [])}, "ViewDefinition", self._compile
+        )
         self._where = [
             self._compile(w.get("path", ""), f"ViewDefinition.where[{i}]")
             for i, w in enumerate(definition.get("where", []))
@@ -194,7 +201,7 @@ class View:
             if name not in self.env and name not in ("resource", "rootResource", "context", "ucum"):
                 raise _fail(where, f"undefined constant %{name}")
         try:
-            return compile_path(path, _MODEL, {"userInvocationTable": _FUNCTIONS})  # type: ignore[no-any-return]
+            return compile_path(path, _MODEL, {"userInvocationTable": _FUNCTIONS})
         except Exception as exc:  # fhirpathpy raises plain exceptions on syntax errors
             raise _fail(where, f"not a valid FHIRPath expression: {path!r}") from exc
 
@@ -203,12 +210,16 @@ class View:
         for resource in resources:
             if resource.get("resourceType") != self.resource:
                 continue
-            if not all(_truth(_run(w, resource, self.env, "ViewDefinition.where")) for w in self._where):
+            if not all(
+                _truth(_run(w, resource, self.env, "ViewDefinition.where")) for w in self._where
+            ):
                 continue
             yield from self._select.rows(resource, self.env)
 
 
-def _run(path: Callable[[Any, dict[str, Any]], list[Any]], node: Any, env: dict[str, Any], where: str) -> list[Any]:
+def _run(
+    path: Callable[[Any, dict[str, Any]], list[Any]], node: Any, env: dict[str, Any], where: str
+) -> list[Any]:
     # fhirpathpy keeps its own variables ($this, ...) in the context: give each call a fresh one.
     try:
         return path(node, dict(env))

@@ -38,8 +38,7 @@ def _rows(path: Path) -> Iterator[dict[str, str]]:
     csv.field_size_limit(sys.maxsize)
     with path.open(encoding="utf-8", newline="") as handle:
         reader = csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE)
-        for row in reader:
-            yield row
+        yield from reader
 
 
 def _check_columns(path: Path, needed: tuple[str, ...]) -> None:
@@ -65,8 +64,16 @@ def load(database: Database, directory: Path, source_vocabularies: set[str]) -> 
     relation_file = directory / "CONCEPT_RELATIONSHIP.csv"
     _check_columns(
         concept_file,
-        ("concept_id", "concept_name", "domain_id", "vocabulary_id", "concept_class_id",
-         "standard_concept", "concept_code", "invalid_reason"),
+        (
+            "concept_id",
+            "concept_name",
+            "domain_id",
+            "vocabulary_id",
+            "concept_class_id",
+            "standard_concept",
+            "concept_code",
+            "invalid_reason",
+        ),
     )
     _check_columns(
         relation_file, ("concept_id_1", "concept_id_2", "relationship_id", "invalid_reason")
@@ -162,7 +169,11 @@ class Vocabulary:
         """Read the stored vocabulary (source concepts by code, and their standard targets)."""
         with database.session() as session:
             concepts = {c.concept_id: c for c in session.scalars(select(OmopConcept))}
-            maps = list(session.execute(select(OmopConceptMap.source_concept_id, OmopConceptMap.target_concept_id)))
+            maps = list(
+                session.execute(
+                    select(OmopConceptMap.source_concept_id, OmopConceptMap.target_concept_id)
+                )
+            )
             last = session.scalars(
                 select(OmopVocabularyLoad).order_by(OmopVocabularyLoad.id.desc()).limit(1)
             ).first()

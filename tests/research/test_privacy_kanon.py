@@ -44,10 +44,18 @@ def test_every_released_class_has_at_least_k_stays() -> None:
 
 
 def test_a_unique_outlier_is_suppressed_with_its_patient() -> None:
-    stays = [StayQi(f"Encounter/a{i}", f"p{i}", 40, "male", "浙江省", date(2026, 1, 5)) for i in range(40)]
+    stays = [
+        StayQi(f"Encounter/a{i}", f"p{i}", 40, "male", "浙江省", date(2026, 1, 5))
+        for i in range(40)
+    ]
     stays.append(StayQi("Encounter/odd", "lonely", 99, "female", "西藏自治区", date(2026, 1, 5)))
     report, kept = anonymise(stays, RULES, 5)
-    assert report.levels == {"age_band": "band-5", "sex": "value", "region": "value", "admission": "month"}
+    assert report.levels == {
+        "age_band": "band-5",
+        "sex": "value",
+        "region": "value",
+        "admission": "month",
+    }
     assert report.suppressed_stays == ["Encounter/odd"] and report.suppressed_patients == ["lonely"]
     assert "Encounter/odd" not in kept and len(kept) == 40
 

@@ -28,15 +28,15 @@ from smart_kit import SystemClient, get_token, register
 from sqlalchemy import update
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "indicators"))
-from live_region import live_settings, push_regions  # noqa: E402
+from live_region import live_settings, push_regions
 
-from facade.app import create_app  # noqa: E402
-from facade.db import Database  # noqa: E402
-from facade.privacy.ids import ResearchIds  # noqa: E402
-from facade.research.tables import ResearchRequest  # noqa: E402
-from facade.settings import Settings  # noqa: E402
-from facade.synth.generator import Region, RegionSpec, generate  # noqa: E402
-from facade.upstream import UpstreamClient  # noqa: E402
+from facade.app import create_app
+from facade.db import Database
+from facade.privacy.ids import ResearchIds
+from facade.research.tables import ResearchRequest
+from facade.settings import Settings
+from facade.synth.generator import Region, RegionSpec, generate
+from facade.upstream import UpstreamClient
 
 pytestmark = pytest.mark.integration
 PERIOD = "2026-Q1"
@@ -56,10 +56,14 @@ class World:
 
 
 @pytest.fixture(scope="module")
-def world(fhir_base_url: str, ig_loaded: dict[str, int], tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+def world(
+    fhir_base_url: str, ig_loaded: dict[str, int], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
     assert ig_loaded.get("SearchParameter", 0) >= 3
     settings = live_settings(fhir_base_url, tmp_path_factory.mktemp("research-live"))
-    settings = settings.model_copy(update={"research_worker_idle_seconds": 0.5, "research_export_poll_seconds": 0.5})
+    settings = settings.model_copy(
+        update={"research_worker_idle_seconds": 0.5, "research_export_poll_seconds": 0.5}
+    )
     database = Database(settings.database_url)
     database.upgrade()
     region = generate(RegionSpec(seed=14, hospitals=2, encounters=70, run=uuid.uuid4().hex[:10]))
@@ -74,17 +78,29 @@ def world(fhir_base_url: str, ig_loaded: dict[str, int], tmp_path_factory: pytes
 
 def auth(world: World, client: SystemClient) -> dict[str, str]:
     scope = "system/Organization.rs" if client.role == "admin" else "system/*.rs"
-    return {"Authorization": f"Bearer {get_token(world.http, client, world.settings.public_base_url, scope)}"}
+    return {
+        "Authorization": f"Bearer {get_token(world.http, client, world.settings.public_base_url, scope)}"
+    }
 
 
 def submit(world: World, client: SystemClient, **cohort: Any) -> dict[str, Any]:
-    variables = [v["id"] for v in world.http.get("/research/catalogue", headers=auth(world, client)).json()["variables"]]
+    variables = [
+        v["id"]
+        for v in world.http.get("/research/catalogue", headers=auth(world, client)).json()[
+            "variables"
+        ]
+    ]
     body = {
         "project": "VTE prophylaxis outcomes",
         "purpose": "Association of timely prophylaxis with hospital-associated VTE, 2026 Q1.",
         "ethicsApproval": "IRB-2026-014",
         "period": PERIOD,
-        "cohort": {"indicator": "A1", "population": "initial-population", "orgs": world.region.org_codes, **cohort},
+        "cohort": {
+            "indicator": "A1",
+            "population": "initial-population",
+            "orgs": world.region.org_codes,
+            **cohort,
+        },
         "variables": variables,
     }
     answer = world.http.post("/research/requests", json=body, headers=auth(world, client))
@@ -101,12 +117,16 @@ def decide(world: World, request_id: str, decision: str, **extra: Any) -> Any:
 
 
 def run_extract(world: World, request_id: str) -> dict[str, Any]:
-    queued = world.http.post(f"/research/requests/{request_id}/extracts", headers=auth(world, world.researcher))
+    queued = world.http.post(
+        f"/research/requests/{request_id}/extracts", headers=auth(world, world.researcher)
+    )
     assert queued.status_code == 202, queued.text
     deadline = time.monotonic() + 300
     seen = set()
     while True:
-        state = world.http.get(f"/research/extracts/{queued.json()['id']}", headers=auth(world, world.researcher)).json()
+        state = world.http.get(
+            f"/research/extracts/{queued.json()['id']}", headers=auth(world, world.researcher)
+        ).json()
         seen.add(state["stage"])
         if state["state"] in ("done", "failed"):
             break
@@ -123,10 +143,16 @@ def approved(world: World) -> dict[str, Any]:
     extract = run_extract(world, request["id"])
     files = {}
     for entry in extract["files"]:
-        answer = world.http.get(f"/research/extracts/{extract['id']}/files/{entry['path']}", headers=auth(world, world.researcher))
+        answer = world.http.get(
+            f"/research/extracts/{extract['id']}/files/{entry['path']}",
+            headers=auth(world, world.researcher),
+        )
         assert answer.status_code == 200, (entry, answer.text)
         files[entry["path"]] = answer.content
-    files["manifest.json"] = world.http.get(f"/research/extracts/{extract['id']}/files/manifest.json", headers=auth(world, world.researcher)).content
+    files["manifest.json"] = world.http.get(
+        f"/research/extracts/{extract['id']}/files/manifest.json",
+        headers=auth(world, world.researcher),
+    ).content
     return {"request": request, "extract": extract, "files": files}
 
 
@@ -142,7 +168,10 @@ def _cases(region: Region) -> dict[tuple[str, str], dict[str, Any]]:
         for case in kinds["case"]:
             discharged = case.get("dischargeDateTime")
             if discharged and start <= datetime.strptime(discharged, FORMAT) < end:
-                out[(org, case["recordId"])] = {"case": case, **{k: [] for k in kinds if k not in ("case", "organization")}}
+                out[(org, case["recordId"])] = {
+                    "case": case,
+                    **{k: [] for k in kinds if k not in ("case", "organization")},
+                }
         for kind, records in kinds.items():
             for record in records:
                 key = (org, record.get("caseRecordId", ""))
@@ -151,12 +180,17 @@ def _cases(region: Region) -> dict[tuple[str, str], dict[str, Any]]:
     return out
 
 
-async def _hapi_ids(settings: Settings, cases: dict[tuple[str, str], Any]) -> dict[str, tuple[str, str]]:
+async def _hapi_ids(
+    settings: Settings, cases: dict[tuple[str, str], Any]
+) -> dict[str, tuple[str, str]]:
     upstream = UpstreamClient(settings)
     try:
         ids = {}
         for org, record_id in cases:
-            found = await upstream.get_json("Encounter", {"identifier": f"{CASE_SYSTEM.format(org=org)}|{record_id}", "_elements": "id"})
+            found = await upstream.get_json(
+                "Encounter",
+                {"identifier": f"{CASE_SYSTEM.format(org=org)}|{record_id}", "_elements": "id"},
+            )
             ids[found["entry"][0]["resource"]["id"]] = (org, record_id)
         return ids
     finally:
@@ -180,8 +214,11 @@ def test_extract_matches_the_generators_records(world: World, approved: dict[str
     expected = {
         "fhir/Encounter": len(kept),
         "fhir/Patient": len({(c["case"]["orgCode"], c["case"]["patientId"]) for c in kept}),
-        "fhir/Condition": sum(len(c["case"].get("diagnoses", [])) + len(c["vte-event"]) for c in kept),
-        "fhir/Procedure": sum(len(c["case"].get("operations", [])) for c in kept) + sum(m["category"] in "12" for m in live),
+        "fhir/Condition": sum(
+            len(c["case"].get("diagnoses", [])) + len(c["vte-event"]) for c in kept
+        ),
+        "fhir/Procedure": sum(len(c["case"].get("operations", [])) for c in kept)
+        + sum(m["category"] in "12" for m in live),
         "fhir/MedicationAdministration": sum(m["category"] == "3" for m in live),
         "fhir/RiskAssessment": sum(len(c["vte-risk"]) + len(c["bleeding-risk"]) for c in kept),
         "fhir/Observation": sum(len(c["mech-contraindication"]) for c in kept),
@@ -195,12 +232,17 @@ def test_extract_matches_the_generators_records(world: World, approved: dict[str
         "tables/assessment_observation": sum(len(c["mech-contraindication"]) for c in kept),
         "omop/person": len({c["case"]["idNumber"] for c in kept}),
         "omop/visit_occurrence": len(kept),
-        "omop/condition_occurrence": sum(len(c["case"].get("diagnoses", [])) + len(c["vte-event"]) for c in kept),
-        "omop/procedure_occurrence": sum(len(c["case"].get("operations", [])) for c in kept) + sum(m["category"] in "12" and m["status"] != "4" for m in live),
+        "omop/condition_occurrence": sum(
+            len(c["case"].get("diagnoses", [])) + len(c["vte-event"]) for c in kept
+        ),
+        "omop/procedure_occurrence": sum(len(c["case"].get("operations", [])) for c in kept)
+        + sum(m["category"] in "12" and m["status"] != "4" for m in live),
         "omop/drug_exposure": sum(m["category"] == "3" and m["status"] != "4" for m in live),
         "omop/measurement": sum(len(c["vte-risk"]) + len(c["bleeding-risk"]) for c in kept),
         "omop/observation": sum(len(c["mech-contraindication"]) for c in kept),
-        "omop/death": len({c["case"]["idNumber"] for c in kept if c["case"].get("dischargeDisposition") == "5"}),
+        "omop/death": len(
+            {c["case"]["idNumber"] for c in kept if c["case"].get("dischargeDisposition") == "5"}
+        ),
         "omop/care_site": len({c["case"]["orgCode"] for c in kept}),
     }
     assert {k: manifest["counts"][k] for k in expected} == expected
@@ -213,20 +255,39 @@ def test_extract_matches_the_generators_records(world: World, approved: dict[str
             assert pq.read_table(io.BytesIO(files[entry["path"]])).num_rows == entry["rows"]
     # every stay of every table is a released stay
     stays = {e["id"] for e in encounters}
-    assert set(pq.read_table(io.BytesIO(files["tables/diagnosis.parquet"])).column("stay_id").to_pylist()) <= stays
+    assert (
+        set(
+            pq.read_table(io.BytesIO(files["tables/diagnosis.parquet"]))
+            .column("stay_id")
+            .to_pylist()
+        )
+        <= stays
+    )
 
 
 def test_no_direct_identifier_in_any_file(world: World, approved: dict[str, Any]) -> None:
     markers = set()
     for kinds in world.region.records().values():
         for case in kinds["case"]:
-            markers |= {case["idNumber"], case["patientName"], case["patientId"], case["inpatientNo"], case["recordId"]}
+            markers |= {
+                case["idNumber"],
+                case["patientName"],
+                case["patientId"],
+                case["inpatientNo"],
+                case["recordId"],
+            }
     assert len(markers) > 100
-    pattern = re.compile("|".join(f"(?<![0-9A-Za-z]){re.escape(m)}(?![0-9A-Za-z])" for m in sorted(markers)))
+    pattern = re.compile(
+        "|".join(f"(?<![0-9A-Za-z]){re.escape(m)}(?![0-9A-Za-z])" for m in sorted(markers))
+    )
     for path, data in approved["files"].items():
-        texts = [data.decode("utf-8")] if not path.endswith(".parquet") else [
-            str(v) for col in pq.read_table(io.BytesIO(data)).columns for v in col.to_pylist()
-        ]
+        texts = (
+            [data.decode("utf-8")]
+            if not path.endswith(".parquet")
+            else [
+                str(v) for col in pq.read_table(io.BytesIO(data)).columns for v in col.to_pylist()
+            ]
+        )
         for text in texts:
             found = pattern.search(text)
             assert found is None, (path, found.group(0) if found else None)
@@ -241,11 +302,15 @@ def test_dates_are_shifted_by_one_offset_per_person(world: World, approved: dict
     offsets: dict[str, set[timedelta]] = defaultdict(set)
     assessments = defaultdict(list)
     for ra in _ndjson(files["fhir/RiskAssessment.ndjson"]):
-        assessments[ra["encounter"]["reference"].split("/")[1]].append(ra["occurrenceDateTime"][:19])
+        assessments[ra["encounter"]["reference"].split("/")[1]].append(
+            ra["occurrenceDateTime"][:19]
+        )
     for encounter in _ndjson(files["fhir/Encounter.ndjson"]):
         case = cases[research[encounter["id"]]]
         record = case["case"]
-        shift = datetime.fromisoformat(encounter["period"]["start"][:19]) - datetime.strptime(record["admissionDateTime"], FORMAT)
+        shift = datetime.fromisoformat(encounter["period"]["start"][:19]) - datetime.strptime(
+            record["admissionDateTime"], FORMAT
+        )
         assert shift != timedelta(0) and shift.seconds == 0  # whole days, never zero
         offsets[record["idNumber"]].add(shift)
         end = datetime.fromisoformat(encounter["period"]["end"][:19])
@@ -262,9 +327,13 @@ def test_dates_are_shifted_by_one_offset_per_person(world: World, approved: dict
 def test_quasi_identifiers_are_k_anonymous(world: World, approved: dict[str, Any]) -> None:
     files = approved["files"]
     table = pq.read_table(io.BytesIO(files["tables/quasi_identifiers.parquet"])).to_pylist()
-    classes = Counter(tuple(row[k] for k in ("age_band", "sex", "region", "admission")) for row in table)
+    classes = Counter(
+        tuple(row[k] for k in ("age_band", "sex", "region", "admission")) for row in table
+    )
     assert min(classes.values()) >= 5
-    assert {row["stay_id"] for row in table} == {e["id"] for e in _ndjson(files["fhir/Encounter.ndjson"])}
+    assert {row["stay_id"] for row in table} == {
+        e["id"] for e in _ndjson(files["fhir/Encounter.ndjson"])
+    }
     # the released classes agree with the released NDJSON at the reported levels
     levels = orjson.loads(files["manifest.json"])["privacy"]["levels"]
     patients = {p["id"]: p for p in _ndjson(files["fhir/Patient.ndjson"])}
@@ -276,17 +345,26 @@ def test_quasi_identifiers_are_k_anonymous(world: World, approved: dict[str, Any
             assert by_stay[encounter["id"]]["sex"] == patient["gender"]
 
 
-def test_only_the_researcher_of_a_live_grant_downloads(world: World, approved: dict[str, Any]) -> None:
+def test_only_the_researcher_of_a_live_grant_downloads(
+    world: World, approved: dict[str, Any]
+) -> None:
     extract = approved["extract"]
     path = extract["files"][0]["path"]
     url = f"/research/extracts/{extract['id']}/files/{path}"
     assert world.http.get(url, headers=auth(world, world.other)).status_code == 404
-    assert world.http.get(f"/research/extracts/{extract['id']}", headers=auth(world, world.other)).status_code == 404
+    assert (
+        world.http.get(
+            f"/research/extracts/{extract['id']}", headers=auth(world, world.other)
+        ).status_code
+        == 404
+    )
     assert world.http.get(url, headers=auth(world, world.steward)).status_code == 403
     # a rejected request never gets an extract
     rejected = submit(world, world.researcher)
     assert decide(world, rejected["id"], "reject").json()["state"] == "rejected"
-    answer = world.http.post(f"/research/requests/{rejected['id']}/extracts", headers=auth(world, world.researcher))
+    answer = world.http.post(
+        f"/research/requests/{rejected['id']}/extracts", headers=auth(world, world.researcher)
+    )
     assert answer.status_code == 403
     # expiry stops downloads (and is stored as a transition)
     with world.database.session() as session:
@@ -296,24 +374,39 @@ def test_only_the_researcher_of_a_live_grant_downloads(world: World, approved: d
             .values(expires_at=datetime.now().astimezone() - timedelta(seconds=1))
         )
     assert world.http.get(url, headers=auth(world, world.researcher)).status_code == 403
-    seen = world.http.get(f"/research/requests/{approved['request']['id']}", headers=auth(world, world.researcher)).json()
+    seen = world.http.get(
+        f"/research/requests/{approved['request']['id']}", headers=auth(world, world.researcher)
+    ).json()
     assert seen["state"] == "expired" and seen["transitions"][-1]["actor"] == "system"
 
 
 def test_revoking_stops_downloads_and_everything_is_audited(world: World) -> None:
     request = submit(world, world.researcher, indicator="C1", population="numerator")
-    narrowed = decide(world, request["id"], "narrow", variables=["stay.admitted", "stay.discharged"])
+    narrowed = decide(
+        world, request["id"], "narrow", variables=["stay.admitted", "stay.discharged"]
+    )
     assert narrowed.status_code == 200 and narrowed.json()["state"] == "narrowed"
     extract = run_extract(world, request["id"])
-    manifest = world.http.get(f"/research/extracts/{extract['id']}", headers=auth(world, world.researcher)).json()["manifest"]
+    manifest = world.http.get(
+        f"/research/extracts/{extract['id']}", headers=auth(world, world.researcher)
+    ).json()["manifest"]
     assert [v["name"] for v in manifest["views"]] == ["stay"]
     assert manifest["views"][0]["columns"] == ["stay_id", "patient_id", "admitted", "discharged"]
     url = f"/research/extracts/{extract['id']}/files/tables/stay.csv"
     assert world.http.get(url, headers=auth(world, world.researcher)).status_code == 200
-    revoked = world.http.post(f"/research/requests/{request['id']}/$revoke", json={"reason": "consent withdrawn"}, headers=auth(world, world.steward))
+    revoked = world.http.post(
+        f"/research/requests/{request['id']}/$revoke",
+        json={"reason": "consent withdrawn"},
+        headers=auth(world, world.steward),
+    )
     assert revoked.json()["state"] == "revoked"
     assert world.http.get(url, headers=auth(world, world.researcher)).status_code == 403
-    history = [t["to"] for t in world.http.get(f"/research/requests/{request['id']}", headers=auth(world, world.steward)).json()["transitions"]]
+    history = [
+        t["to"]
+        for t in world.http.get(
+            f"/research/requests/{request['id']}", headers=auth(world, world.steward)
+        ).json()["transitions"]
+    ]
     assert history == ["submitted", "narrowed", "revoked"]
     from sqlalchemy import select
 
@@ -324,5 +417,8 @@ def test_revoking_stops_downloads_and_everything_is_audited(world: World) -> Non
     downloads = [b for b in bodies if any(e.get("name") == "file" for e in b.get("entity", []))]
     assert {b["outcome"] for b in downloads} == {"0", "4"}  # served ones and refused ones
     assert any(
-        d.get("valueString") == "tables/stay.csv" for b in downloads for e in b["entity"] for d in e.get("detail", [])
+        d.get("valueString") == "tables/stay.csv"
+        for b in downloads
+        for e in b["entity"]
+        for d in e.get("detail", [])
     )

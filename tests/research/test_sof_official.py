@@ -71,7 +71,9 @@ def _cases(names: tuple[str, ...]) -> list[Any]:
 
 
 @pytest.mark.parametrize(("resources", "case"), _cases((*SUPPORTED, "fhirpath.json")))
-def test_official_case(resources: list[dict[str, Any]], case: dict[str, Any], request: pytest.FixtureRequest) -> None:
+def test_official_case(
+    resources: list[dict[str, Any]], case: dict[str, Any], request: pytest.FixtureRequest
+) -> None:
     name = request.node.callspec.id.split(":", 1)[0]
     if (name, case["title"]) in KNOWN_FAILURES:
         assert not _outcome(case, resources), "a known failure passes now: update KNOWN_FAILURES"
