@@ -24,6 +24,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict
 
 from facade.fhir.naming import CANONICAL, REPORTING_ORG_TAG, RESEARCH_PSEUDONYM_SYSTEM
+from facade.indicators.facts import coding_code as _code, extension_value
 from facade.research.vocab import Concept, Vocabulary
 
 _SD = f"{CANONICAL}/StructureDefinition/"
@@ -325,22 +326,8 @@ def _ref(resource: dict[str, Any], key: str) -> str | None:
     return value.split("/")[-1] if isinstance(value, str) else None
 
 
-def _code(concept: Any, system: str | None = None) -> str | None:
-    if not isinstance(concept, dict):
-        return None
-    codings = concept.get("coding") if "coding" in concept else [concept]
-    for coding in codings or []:
-        if system is None or coding.get("system") == system:
-            code = coding.get("code")
-            return str(code) if code is not None else None
-    return None
-
-
 def _ext(resource: dict[str, Any], name: str) -> Any:
-    for ext in resource.get("extension") or []:
-        if ext.get("url") == _SD + name:
-            return next((v for k, v in ext.items() if k.startswith("value")), None)
-    return None
+    return extension_value(resource, _SD + name)
 
 
 def _profiled(resource: dict[str, Any], name: str) -> bool:
