@@ -422,3 +422,28 @@ def test_revoking_stops_downloads_and_everything_is_audited(world: World) -> Non
         for e in b["entity"]
         for d in e.get("detail", [])
     )
+
+
+def test_catalogue_describes_variables_and_withholds_small_cells(world: World) -> None:
+    answer = world.http.get(
+        "/research/catalogue", params={"period": PERIOD}, headers=auth(world, world.researcher)
+    )
+    assert answer.status_code == 200
+    body = answer.json()
+    admitted = next(v for v in body["variables"] if v["id"] == "stay.admitted")
+    assert (
+        admitted["dictionary"]["de"] == "DE06.00.092.00"
+        and admitted["dictionary"]["zh"] == "入院日期时间"
+    )
+    sex = next(v for v in body["variables"] if v["id"] == "patient.sex_code")
+    assert sex["dictionary"]["codeSystem"].endswith("gbt-2261-1-sex")
+    counts = body["counts"]
+    assert set(counts["Encounter"]) == {"2026-01", "2026-02", "2026-03"}
+    cells = [n for months in counts.values() for n in months.values()]
+    assert all(n is None or n == 0 or n >= world.settings.research_min_cell for n in cells)
+    assert sum(n or 0 for n in counts["Encounter"].values()) >= len(_cases(world.region))
+    # an auditor (or a hospital) has no access to research sharing at all
+    auditor = register(world.database, "auditor", scopes="system/AuditEvent.rs")
+    token = get_token(world.http, auditor, world.settings.public_base_url, "system/AuditEvent.rs")
+    refused = world.http.get("/research/catalogue", headers={"Authorization": f"Bearer {token}"})
+    assert refused.status_code == 403
