@@ -253,6 +253,7 @@ def revoke(
             "revoke",
             lambda: lifecycle.revoke(database, actor, request_id, reason),
         )
+        jobs.purge(database)
     except FacadeError as exc:
         raise fail(exc, json) from exc
     emit(data, json, _show_request)
@@ -310,6 +311,17 @@ def run_extracts(json: JsonOption = False) -> None:
     except FacadeError as exc:
         raise fail(exc, json) from exc
     emit({"ran": ran}, json, lambda d: console.print(f"ran {d['ran']} extraction(s)"))
+
+
+@app.command("purge")
+def purge(json: JsonOption = False) -> None:
+    """Delete the files of extracts whose grant was revoked or has expired."""
+    current = settings()
+    try:
+        removed = jobs.purge(_database(current))
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    emit({"removed": removed}, json, lambda d: console.print(f"removed {d['removed']} extract(s)"))
 
 
 @app.command("status")

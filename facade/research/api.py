@@ -133,9 +133,9 @@ async def revoke(
     """Downloads and extraction stop at once."""
     actor = _actor(request, principal, "operation", "U")
     audit_context(request).extra["researchRequest"] = request_id
-    return _json(
-        await run_in_threadpool(lifecycle.revoke, database, actor, request_id, body.reason)
-    )
+    revoked = await run_in_threadpool(lifecycle.revoke, database, actor, request_id, body.reason)
+    await run_in_threadpool(jobs.purge, database)  # the files go with the grant
+    return _json(revoked)
 
 
 @router.post(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -21,6 +22,8 @@ import orjson
 from fastapi import FastAPI
 from sqlalchemy import or_, select, update
 
+from facade.audit.events import AuditContext
+from facade.audit.log import AuditLog
 from facade.db import Database
 from facade.errors import FacadeError, Forbidden, NotFound
 from facade.frontdoor.context import FrontDoor
@@ -105,7 +108,7 @@ def download(
     if request.researcher != actor.id:
         raise Forbidden("only the researcher a grant was made for downloads its extract")
     lifecycle.live_grant(database, actor, row.request_id)
-    if row.state != DONE or not row.directory or not row.manifest:
+    if row.state != DONE or not row.directory or not row.manifest:  # files purged: gone
         raise NotFound(f"extract {extract_id} has no files yet ({row.state})")
     manifest = orjson.loads(row.manifest)
     files: list[dict[str, Any]] = manifest["files"]
@@ -203,8 +206,54 @@ async def execute(
         )
     with database.session() as session:
         row = session.get(ResearchExtract, job.id)
-        assert row is not None  # noqa: S101 - the job's own row
-        return view(row)
+        request = session.get(ResearchRequest, job.request_id)
+        assert row is not None and request is not None  # noqa: S101 - the job's own rows
+    _audit_run(settings, database, row, request)
+    return view(row)
+
+
+def _audit_run(
+    settings: Settings, database: Database, row: ResearchExtract, request: ResearchRequest
+) -> None:
+    """One AuditEvent per extraction run: the Bulk export and the disclosure it prepares."""
+    ctx = AuditContext(door="fhir", method="JOB", path=f"/research/extracts/{row.id}")
+    ctx.client_id, ctx.role, ctx.authenticated = request.researcher, lifecycle.RESEARCHER, True
+    ctx.interaction, ctx.action, ctx.resource_type = "operation", "E", "Group"
+    ctx.detail = f"research extract {row.state}" + (f": {row.error[:120]}" if row.error else "")
+    ctx.extra.update({"researchRequest": request.id, "researchExtract": row.id})
+    if row.manifest:
+        manifest = orjson.loads(row.manifest)
+        ctx.extra["staysReleased"] = str(manifest["cohort"]["staysReleased"])
+    AuditLog(settings, database).record(ctx, 200 if row.state == DONE else 500)
+
+
+def purge(database: Database) -> int:
+    """Delete the files of every extract whose grant is no longer live (revoked, expired);
+    returns how many directories were removed. The rows stay, as the record of what was made."""
+    removed = 0
+    with database.session() as session:
+        rows = list(
+            session.execute(
+                select(
+                    ResearchExtract.id, ResearchExtract.directory, ResearchExtract.request_id
+                ).where(ResearchExtract.directory.is_not(None))
+            )
+        )
+    for extract_id, directory, request_id in rows:
+        try:
+            lifecycle.live_grant(database, None, request_id)
+            continue
+        except Forbidden:
+            pass
+        shutil.rmtree(str(directory), ignore_errors=True)
+        with database.session() as session:
+            session.execute(
+                update(ResearchExtract)
+                .where(ResearchExtract.id == extract_id)
+                .values(directory=None, stage="files deleted: grant no longer live")
+            )
+        removed += 1
+    return removed
 
 
 def _finish(database: Database, extract_id: str, state: str, **values: Any) -> None:
@@ -248,6 +297,7 @@ async def research_worker(app: FastAPI) -> AsyncIterator[None]:
         while not stop.is_set():
             try:
                 await drain(settings, app.state.database, app.state.upstream, get_front_door(app))
+                await asyncio.to_thread(purge, app.state.database)
             except Exception:
                 log.exception("research worker pass failed")
             with contextlib.suppress(TimeoutError):

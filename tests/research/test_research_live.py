@@ -401,6 +401,7 @@ def test_revoking_stops_downloads_and_everything_is_audited(world: World) -> Non
     )
     assert revoked.json()["state"] == "revoked"
     assert world.http.get(url, headers=auth(world, world.researcher)).status_code == 403
+    assert not (world.settings.research_extract_dir / extract["id"]).exists()  # files deleted
     history = [
         t["to"]
         for t in world.http.get(
@@ -415,6 +416,10 @@ def test_revoking_stops_downloads_and_everything_is_audited(world: World) -> Non
     with world.database.session() as session:
         bodies = [orjson.loads(r.body) for r in session.scalars(select(AuditRecord))]
     downloads = [b for b in bodies if any(e.get("name") == "file" for e in b.get("entity", []))]
+    runs = [b for b in bodies if b["outcomeDesc"].startswith("200 research extract done")]
+    assert len(runs) >= 2 and all(
+        b["purposeOfEvent"][0]["coding"][0]["code"] == "HRESCH" for b in runs
+    )
     assert {b["outcome"] for b in downloads} == {"0", "4"}  # served ones and refused ones
     assert any(
         d.get("valueString") == "tables/stay.csv"
