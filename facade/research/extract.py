@@ -13,6 +13,7 @@ comes with it.
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -32,7 +33,7 @@ from facade.indicators.periods import parse_period
 from facade.indicators.service import catalog, engine
 from facade.indicators.vocab import DISCHARGE_DATE
 from facade.research import bulk, cohort, lifecycle, omop, outputs
-from facade.research.catalogue import ViewSpec, views
+from facade.research.catalogue import views
 from facade.research.deidentify import project_for_research
 from facade.research.privacy import StayQi, anonymise, class_values, load_rules, suppress_cells
 from facade.research.sof import View
@@ -84,10 +85,8 @@ async def run(job: ExtractJob) -> dict[str, Any]:
     span = parse_period(grant.period, rules.tz)
     granted = set(grant.variables)
     chosen = [v for v in views(settings) if any(x.split(".", 1)[0] == v.name for x in granted)]
-    types = sorted(
-        {v.resource for v in chosen} | set(FIRST),
-        key=lambda t: (t not in FIRST, FIRST.index(t) if t in FIRST else 0, t),
-    )
+    # Patients first: the research view then knows every date-shift subject from the batch.
+    types = [*FIRST, *sorted({v.resource for v in chosen} - set(FIRST))]
     final = settings.research_extract_dir / job.extract_id
     work = final.with_name(final.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
@@ -335,9 +334,4 @@ def _qi(
 
 
 def _sha(definition: dict[str, Any]) -> str:
-    import hashlib
-
     return hashlib.sha256(orjson.dumps(definition, option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-__all__ = ["ExtractJob", "ViewSpec", "run"]
