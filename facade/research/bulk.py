@@ -1,10 +1,15 @@
-"""HAPI's Bulk Data ``$export`` for one cohort: a Group of its patients, kick-off, polling, files.
+"""HAPI's Bulk Data ``$export`` for one cohort: kick-off, polling, output files.
 
-Flow (Bulk Data Access IG): POST a ``Group`` (actual, one member per patient) → ``GET
-Group/<id>/$export`` with ``Prefer: respond-async`` → poll ``Content-Location`` (202 with
-``X-Progress``) until 200 and the manifest → GET each output ``Binary`` as
-``application/fhir+ndjson``. The Group stays in HAPI as the record of who was exported (HAPI is
-never exposed; no role reads Group through the facade).
+Flow (Bulk Data Access IG): ``GET $export`` with ``Prefer: respond-async``, ``_type`` and one
+``_typeFilter`` per type → poll ``Content-Location`` (202 with ``X-Progress``) until 200 and the
+manifest → GET each output ``Binary`` as ``application/fhir+ndjson``.
+
+The filters select the stays discharged in the grant's period at the grant's hospitals and the
+resources that belong to them (chained on their Encounter's discharge date, as the indicator
+joins do): a superset of the cohort the facade then cuts exactly. A ``Group`` of the cohort's
+patients with ``Group/<id>/$export`` was the first design, but HAPI 8.8 expands a Group's members with paged ``_include`` loads that grew to 5–7 s per 100
+members on the 10,000-stay benchmark, for every exported type: tens of minutes before the first
+resource, growing quadratically. The type filters cost one indexed search per type.
 """
 
 from __future__ import annotations
@@ -14,14 +19,17 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 
 from facade.errors import UpstreamError, UpstreamUnavailable
-from facade.fhir.naming import CANONICAL
+from facade.fhir.naming import REPORTING_ORG_TAG
+from facade.indicators.joins import iso
+from facade.indicators.periods import Period
+from facade.indicators.vocab import DISCHARGE_DATE
 from facade.upstream import UpstreamClient
 
-EXTRACT_SYSTEM = f"{CANONICAL}/sid/research-extract"
 NDJSON = "application/fhir+ndjson"
 Progress = Callable[[str], Awaitable[None]]
 
@@ -30,38 +38,46 @@ Progress = Callable[[str], Awaitable[None]]
 class ExportRun:
     """One finished export: its manifest outputs and how long HAPI took."""
 
-    group_id: str | None
     outputs: list[tuple[str, str]]  # (resource type, Binary path relative to the FHIR base)
     seconds: float
     polls: int
     errors: list[str] = field(default_factory=list)
 
 
-async def create_group(upstream: UpstreamClient, extract_id: str, patients: Sequence[str]) -> str:
-    """Store the cohort's patients as a Group; returns its id."""
-    group = {
-        "resourceType": "Group",
-        "identifier": [{"system": EXTRACT_SYSTEM, "value": extract_id}],
-        "type": "person",
-        "actual": True,
-        "name": f"research extract {extract_id}",
-        "quantity": len(patients),
-        "member": [{"entity": {"reference": p}} for p in patients],
-    }
-    stored = await upstream.send_json("POST", "Group", group)
-    return str(stored["id"])
+def cohort_filters(types: Sequence[str], span: Period, orgs: Sequence[str]) -> list[str]:
+    """One ``_typeFilter`` per type: the stays discharged in ``span`` at ``orgs`` (all when
+    empty), their Patients, and the resources that name one of them as their encounter."""
+    window = [f"ge{iso(span.start)}", f"lt{iso(span.end)}"]
+    tag = (
+        ("_tag=" + quote(",".join(f"{REPORTING_ORG_TAG}|{o}" for o in orgs), safe=""))
+        if orgs
+        else ""
+    )
+    filters = []
+    for rtype in types:
+        if rtype == "Patient":
+            # _has twice would be two independent conditions; one bound is enough for a superset
+            terms = [f"_has:Encounter:patient:{DISCHARGE_DATE.code}={quote(window[0], safe='')}"]
+        elif rtype == "Encounter":
+            terms = [f"{DISCHARGE_DATE.code}={quote(w, safe='')}" for w in window]
+        else:
+            link = "context:Encounter" if rtype == "MedicationAdministration" else "encounter"
+            terms = [f"{link}.{DISCHARGE_DATE.code}={quote(w, safe='')}" for w in window]
+        filters.append(f"{rtype}?" + "&".join([*terms, *([tag] if tag else [])]))
+    return filters
 
 
 async def export(
     upstream: UpstreamClient,
     path: str,
-    params: dict[str, str],
+    params: dict[str, str | list[str]],
     *,
     poll_seconds: float,
     timeout_seconds: float,
     progress: Progress | None = None,
 ) -> ExportRun:
-    """Kick off ``path`` (``Group/<id>/$export`` or ``$export``) and wait for its manifest."""
+    """Kick off ``path`` (``$export``, ``Patient/$export`` or ``Group/<id>/$export``) and wait
+    for its manifest."""
     started = time.perf_counter()
     kick = await upstream.request(
         "GET",
@@ -91,8 +107,7 @@ async def export(
         for item in manifest.get("output") or []
     ]
     errors = [str(item.get("url")) for item in manifest.get("error") or []]
-    group = path.split("/")[1] if path.startswith("Group/") else None
-    return ExportRun(group, outputs, time.perf_counter() - started, polls, errors)
+    return ExportRun(outputs, time.perf_counter() - started, polls, errors)
 
 
 async def lines(upstream: UpstreamClient, binary_path: str) -> AsyncIterator[bytes]:

@@ -1,6 +1,6 @@
 """One extraction of a live grant, start to finish, into ``<research_dir>/<extract id>/``.
 
-    cohort (indicator engine) → Group + HAPI $export (NDJSON per type) → keep the cohort's
+    cohort (indicator engine) → HAPI $export with type filters (NDJSON per type) → keep the cohort's
     stays and what belongs to them → research view (deidentify.project_for_research) →
     k-anonymity (privacy) → fhir/*.ndjson → tables/*.csv|parquet (ViewDefinitions, sof) →
     omop/*.csv|parquet → manifest.json
@@ -28,10 +28,8 @@ from facade import __version__
 from facade.db import Database
 from facade.errors import Forbidden
 from facade.frontdoor.context import FrontDoor
-from facade.indicators.joins import iso
 from facade.indicators.periods import parse_period
 from facade.indicators.service import catalog, engine
-from facade.indicators.vocab import DISCHARGE_DATE
 from facade.research import bulk, cohort, lifecycle, omop, outputs
 from facade.research.catalogue import views
 from facade.research.deidentify import project_for_research
@@ -101,18 +99,17 @@ async def run(job: ExtractJob) -> dict[str, Any]:
     by_type: dict[str, list[str]] = {t: [] for t in types}
     if stays.stays:
         await job.progress(f"exporting {len(stays.stays)} stays of {len(patients)} patients", 5)
-        group = await bulk.create_group(job.upstream, job.extract_id, patients)
-        window = (
-            f"{DISCHARGE_DATE.code}=ge{iso(span.start)}&{DISCHARGE_DATE.code}=lt{iso(span.end)}"
-        )
 
         async def waiting(note: str) -> None:
             await job.progress(f"HAPI $export: {note}"[:64], 20)
 
         exported = await bulk.export(
             job.upstream,
-            f"Group/{group}/$export",
-            {"_type": ",".join(types), "_typeFilter": f"Encounter?{window}"},
+            "$export",
+            {
+                "_type": ",".join(types),
+                "_typeFilter": bulk.cohort_filters(types, span, grant.cohort.orgs),
+            },
             poll_seconds=settings.research_export_poll_seconds,
             timeout_seconds=settings.research_export_timeout_seconds,
             progress=waiting,
@@ -255,7 +252,7 @@ async def run(job: ExtractJob) -> dict[str, Any]:
             ),
         },
         "source": {
-            "export": "Group/$export (HAPI Bulk Data)",
+            "export": "$export with one _typeFilter per type (HAPI Bulk Data)",
             "exportSeconds": round(export_seconds, 3),
             "resourcesExported": dict(sorted(raw_counts.items())),
             "deidentification": "research view (facade.research.deidentify.project_for_research)",

@@ -218,7 +218,7 @@ def _audit_run(
     """One AuditEvent per extraction run: the Bulk export and the disclosure it prepares."""
     ctx = AuditContext(door="fhir", method="JOB", path=f"/research/extracts/{row.id}")
     ctx.client_id, ctx.role, ctx.authenticated = request.researcher, lifecycle.RESEARCHER, True
-    ctx.interaction, ctx.action, ctx.resource_type = "operation", "E", "Group"
+    ctx.interaction, ctx.action, ctx.resource_type = "operation", "E", "Bundle"
     ctx.detail = f"research extract {row.state}" + (f": {row.error[:120]}" if row.error else "")
     ctx.extra.update({"researchRequest": request.id, "researchExtract": row.id})
     if row.manifest:
@@ -257,17 +257,13 @@ def purge(database: Database) -> int:
 
 
 def _finish(database: Database, extract_id: str, state: str, **values: Any) -> None:
+    if state == DONE:
+        values["progress"] = 100  # a failed job keeps the percent it reached
     with database.session() as session:
         session.execute(
             update(ResearchExtract)
             .where(ResearchExtract.id == extract_id)
-            .values(
-                state=state,
-                finished_at=_now(),
-                lease_until=None,
-                progress=100 if state == DONE else None,
-                **values,
-            )
+            .values(state=state, finished_at=_now(), lease_until=None, **values)
         )
 
 
