@@ -26,12 +26,11 @@ import orjson
 
 from facade import __version__
 from facade.db import Database
-from facade.errors import Forbidden
 from facade.frontdoor.context import FrontDoor
-from facade.indicators.periods import parse_period
+from facade.indicators.periods import Period, parse_period
 from facade.indicators.service import catalog, engine
 from facade.research import bulk, cohort, lifecycle, omop, outputs
-from facade.research.catalogue import views
+from facade.research.catalogue import ViewSpec, views
 from facade.research.deidentify import project_for_research
 from facade.research.privacy import StayQi, anonymise, class_values, load_rules, suppress_cells
 from facade.research.sof import View
@@ -89,6 +88,23 @@ async def run(job: ExtractJob) -> dict[str, Any]:
     work = final.with_name(final.name + ".partial")
     shutil.rmtree(work, ignore_errors=True)
     (work / "fhir").mkdir(parents=True)
+    try:
+        return await _extract(job, grant, chosen, types, span, work, final)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)  # renamed away on success; half-written otherwise
+
+
+async def _extract(
+    job: ExtractJob,
+    grant: lifecycle.Grant,
+    chosen: list[ViewSpec],
+    types: list[str],
+    span: Period,
+    work: Path,
+    final: Path,
+) -> dict[str, Any]:
+    settings = job.settings
+    granted = set(grant.variables)
     started = datetime.now(UTC)
 
     await job.progress("selecting cohort", 2)
@@ -213,11 +229,7 @@ async def run(job: ExtractJob) -> dict[str, Any]:
         counts[f"omop/{table}"] = len(rows)
 
     # -- the grant must still be live before anything is published
-    try:
-        live = lifecycle.live_grant(job.database, None, job.request_id)
-    except Forbidden:
-        shutil.rmtree(work, ignore_errors=True)
-        raise
+    live = lifecycle.live_grant(job.database, None, job.request_id)
     released = [research_of[s] for s in kept_stays if s in research_of]
     facts = stays.stays
     manifest = {
