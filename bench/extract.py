@@ -9,9 +9,9 @@ production mapping engine (bench/indicator_load.py). Then, in the same run, REPE
   in 2026-Q1 with every variable (cohort selection, Group, ``$export``, download, research view,
   k-anonymity, NDJSON, ViewDefinition tables, OMOP tables, manifest), through the jobs code the
   worker runs;
-* **baseline**: the same ``Group/<id>/$export`` (same ``_type`` and ``_typeFilter``) kicked off
-  with httpx, polled at the same interval, and every output Binary downloaded and discarded —
-  what HAPI's bulk export costs a client that does nothing with the data.
+* **baseline**: the same ``$export`` (same ``_type`` and ``_typeFilter`` values) kicked off with
+  httpx, polled at the same interval, and every output Binary downloaded and discarded — what
+  HAPI's bulk export costs a client that does nothing with the data.
 
 Prints the medians and their ratio; raw figures go to var/bench-extract/results.json.
 """
@@ -33,8 +33,9 @@ from bench.indicators import Postgres, _load_ig
 from facade.db import Database
 from facade.frontdoor.context import FrontDoor
 from facade.hapi import HapiLauncher
+from facade.indicators.periods import parse_period
 from facade.indicators.service import catalog
-from facade.research import catalogue, jobs, lifecycle
+from facade.research import bulk, catalogue, jobs, lifecycle
 from facade.research.lifecycle import Actor
 from facade.research.models import DecisionIn, RequestIn
 from facade.settings import Settings, ensure_secrets
@@ -110,12 +111,16 @@ async def _facade(settings: Settings, database: Database, request_id: str) -> di
     return {"seconds": seconds, "manifest": manifest}
 
 
-async def _baseline(settings: Settings, request: str) -> dict[str, Any]:
+async def _baseline(settings: Settings, types: list[str], orgs: list[str]) -> dict[str, Any]:
     """Kick-off, poll and download the same export with a plain client."""
+    span = parse_period(PERIOD, catalog(settings).definitions.rules.tz)
+    params = {"_type": ",".join(types), "_typeFilter": bulk.cohort_filters(types, span, orgs)}
     async with httpx.AsyncClient(base_url=settings.fhir_base_url + "/", timeout=600) as http:
         started = time.perf_counter()
         kick = await http.get(
-            request, headers={"Prefer": "respond-async", "Accept": "application/fhir+json"}
+            "$export",
+            params=params,
+            headers={"Prefer": "respond-async", "Accept": "application/fhir+json"},
         )
         status = kick.headers["Content-Location"]
         while True:
@@ -156,24 +161,22 @@ def main() -> None:
             RegionSpec(seed=stays, hospitals=3, encounters=stays, run=f"bench-{time.time_ns()}")
         )
         load = asyncio.run(DirectLoader(settings).load(region))
-        print(f"loaded {stays} stays: {load.resources} resources in {load.seconds:.0f} s")
+        print(
+            f"loaded {stays} stays: {load.resources} resources in {load.seconds:.0f} s", flush=True
+        )
         request_id = _grant(settings, database, region.org_codes)
         facade_runs, baseline_runs = [], []
         for _ in range(REPEATS):
             run = asyncio.run(_facade(settings, database, request_id))
             facade_runs.append(run)
             manifest = run["manifest"]
-            group = manifest["request"]["id"]
-            request = f"Group/{_group(settings, manifest['extract'])}/$export"
-            params = "_type=" + ",".join(
-                sorted(t.split("/")[1] for t in manifest["counts"] if t.startswith("fhir/"))
-            )
-            baseline_runs.append(
-                asyncio.run(_baseline(settings, f"{request}?{params}&_typeFilter={_type_filter()}"))
-            )
+            types = [t.split("/")[1] for t in manifest["counts"] if t.startswith("fhir/")]
+            baseline_runs.append(asyncio.run(_baseline(settings, types, region.org_codes)))
             print(
-                f"  facade {run['seconds']:.1f} s (HAPI export inside: {manifest['source']['exportSeconds']:.1f} s), "
-                f"baseline {baseline_runs[-1]['seconds']:.1f} s ({group})"
+                f"  facade {run['seconds']:.1f} s (HAPI export inside: "
+                f"{manifest['source']['exportSeconds']:.1f} s), "
+                f"baseline {baseline_runs[-1]['seconds']:.1f} s",
+                flush=True,
             )
         facade = statistics.median(r["seconds"] for r in facade_runs)
         base = statistics.median(r["seconds"] for r in baseline_runs)
@@ -201,30 +204,3 @@ def main() -> None:
             launcher.stop()
             postgres.stop()
         database.dispose()
-
-
-def _group(settings: Settings, extract_id: str) -> str:
-    async def find() -> str:
-        upstream = UpstreamClient(settings)
-        try:
-            found = await upstream.get_json(
-                "Group",
-                {"identifier": f"https://fhir.vte-region.cn/ig/sid/research-extract|{extract_id}"},
-            )
-            return str(found["entry"][0]["resource"]["id"])
-        finally:
-            await upstream.aclose()
-
-    return asyncio.run(find())
-
-
-def _type_filter() -> str:
-    from urllib.parse import quote
-
-    from facade.indicators.joins import iso
-    from facade.indicators.periods import parse_period
-    from facade.indicators.vocab import DISCHARGE_DATE
-
-    span = parse_period(PERIOD, catalog(_settings("")).definitions.rules.tz)
-    window = f"{DISCHARGE_DATE.code}=ge{iso(span.start)}&{DISCHARGE_DATE.code}=lt{iso(span.end)}"
-    return quote(f"Encounter?{window}", safe="")
