@@ -8,9 +8,11 @@ steward — role admin — decides and revokes), are checked exactly as over HTT
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar, cast
 
 import orjson
 import typer
@@ -30,6 +32,7 @@ from facade.security.clients import ClientRegistry
 from facade.settings import Settings
 from facade.upstream import UpstreamClient
 
+T = TypeVar("T")
 app = typer.Typer(help="Research data sharing: catalogue, requests, decisions, extracts.")
 omop_app = typer.Typer(help="OMOP CDM support.")
 vocab_app = typer.Typer(help="OHDSI vocabularies for OMOP extracts.")
@@ -90,23 +93,22 @@ def show_catalogue(
     json: JsonOption = False,
 ) -> None:
     """Variables a researcher can request (and, with --period, counts; small cells withheld)."""
-    current = settings()
-    data: dict[str, Any] = {"variables": catalogue.variables(current)}
-    if period:
 
-        async def counts() -> Any:
-            upstream = UpstreamClient(current)
-            try:
-                return await catalogue.counts(
-                    current, upstream, period, catalog(current).definitions.rules.tz
-                )
-            finally:
-                await upstream.aclose()
-
+    async def counts(current: Settings, label: str) -> Any:
+        upstream = UpstreamClient(current)
         try:
-            data["counts"] = asyncio.run(counts())
-        except FacadeError as exc:
-            raise fail(exc, json) from exc
+            tz = catalog(current).definitions.rules.tz
+            return await catalogue.counts(current, upstream, label, tz)
+        finally:
+            await upstream.aclose()
+
+    def run(s: Acting) -> dict[str, Any]:
+        data: dict[str, Any] = {"variables": catalogue.variables(s.settings)}
+        if period:
+            data["counts"] = asyncio.run(counts(s.settings, period))
+        return data
+
+    data = _call(json, None, run)
 
     def human(d: dict[str, Any]) -> None:
         table = RichTable("variable", "description", "dictionary")
@@ -124,6 +126,32 @@ def show_catalogue(
     emit(data, json, human)
 
 
+@dataclass(frozen=True)
+class Acting:
+    """What one command works with: settings, the database and who it acts as."""
+
+    settings: Settings
+    database: Database
+    actor: Actor
+
+
+def _call(json: bool, as_client: str | None, run: Callable[[Acting], T], audit: str = "") -> T:
+    """Run a command body as ``as_client``; errors become an exit naming the problem. With
+    ``audit``, the call is recorded as one AuditEvent (success or refusal) like an API call."""
+    current = settings()
+    try:
+        database = _database(current)
+        actor = _actor(database, as_client) if as_client else Actor(lifecycle.SYSTEM, "operator")
+        session = Acting(current, database, actor)
+        if audit:
+            return cast(T, _audited(current, database, actor, audit, lambda: run(session)))
+        return run(session)
+    except FacadeError as exc:
+        raise fail(exc, json) from exc
+    except ValueError as exc:  # malformed input files and option values (pydantic)
+        raise fail(str(exc), json) from exc
+
+
 @app.command("requests")
 def list_requests(
     as_client: str = AsOption,
@@ -131,12 +159,7 @@ def list_requests(
     json: JsonOption = False,
 ) -> None:
     """Requests the client may see (a steward: all)."""
-    current = settings()
-    try:
-        database = _database(current)
-        rows = lifecycle.listing(database, _actor(database, as_client), state)
-    except FacadeError as exc:
-        raise fail(exc, json) from exc
+    rows = _call(json, as_client, lambda s: lifecycle.listing(s.database, s.actor, state))
 
     def human(items: list[dict[str, Any]]) -> None:
         for item in items:
@@ -150,12 +173,7 @@ def list_requests(
 @app.command("show")
 def show(request_id: str, as_client: str = AsOption, json: JsonOption = False) -> None:
     """One request with its transitions."""
-    current = settings()
-    try:
-        database = _database(current)
-        data = lifecycle.read(database, _actor(database, as_client), request_id)
-    except FacadeError as exc:
-        raise fail(exc, json) from exc
+    data = _call(json, as_client, lambda s: lifecycle.read(s.database, s.actor, request_id))
     emit(data, json, _show_request)
 
 
@@ -171,22 +189,14 @@ def submit(
     json: JsonOption = False,
 ) -> None:
     """Submit a request as a researcher."""
-    current = settings()
-    try:
-        database = _database(current)
-        actor = _actor(database, as_client)
+
+    def run(s: Acting) -> dict[str, Any]:
         body = RequestIn.model_validate(orjson.loads(file.read_bytes()))
-        lifecycle.check_request(
-            body, catalog(current).definitions, catalogue.known_variables(current)
-        )
-        data = _audited(
-            current, database, actor, "submit", lambda: lifecycle.submit(database, actor, body)
-        )
-    except FacadeError as exc:
-        raise fail(exc, json) from exc
-    except ValueError as exc:
-        raise fail(f"{file}: {exc}", json) from exc
-    emit(data, json, _show_request)
+        known = catalogue.known_variables(s.settings)
+        lifecycle.check_request(body, catalog(s.settings).definitions, known)
+        return lifecycle.submit(s.database, s.actor, body)
+
+    emit(_call(json, as_client, run, audit="submit"), json, _show_request)
 
 
 @app.command("decide")
@@ -206,10 +216,8 @@ def decide(
     json: JsonOption = False,
 ) -> None:
     """Approve, narrow or reject a submitted request as a steward."""
-    current = settings()
-    try:
-        database = _database(current)
-        actor = _actor(database, as_client)
+
+    def run(s: Acting) -> dict[str, Any]:
         body = DecisionIn.model_validate(
             {
                 "decision": decision,
@@ -219,19 +227,10 @@ def decide(
                 "period": period,
             }
         )
-        definitions = catalog(current).definitions
-        data = _audited(
-            current,
-            database,
-            actor,
-            "decide",
-            lambda: lifecycle.decide(database, current, definitions, actor, request_id, body),
-        )
-    except FacadeError as exc:
-        raise fail(exc, json) from exc
-    except ValueError as exc:
-        raise fail(str(exc), json) from exc
-    emit(data, json, _show_request)
+        definitions = catalog(s.settings).definitions
+        return lifecycle.decide(s.database, s.settings, definitions, s.actor, request_id, body)
+
+    emit(_call(json, as_client, run, audit="decide"), json, _show_request)
 
 
 @app.command("revoke")
@@ -241,37 +240,25 @@ def revoke(
     reason: str = typer.Option(..., help="Why the grant is withdrawn."),
     json: JsonOption = False,
 ) -> None:
-    """Revoke a live grant as a steward (downloads stop at once)."""
-    current = settings()
-    try:
-        database = _database(current)
-        actor = _actor(database, as_client)
-        data = _audited(
-            current,
-            database,
-            actor,
-            "revoke",
-            lambda: lifecycle.revoke(database, actor, request_id, reason),
-        )
-        jobs.purge(database)
-    except FacadeError as exc:
-        raise fail(exc, json) from exc
-    emit(data, json, _show_request)
+    """Revoke a live grant as a steward (downloads stop at once, the files are deleted)."""
+
+    def run(s: Acting) -> dict[str, Any]:
+        revoked = lifecycle.revoke(s.database, s.actor, request_id, reason)
+        jobs.purge(s.database)
+        return revoked
+
+    emit(_call(json, as_client, run, audit="revoke"), json, _show_request)
 
 
 @app.command("extract")
 def extract(request_id: str, as_client: str = AsOption, json: JsonOption = False) -> None:
     """Queue an extraction of a live grant and run it now, showing progress."""
-    current = settings()
-    try:
-        database = _database(current)
-        actor = _actor(database, as_client)
-        queued = _audited(
-            current, database, actor, "extract", lambda: jobs.queue(database, actor, request_id)
-        )
-        data = asyncio.run(_run_one(current, database, queued["id"], json))
-    except FacadeError as exc:
-        raise fail(exc, json) from exc
+    queued = _call(
+        json, as_client, lambda s: jobs.queue(s.database, s.actor, request_id), audit="extract"
+    )
+    data = _call(
+        json, None, lambda s: asyncio.run(_run_one(s.settings, s.database, queued["id"], json))
+    )
     emit(
         data, json, lambda d: console.print(f"extract {d['id']}: {d['state']} {d.get('error', '')}")
     )
@@ -297,42 +284,29 @@ async def _run_one(
 @app.command("run-extracts")
 def run_extracts(json: JsonOption = False) -> None:
     """Run every queued extraction (when the in-process worker is switched off)."""
-    current = settings()
 
-    async def run() -> int:
-        upstream = UpstreamClient(current)
+    async def run(s: Acting) -> int:
+        upstream = UpstreamClient(s.settings)
         try:
-            return await jobs.drain(current, _database(current), upstream, FrontDoor(current))
+            return await jobs.drain(s.settings, s.database, upstream, FrontDoor(s.settings))
         finally:
             await upstream.aclose()
 
-    try:
-        ran = asyncio.run(run())
-    except FacadeError as exc:
-        raise fail(exc, json) from exc
+    ran = _call(json, None, lambda s: asyncio.run(run(s)))
     emit({"ran": ran}, json, lambda d: console.print(f"ran {d['ran']} extraction(s)"))
 
 
 @app.command("purge")
 def purge(json: JsonOption = False) -> None:
     """Delete the files of extracts whose grant was revoked or has expired."""
-    current = settings()
-    try:
-        removed = jobs.purge(_database(current))
-    except FacadeError as exc:
-        raise fail(exc, json) from exc
+    removed = _call(json, None, lambda s: jobs.purge(s.database))
     emit({"removed": removed}, json, lambda d: console.print(f"removed {d['removed']} extract(s)"))
 
 
 @app.command("status")
 def status(extract_id: str, as_client: str = AsOption, json: JsonOption = False) -> None:
     """An extract's progress (and files when done)."""
-    current = settings()
-    try:
-        database = _database(current)
-        data = jobs.read(database, _actor(database, as_client), extract_id)
-    except FacadeError as exc:
-        raise fail(exc, json) from exc
+    data = _call(json, as_client, lambda s: jobs.read(s.database, s.actor, extract_id))
     data.pop("manifest", None)
     emit(
         data,
@@ -349,12 +323,12 @@ def load_vocab(
     json: JsonOption = False,
 ) -> None:
     """Load the parts of an Athena vocabulary export the OMOP tables need."""
-    current = settings()
-    config = omop.load_config(current.mappings_dir / "research" / "omop.yaml")
-    try:
-        result = vocab.load(_database(current), directory, set(config.source_vocabularies))
-    except FacadeError as exc:
-        raise fail(exc, json) from exc
+
+    def run(s: Acting) -> vocab.LoadResult:
+        config = omop.load_config(s.settings.mappings_dir / "research" / "omop.yaml")
+        return vocab.load(s.database, directory, set(config.source_vocabularies))
+
+    result = _call(json, None, run)
     emit(
         {"concepts": result.concepts, "mappings": result.mappings, "release": result.release},
         json,
