@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import time
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -105,9 +106,11 @@ async def _extract(
 ) -> dict[str, Any]:
     settings = job.settings
     granted = set(grant.variables)
+    clock = _Clock()
     started = datetime.now(UTC)
 
     await job.progress("selecting cohort", 2)
+    clock.start("cohort")
     stays = await cohort.select(engine(settings, job.upstream), grant.period, grant.cohort)
     patients = stays.patients
     export_seconds = 0.0
@@ -115,6 +118,7 @@ async def _extract(
     by_type: dict[str, list[str]] = {t: [] for t in types}
     if stays.stays:
         await job.progress(f"exporting {len(stays.stays)} stays of {len(patients)} patients", 5)
+        clock.start("export")
 
         async def waiting(note: str) -> None:
             await job.progress(f"HAPI $export: {note}"[:64], 20)
@@ -136,6 +140,7 @@ async def _extract(
 
     # -- keep the cohort's stays, show them through the research view
     await job.progress("de-identifying", 40)
+    clock.start("deidentify")
     cohort_stays = stays.encounter_ids
     cohort_patients = {p.split("/", 1)[1] for p in patients}
     qi_patient: dict[str, tuple[str | None, int | None, str | None]] = {}
@@ -159,12 +164,14 @@ async def _extract(
         await job.progress(f"de-identified {rtype}", 40 + 30 * (index + 1) // len(types))
 
     # -- k-anonymity over the released stays
+    clock.start("anonymise")
     privacy_rules = load_rules(settings.mappings_dir / "research" / "privacy.yaml")
     qis = [_qi(stay, info, qi_patient) for stay, info in sorted(qi_stay.items())]
     report, kept = anonymise(qis, privacy_rules, settings.research_k)
     kept_stays = {key.split("/", 1)[1] for key in kept}
     kept_patients = {s.patient for s in qis if s.stay in kept and s.patient}
     await job.progress("writing FHIR NDJSON", 75)
+    clock.start("ndjson")
     files: list[dict[str, Any]] = []
     counts: dict[str, int] = {}
     for rtype in types:
@@ -183,6 +190,7 @@ async def _extract(
 
     # -- SQL-on-FHIR tables
     await job.progress("running ViewDefinitions", 82)
+    clock.start("views")
     view_entries = []
     for spec in chosen:
         definition = spec.narrowed(granted)
@@ -217,6 +225,7 @@ async def _extract(
 
     # -- OMOP CDM 5.4
     await job.progress("building OMOP tables", 90)
+    clock.start("omop")
     config = omop.load_config(settings.mappings_dir / "research" / "omop.yaml")
     vocabulary = Vocabulary.from_database(job.database)
     builder = omop.OmopBuilder(vocabulary, config)
@@ -229,6 +238,7 @@ async def _extract(
         counts[f"omop/{table}"] = len(rows)
 
     # -- the grant must still be live before anything is published
+    clock.start("manifest")
     live = lifecycle.live_grant(job.database, None, job.request_id)
     released = [research_of[s] for s in kept_stays if s in research_of]
     facts = stays.stays
@@ -266,6 +276,7 @@ async def _extract(
         "source": {
             "export": "$export with one _typeFilter per type (HAPI Bulk Data)",
             "exportSeconds": round(export_seconds, 3),
+            "stageSeconds": clock.seconds,
             "resourcesExported": dict(sorted(raw_counts.items())),
             "deidentification": "research view (facade.research.deidentify.project_for_research)",
             "dateShift": f"one secret offset per person, 1..{settings.research_date_shift_max_days} days either way",
@@ -284,6 +295,21 @@ async def _extract(
     work.rename(final)
     await job.progress("done", 100)
     return manifest
+
+
+class _Clock:
+    """Wall-clock seconds per stage of one extraction (the manifest reports them)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._stage: str | None = None
+        self._since = time.perf_counter()
+
+    def start(self, stage: str) -> None:
+        now = time.perf_counter()
+        if self._stage is not None:
+            self.seconds[self._stage] = round(now - self._since, 3)
+        self._stage, self._since = stage, now
 
 
 def _in_cohort(resource: dict[str, Any], stays: set[str], patients: set[str]) -> bool:
