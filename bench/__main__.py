@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import console_overview, hapi_startup, indicators
+from bench import console_overview, extract, hapi_startup, indicators
 
 BENCHMARKS = {
     "hapi-startup": hapi_startup.main,
     "indicators": indicators.main,
     "console": console_overview.main,
+    "extract": extract.main,
 }
 
 

@@ -20,6 +20,7 @@ from facade.frontdoor import router as frontdoor_router
 from facade.indicators import api as indicators_api
 from facade.logs import request_id
 from facade.native import routes as native_routes
+from facade.research import api as research_api
 from facade.services import ProcessorChoice, build_services, lifespan
 from facade.settings import Settings
 from facade.submissions import api as submissions_api
@@ -78,5 +79,6 @@ def create_app(
     app.include_router(frontdoor_router.router)
     app.include_router(indicators_api.router)
     app.include_router(submissions_api.router)
+    app.include_router(research_api.router)
     install_console(app)  # people's web console: /console (pages, static files, refresher)
     return app

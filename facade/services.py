@@ -21,7 +21,7 @@ How they depend on each other (each arrow: "is built with")::
 Routes reach a service through a typed dependency of ``facade.api.deps`` (``GatewayDep``,
 ``AuditDep``, ... or the whole container as ``ServicesDep``); nothing is created on first use.
 ``lifespan(services)`` runs the background loops (intake forwarder, audit forwarder, the
-console's indicator refresher) while the
+console's indicator refresher, the research extraction worker) while the
 app serves and closes the upstream pool and the database afterwards.
 
 Adding a service: a field on ``Services``, one line in ``build_services``, one alias in
@@ -51,6 +51,7 @@ from facade.mapping.engine import MappingEngine
 from facade.mapping.processor import DictionaryProcessor
 from facade.native.gateway import Gateway
 from facade.native.processor import RecordProcessor
+from facade.research import jobs as research_jobs
 from facade.security.callers import CallerCheck
 from facade.security.clients import ClientRegistry
 from facade.security.institutions import InstitutionRegistry
@@ -65,6 +66,7 @@ log = logging.getLogger("facade.services")
 FORWARDER_STOP_SECONDS = 30.0
 AUDIT_STOP_SECONDS = 5.0
 REFRESH_STOP_SECONDS = 10.0
+RESEARCH_STOP_SECONDS = 30.0
 
 ProcessorChoice = RecordProcessor | Literal["dictionary"] | None
 
@@ -178,6 +180,22 @@ async def lifespan(services: Services) -> AsyncIterator[None]:
                     name="vte-indicator-refresh",
                 ),
                 REFRESH_STOP_SECONDS,
+            )
+        )
+    if services.settings.research_worker_enabled:
+        loops.append(
+            (
+                asyncio.create_task(
+                    research_jobs.run_forever(
+                        services.settings,
+                        services.database,
+                        services.upstream,
+                        services.frontdoor,
+                        stop,
+                    ),
+                    name="vte-research-worker",
+                ),
+                RESEARCH_STOP_SECONDS,
             )
         )
     if services.forwarder is not None and services.settings.forward_enabled:

@@ -109,6 +109,24 @@ class Settings(BaseSettings):
     # -- research view (facade/privacy/deidentify): dates move by a secret per-patient offset in
     # [-N, -1] ∪ [1, N] days, so intervals stay exact but calendar dates do not
     research_date_shift_max_days: int = Field(default=50, ge=1, le=3650)
+    # -- research data sharing (facade/research): requests, grants, extracts
+    # Where extracts are written (one directory per extract); default var/research.
+    research_dir: Path | None = None
+    # k of k-anonymity on the declared quasi-identifiers (mappings/research/privacy.yaml).
+    research_k: int = Field(default=5, ge=2, le=1000)
+    # Aggregates (catalogue counts, manifest counts) below this are shown as suppressed.
+    research_min_cell: int = Field(default=5, ge=1, le=1000)
+    # A grant lasts this long unless the steward says otherwise, and never longer than the max.
+    research_grant_days: int = Field(default=90, ge=1)
+    research_grant_max_days: int = Field(default=730, ge=1)
+    # The in-process extraction worker (off: run `vte-facade research run-extracts`).
+    research_worker_enabled: bool = True
+    research_worker_idle_seconds: float = Field(default=2.0, gt=0)
+    # HAPI $export: how often to poll its status URL and how long to wait for it at most.
+    research_export_poll_seconds: float = Field(default=1.0, gt=0)
+    research_export_timeout_seconds: float = Field(default=3600.0, gt=0)
+    # Resources passed through the research view per call.
+    research_view_chunk: int = Field(default=500, ge=1, le=5000)
 
     # -- Excel fallback (facade/excel; limits from native-protocol.md §4.3)
     excel_max_file_bytes: int = Field(default=10 * 1024 * 1024, ge=1024)
@@ -200,6 +218,11 @@ class Settings(BaseSettings):
         if self.console_cookie_secure is not None:
             return self.console_cookie_secure
         return self.public_base_url.startswith("https://")
+
+    @property
+    def research_extract_dir(self) -> Path:
+        """Where extracts are written (``research_dir`` or ``var/research``)."""
+        return self.research_dir or self.var_dir / "research"
 
     @property
     def hapi_state_dir(self) -> Path:

@@ -20,6 +20,7 @@ from facade.cli import (
     indicators,
     native,
     org,
+    research,
     submissions,
     synth,
     user,
@@ -45,6 +46,8 @@ app.add_typer(synth.app, name="synth")
 app.add_typer(user.app, name="user")
 app.add_typer(submissions.app, name="submissions")
 app.add_typer(console_cli.app, name="console")
+app.add_typer(research.app, name="research")
+app.add_typer(research.omop_app, name="omop")
 excel.register(app)  # `import-excel` and the `excel` group
 
 

@@ -191,6 +191,36 @@ class IndicatorEngine:
         stats.total_seconds = time.perf_counter() - started
         return Evaluation(span, known_orgs, bool(orgs), results, plans, stats)
 
+    async def select_stays(
+        self,
+        period: str | Period,
+        criteria: list[Criterion],
+        *,
+        orgs: Sequence[str] | None = None,
+    ) -> dict[str, StayFacts]:
+        """Stays discharged in the period that meet every criterion (a research cohort), keyed
+        ``Encounter/<id>``; read by the same census, fact streams and attribution as evaluate()."""
+        rules = self.definitions.rules
+        span = parse_period(period, rules.tz) if isinstance(period, str) else period
+        searcher = Searcher(self.upstream, concurrency=self.concurrency, page_size=self.page_size)
+        stats = EvaluationStats(search=searcher.stats)
+        streams = streams_for(criteria)
+        scope: Params = (
+            [("_tag", ",".join(f"{self.vocab.tenant_tag}|{o}" for o in orgs))] if orgs else []
+        )
+        attributions: Attributions = {}
+        if "events" in streams:
+            searcher.phase = "attribution"
+            attributions = await Attributor(searcher, rules, self.vocab, scope).attribute(span)
+        chosen: dict[str, StayFacts] = {}
+        for part in await self._partitions(searcher, span, orgs):
+            census = await self._partition(searcher, span, part, streams, criteria, stats)
+            for ref, facts in census.items():
+                facts.ha = attributions.get(ref)
+                if self.evaluator.holds(criteria, facts):
+                    chosen[ref] = facts
+        return chosen
+
     async def _partitions(
         self, searcher: Searcher, span: Period, orgs: Sequence[str] | None
     ) -> list[Params]:

@@ -90,6 +90,7 @@ class StayFacts:
         "mh_first",
         "month",
         "org",
+        "patient",
         "starts",
         "surgical",
     )
@@ -107,6 +108,7 @@ class StayFacts:
         self.month = month
         self.admitted = admitted
         self.discharged = discharged
+        self.patient: str | None = None  # Patient/<id> (research cohorts list the people)
         self.first_risk: float | None = None
         self.band = -1
         self.band_time = 0.0
@@ -153,13 +155,15 @@ class FactReader:
             return None
         dept = coding_code(extension_value(encounter, self.dept_url))
         # Thousands of stays share a handful of hospital, department and month strings.
-        return StayFacts(
+        facts = StayFacts(
             sys.intern(org),
             sys.intern(dept) if dept else None,
             sys.intern(month_of(discharged)),
             admitted,
             discharged,
         )
+        facts.patient = reference_id(encounter.get("subject"))
+        return facts
 
     # -- per stream
 

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 NATIVE_FORMAT = "%Y-%m-%d %H:%M:%S"
+_SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
+_GIVEN = "伟芳娜秀敏静丽强磊军洋勇艳杰娟涛明超霞平刚桂英华玉兰"
 
 # Record types in the order a hospital must send them (a child needs its case first).
 RECORD_TYPES = (
@@ -65,6 +68,15 @@ class Person:
     birth: date
     local_ids: dict[str, str] = field(default_factory=dict)
     died_at: datetime | None = None
+
+    @property
+    def name(self) -> str:
+        """A synthetic Chinese name, fixed by the identity number (hospitals send 患者姓名; intake
+        drops it). Derived by hashing, so adding it did not change any generated region."""
+        digest = hashlib.sha256(self.id_number.encode()).digest()
+        return _SURNAMES[digest[0] % len(_SURNAMES)] + "".join(
+            _GIVEN[b % len(_GIVEN)] for b in digest[1 : 2 + digest[3] % 2]
+        )
 
     def local_id(self, org_code: str, sequence: int) -> str:
         """The hospital's own patient id for this person, made on first use."""
@@ -222,6 +234,7 @@ def stay_records(stay: Stay) -> dict[str, list[dict[str, Any]]]:
         "patientId": stay.person.local_ids[org],
         "idType": "01",
         "idNumber": stay.person.id_number,
+        "patientName": stay.person.name,
         "sex": stay.person.sex,
         "birthDate": stay.person.birth.isoformat(),
         "inpatientNo": f"{stay.sequence:010d}",

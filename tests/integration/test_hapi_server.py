@@ -322,6 +322,53 @@ def test_bulk_export_system_level(fhir: httpx.Client) -> None:
     assert f'"id":"{patient_id}"' in lines[0]
 
 
+def test_group_export_is_a_new_job_each_time(fhir: httpx.Client) -> None:
+    """Group-level $export of a cohort, and no job reuse (VteBulkExportConfig): a second
+    identical kick-off after a new member was written runs again and sees the new data."""
+    system = unique_system()
+    first = post(fhir, "Patient", patient(system, "member-1")).json()["id"]
+    group = post(
+        fhir,
+        "Group",
+        {
+            "resourceType": "Group",
+            "type": "person",
+            "actual": True,
+            "member": [{"entity": {"reference": f"Patient/{first}"}}],
+        },
+    ).json()["id"]
+
+    def export() -> tuple[str, list[str]]:
+        kickoff = fhir.get(
+            f"Group/{group}/$export",
+            params={"_type": "Patient,Encounter"},
+            headers={"Prefer": "respond-async"},
+        )
+        assert kickoff.status_code == 202, kickoff.text
+        status_url = kickoff.headers["Content-Location"]
+        deadline = time.monotonic() + EXPORT_TIMEOUT_S
+        while (poll := fhir.get(status_url)).status_code != 200:
+            assert poll.status_code == 202 and time.monotonic() < deadline, poll.text
+            time.sleep(0.5)
+        lines = []
+        for output in poll.json()["output"]:
+            body = fhir.get(output["url"], headers={"Accept": "application/fhir+ndjson"}).text
+            lines += [line for line in body.splitlines() if line.strip()]
+        return status_url, lines
+
+    status_one, lines_one = export()
+    encounter = {
+        "resourceType": "Encounter",
+        "status": "finished",
+        "class": {"code": "IMP"},
+        "subject": {"reference": f"Patient/{first}"},
+    }
+    assert post(fhir, "Encounter", encounter).status_code == 201
+    status_two, lines_two = export()
+    assert status_one != status_two
+    assert len(lines_one) == 1 and len(lines_two) == 2  # the Patient, then also its Encounter
+
+
 def birthdate_required_profile(sd_id: str, url: str) -> dict[str, Any]:
     """A minimal constraint on Patient (birthDate 1..1); HAPI generates the snapshot."""
     return {
