@@ -16,6 +16,7 @@ import yaml
 
 from facade.dictionary.loader import Dictionary, load_dictionary
 from facade.dictionary.models import Field
+from facade.ig.consistency import IgIndex, check_consistency, invariant_patterns
 from facade.synth.clinical import COMORBIDITIES, OPERATIONS, PRINCIPAL
 from facade.synth.records import EVENT_CODES, VTE_CODES
 
@@ -119,17 +120,6 @@ def test_the_generator_uses_real_code_shapes_the_rules_accept(dictionary: Dictio
     assert [c for c, _ in OPERATIONS.values() if not _accepts(operation, c)] == []
 
 
-def _invariant_patterns(profile: str, system: str) -> set[str]:
-    sd = json.loads((RESOURCES / f"StructureDefinition-{profile}.json").read_text())
-    found: set[str] = set()
-    for element in sd["differential"]["element"]:
-        for constraint in element.get("constraint", []):
-            expression = constraint.get("expression", "")
-            if f"system = '{system}'" in expression:
-                found.update(re.findall(r"code\.matches\('([^']*)'\)", expression))
-    return found
-
-
 @pytest.mark.parametrize(
     ("record_type", "group", "name", "profile", "system"),
     [
@@ -148,7 +138,8 @@ def test_profile_invariants_carry_the_dictionary_pattern(
 ) -> None:
     field = _field(dictionary, record_type, name, group=group)
     assert field.code_system == system
-    assert _invariant_patterns(profile, system) == {field.pattern}
+    sd = json.loads((RESOURCES / f"StructureDefinition-{profile}.json").read_text())
+    assert invariant_patterns(sd, system) == {field.pattern}
 
 
 def test_every_coded_pattern_field_is_covered_above(dictionary: Dictionary) -> None:
@@ -161,3 +152,12 @@ def test_every_coded_pattern_field_is_covered_above(dictionary: Dictionary) -> N
         if field.pattern and field.code_system
     }
     assert with_pattern == covered
+
+
+def test_the_consistency_check_reports_a_pattern_drift(
+    dictionary: Dictionary, core_dir: Path
+) -> None:
+    event = _field(dictionary, "vte-event", "icd10Code")
+    object.__setattr__(event, "pattern", "^I26$")
+    problems = check_consistency(dictionary, IgIndex(RESOURCES, core_dir))
+    assert [p for p in problems if "vte-event" in p and "^I26$" in p]
