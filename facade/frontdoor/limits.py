@@ -137,16 +137,18 @@ class _Walk:
             frame.count += 1
             if total > self.limits.max_elements_per_request:
                 limit = self.limits.max_elements_per_request
-                self._add(self.root, "max-request-elements", f"more than {limit} elements")
+                self._add(
+                    self.root, "max-request-elements", f"the request has more than {limit} elements"
+                )
                 return
             if frame.count > self.limits.max_elements_per_resource and not frame.reported:
                 frame.reported = True
                 limit = self.limits.max_elements_per_resource
-                self._add(frame.link, "max-elements", f"more than {limit} elements")
+                self._add(frame.link, "max-elements", f"a resource has more than {limit} elements")
             if isinstance(value, str):
                 if len(value) > longest:
                     self._add(
-                        link, "max-string-length", f"a string longer than {longest} characters"
+                        link, "max-string-length", f"a string is longer than {longest} characters"
                     )
             elif isinstance(value, dict):
                 for key, child in reversed(value.items()):
@@ -154,7 +156,7 @@ class _Walk:
                         self._add(
                             link,
                             "max-string-length",
-                            f"a member name longer than {longest} characters",
+                            f"a member name is longer than {longest} characters",
                         )
                         continue
                     child_link: _Link = (link, key)
@@ -170,17 +172,19 @@ class _Walk:
         if isinstance(value, dict | list):
             if depth > self.limits.max_json_depth:
                 limit = self.limits.max_json_depth
-                self._add(link, "max-json-depth", f"JSON nested deeper than {limit} levels")
+                self._add(link, "max-json-depth", f"JSON nests deeper than {limit} levels")
                 return
             if nesting > self.limits.max_extension_nesting:
                 limit = self.limits.max_extension_nesting
-                self._add(link, "max-extension-nesting", f"extensions nested deeper than {limit}")
+                self._add(
+                    link, "max-extension-nesting", f"extensions nest deeper than {limit} levels"
+                )
                 return
         self.stack.append((value, link, depth, nesting, frame))
 
     def _add(self, where: _Link | str, rule: str, message: str) -> None:
         location = where if isinstance(where, str) else _render(where)
-        self.issues.append(_issue(location, rule, f"{message} (limit of this server)"))
+        self.issues.append(_issue(location, rule, f"{message}, the most this server accepts"))
 
 
 def entry_of(location: str) -> int | None:
