@@ -73,12 +73,13 @@ class UpstreamClient:
                     method, path, params=params, content=content, headers=send_headers
                 )
             except httpx.TimeoutException as exc:
-                log.warning("FHIR server %s timed out on %s %s", self.base_url, method, path)
+                # The address is configuration operators know; clients never see it.
+                log.debug("FHIR server %s timed out on %s %s", self.base_url, method, path)
                 raise UpstreamUnavailable(
                     f"FHIR server timed out on {method} {self.address.text(path)}"
                 ) from exc
             except httpx.HTTPError as exc:
-                log.warning("FHIR server %s unreachable: %r", self.base_url, exc)
+                log.debug("FHIR server %s unreachable: %r", self.base_url, exc)
                 raise UpstreamUnavailable(f"FHIR server unreachable: {type(exc).__name__}") from exc
         if response.status_code >= 400:
             body = self.address.scrub(_json_or_none(response))
