@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import sys
 
-from bench import console_overview, extract, hapi_startup, indicators
+from bench import console_overview, extract, hapi_startup, indicators, intake_limits
 
 BENCHMARKS = {
     "hapi-startup": hapi_startup.main,
     "indicators": indicators.main,
     "console": console_overview.main,
     "extract": extract.main,
+    "intake-limits": intake_limits.main,
 }
 
 

@@ -102,6 +102,17 @@ class Settings(BaseSettings):
     # -- FHIR front door: write and read paths (facade/frontdoor)
     fhir_max_body_bytes: int = 20 * 1024 * 1024
     fhir_max_bundle_entries: int = 1000
+    # Intake limits, checked before anything reaches HAPI (frontdoor/limits.py). HAPI's
+    # validator cost explodes with extension nesting, and grows with elements per resource
+    # (≈0.1-0.3 ms each on 2 cores), so both are bounded; the defaults leave wide room for
+    # what our profiles produce (deepest guide example in a Bundle: 15 JSON levels, largest
+    # resource: ~500 elements, longest dictionary string: 200 characters).
+    fhir_max_json_depth: int = Field(default=32, ge=16, le=64)
+    # None: what the StructureDefinitions imply (profiles/fsh-generated/extension-nesting.json).
+    fhir_max_extension_nesting: int | None = Field(default=None, ge=1, le=16)
+    fhir_max_elements_per_resource: int = Field(default=5_000, ge=500)
+    fhir_max_elements_per_request: int = Field(default=100_000, ge=1_000)
+    fhir_max_string_length: int = Field(default=65_536, ge=1_024, le=1_048_576)
     # -- audit trail (facade/audit); six months is the legal floor for network logs in China
     audit_retention_days: int = Field(default=180, ge=1)
     audit_forward_interval_seconds: float = 2.0

@@ -14,6 +14,7 @@ from facade.errors import FacadeError
 from facade.ig.build import build as build_ig, ensure_core_package
 from facade.ig.consistency import IgIndex, check_consistency
 from facade.ig.loader import load_ig
+from facade.ig.nesting import NESTING_FILE, derive, read_nesting
 from facade.upstream.client import UpstreamClient
 
 app = typer.Typer(
@@ -78,14 +79,25 @@ def load(json: JsonOption = False) -> None:
 
 @app.command()
 def check(json: JsonOption = False) -> None:
-    """Check that dictionary, generated profiles and code tables agree, and that dictionary.md is current."""
+    """Check that dictionary, generated profiles and code tables agree, and that dictionary.md and
+    the derived extension nesting are current."""
     current = settings()
     try:
         dictionary = load_dictionary(current.mappings_dir)
-        index = IgIndex(_resources_dir(), ensure_core_package())
+        core = ensure_core_package()
+        index = IgIndex(_resources_dir(), core)
     except FacadeError as exc:
         raise fail(exc, json) from exc
     problems = check_consistency(dictionary, index)
+    try:
+        stale = read_nesting(current.profiles_dir) != derive(_resources_dir(), core)
+    except FacadeError as exc:
+        problems.append(exc.message)
+    else:
+        if stale:
+            problems.append(
+                f"fsh-generated/{NESTING_FILE} is out of date: run `vte-facade ig build`"
+            )
     markdown = current.mappings_dir / DICTIONARY_MD
     if not markdown.is_file() or markdown.read_text(encoding="utf-8") != render_markdown(
         dictionary

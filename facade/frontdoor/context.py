@@ -10,6 +10,7 @@ import hmac
 import time
 from collections import OrderedDict
 
+from facade.frontdoor.limits import IntakeLimits
 from facade.privacy.deidentify import Keys, Viewer
 from facade.privacy.ids import ResearchIds
 from facade.security.roles import View
@@ -46,6 +47,7 @@ class FrontDoor:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.fhir_base = settings.public_base_url + "/fhir"
+        self.limits = IntakeLimits.from_settings(settings)
         self.pseudonym_key = settings.secret("pseudonym_key")
         keys = Keys(
             pseudonym_key=self.pseudonym_key,

@@ -45,36 +45,46 @@ class OwnershipChecks:
 
 
 def walk_strings(node: Any, path: str) -> Iterator[tuple[str, str, str]]:
-    """Yield (path, key, value) of every string in a JSON tree; paths are FHIRPath-like."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            child = f"{path}.{key}" if path else key
-            if isinstance(value, str):
-                yield child, key, value
-            else:
-                yield from walk_strings(value, child)
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            child = f"{path}[{index}]"
-            if isinstance(value, str):
-                yield child, "", value
-            else:
-                yield from walk_strings(value, child)
+    """Yield (path, key, value) of every string in a JSON tree; paths are FHIRPath-like.
+
+    Iterative (the tree is untrusted input), in document order.
+    """
+    stack: list[tuple[Any, str, str]] = [(node, path, "")]
+    while stack:
+        value, where, key = stack.pop()
+        if isinstance(value, str):
+            yield where, key, value
+        elif isinstance(value, dict):
+            stack.extend(
+                (child, f"{where}.{name}" if where else name, name)
+                for name, child in reversed(value.items())
+            )
+        elif isinstance(value, list):
+            stack.extend((value[i], f"{where}[{i}]", "") for i in range(len(value) - 1, -1, -1))
 
 
 def walk_dicts(node: Any, path: str) -> Iterator[tuple[str, str, dict[str, Any]]]:
-    """Yield (path, key, object) of every JSON object below ``node`` (key = its element name)."""
-    if isinstance(node, dict):
-        for key, value in node.items():
-            child = f"{path}.{key}" if path else key
-            if isinstance(value, dict):
-                yield child, key, value
-                yield from walk_dicts(value, child)
-            elif isinstance(value, list):
-                for index, item in enumerate(value):
-                    if isinstance(item, dict):
-                        yield f"{child}[{index}]", key, item
-                        yield from walk_dicts(item, f"{child}[{index}]")
+    """Yield (path, key, object) of every JSON object below ``node`` (key = its element name).
+
+    Iterative (the tree is untrusted input), parents before their children.
+    """
+    stack: list[tuple[Any, str, str | None]] = [(node, path, None)]
+    while stack:
+        value, where, key = stack.pop()
+        if isinstance(value, dict):
+            if key is not None:  # not the root
+                yield where, key, value
+            stack.extend(
+                (child, f"{where}.{name}" if where else name, name)
+                for name, child in reversed(value.items())
+                if isinstance(child, dict | list)
+            )
+        elif isinstance(value, list):
+            stack.extend(
+                (value[i], f"{where}[{i}]", key)
+                for i in range(len(value) - 1, -1, -1)
+                if isinstance(value[i], dict)
+            )
 
 
 class IntakeChecker:

@@ -52,10 +52,10 @@ async def _validate(
                 "POST", f"{entry.resource_type}/$validate", entry.resource
             )
         except UpstreamRejected as exc:
-            body = exc.outcome or {}
+            body = exc.outcome or {}  # already scrubbed by the client
         except UpstreamError:
             return []
-    return outcome_issues(body, entry)
+    return outcome_issues(upstream.address.scrub(body), entry)
 
 
 async def locate_rejection(

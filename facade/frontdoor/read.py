@@ -94,7 +94,7 @@ async def _bundle_answer(
     """Fetch a search or history Bundle upstream and present it in the caller's view."""
     bundle = await upstream.get_json(path, _grouped(params))
     body = await present_bundle(bundle, principal, door, upstream, ctx, _self_url(door, request))
-    return FhirResponse(body)
+    return FhirResponse(upstream.address.scrub(body))
 
 
 async def _resource_answer(
@@ -110,7 +110,7 @@ async def _resource_answer(
     real = _real_id(principal, door, rtype, rid)
     resource = await _read_visible(upstream, principal, f"{rtype}/{real}{suffix}", rtype, rid)
     body = await present_resource(resource, principal, door, upstream, ctx)
-    return FhirResponse(body, headers=_etag(resource))
+    return FhirResponse(upstream.address.scrub(body), headers=_etag(resource))
 
 
 @router.get("")

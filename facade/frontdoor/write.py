@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
@@ -17,6 +16,7 @@ from facade.fhir.outcome import outcome
 from facade.frontdoor.context import FrontDoor
 from facade.frontdoor.entries import WriteEntry, parse_bundle
 from facade.frontdoor.intake import IntakeChecker
+from facade.frontdoor.limits import check_limits, entry_of, parse_json
 from facade.frontdoor.locate import locate_rejection
 from facade.frontdoor.tenancy import verify_ownership
 from facade.security.deps import CurrentPrincipal
@@ -28,7 +28,8 @@ router = APIRouter(prefix="/fhir", route_class=AuditedRoute, tags=["fhir"])
 _STATUS_TEXT = {400: "400 Bad Request", 403: "403 Forbidden"}
 
 
-async def _json_body(request: Request, door: FrontDoor) -> Any:
+async def _json_body(request: Request, door: FrontDoor, root: str) -> tuple[Any, list[Issue]]:
+    """The parsed body and the intake limits it breaks (facade/frontdoor/limits.py)."""
     limit = door.settings.fhir_max_body_bytes
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
@@ -36,12 +37,13 @@ async def _json_body(request: Request, door: FrontDoor) -> Any:
     body = await request.body()
     if len(body) > limit:
         raise PayloadTooLarge(f"request body exceeds {limit} bytes")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise InvalidInput(
-            "body is not JSON", issues=[Issue("body", "json", f"not valid JSON: {exc}")]
-        ) from exc
+    parsed = parse_json(body)
+    return parsed, check_limits(parsed, root, door.limits)
+
+
+def _refuse_over_limit(issues: list[Issue]) -> None:
+    if issues:
+        raise InvalidInput("request refused: " + issues[0].message, issues=issues)
 
 
 async def _checked(
@@ -91,9 +93,13 @@ async def transaction_or_batch(
     ctx.interaction, ctx.action = "transaction", "C"
     if not principal.policy.write:
         raise Forbidden(f"role {principal.role.value} may not write")
-    bundle_type, entries = parse_bundle(
-        await _json_body(request, door), door.settings.fhir_max_bundle_entries
-    )
+    body, over_limit = await _json_body(request, door, "Bundle")
+    located = [(entry_of(issue.location), issue) for issue in over_limit]
+    _refuse_over_limit([issue for index, issue in located if index is None])
+    bundle_type, entries = parse_bundle(body, door.settings.fhir_max_bundle_entries)
+    for index, issue in located:  # an entry over a limit is refused on its own
+        if index is not None:
+            entries[index].issues.append(issue)
     ctx.interaction = bundle_type
     if any(e.method == "PUT" for e in entries):
         ctx.action = "U"
@@ -115,8 +121,8 @@ async def transaction_or_batch(
                 issues=issues,
             ) from exc
         _note_written(ctx, answer)
-        return FhirResponse(answer)
-    return FhirResponse(await _batch(entries, upstream, ctx))
+        return FhirResponse(upstream.address.scrub(answer))
+    return FhirResponse(upstream.address.scrub(await _batch(entries, upstream, ctx)))
 
 
 async def _batch(
@@ -170,7 +176,8 @@ async def _single(
     ctx.resource_type = rtype
     if not principal.policy.write:
         raise Forbidden(f"role {principal.role.value} may not write")
-    body = await _json_body(request, door)
+    body, over_limit = await _json_body(request, door, rtype)
+    _refuse_over_limit(over_limit)
     if not isinstance(body, dict):
         raise InvalidInput(
             "body must be a FHIR resource",
@@ -198,15 +205,15 @@ async def _single(
     out_headers = {}
     location = answer.headers.get("Location") or answer.headers.get("Content-Location")
     if location:
-        relative = location.split("/fhir/", 1)[-1]
-        out_headers["Location"] = f"{door.fhir_base}/{relative}"
-        parts = relative.split("/_history")[0].split("/")
+        public = upstream.address.location(location)
+        out_headers["Location"] = public
+        parts = public.removeprefix(door.fhir_base + "/").split("/_history")[0].split("/")
         if len(parts) == 2:
             ctx.touch(f"{parts[0]}/{parts[1]}")
     if answer.headers.get("ETag"):
         out_headers["ETag"] = answer.headers["ETag"]
     return Response(
-        answer.content,
+        upstream.address.scrub_bytes(answer.content),
         status_code=answer.status_code,
         headers=out_headers,
         media_type=answer.headers.get("Content-Type", "application/fhir+json"),

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from facade.dictionary.loader import Dictionary, load_dictionary
 from facade.errors import FacadeError
+from facade.ig.nesting import NESTING_FILE, derive, write_nesting
 from facade.ig.terminology import GENERATED_NAME, render_terminology
 
 SUSHI_VERSION = "3.21.0"
@@ -121,9 +122,10 @@ def write_terminology(dictionary: Dictionary, project_dir: Path) -> Path:
 def build(project_dir: Path, mappings_dir: Path, *, work_dir: Path | None = None) -> BuildResult:
     """Build the guide in a copy of the project (``work_dir``, or a temporary one).
 
-    Without ``work_dir`` the result then replaces ``input/fsh/terminology.generated.fsh`` and
-    ``fsh-generated/resources`` of the project, the resources by a directory rename, so readers
-    never see a half-built guide and a failed build leaves the committed output as it was.
+    Without ``work_dir`` the result then replaces ``input/fsh/terminology.generated.fsh``,
+    ``fsh-generated/extension-nesting.json`` (facade.ig.nesting) and ``fsh-generated/resources``
+    of the project, the resources by a directory rename, so readers never see a half-built guide
+    and a failed build leaves the committed output as it was.
     Raises IgBuildError on any SUSHI error (or an unexpected warning, which usually means a typo
     in FSH that SUSHI tolerated).
     """
@@ -139,6 +141,7 @@ def build(project_dir: Path, mappings_dir: Path, *, work_dir: Path | None = None
         shutil.copy2(Path(tmp) / "input" / "fsh" / GENERATED_NAME, generated)
         final = project_dir / "fsh-generated" / "resources"
         final.parent.mkdir(exist_ok=True)
+        shutil.copy2(Path(tmp) / "fsh-generated" / NESTING_FILE, final.parent / NESTING_FILE)
         retired = final.with_name(".resources-old")
         shutil.rmtree(retired, ignore_errors=True)
         if final.exists():
@@ -174,6 +177,7 @@ def _build_copy(
         raise IgBuildError("SUSHI warned (treated as an error):\n" + "\n".join(unexpected))
     resources = target / "fsh-generated" / "resources"
     count = len(list(resources.glob("*.json")))
+    write_nesting(target, derive(resources, ensure_core_package()))
     return BuildResult(resources, count, time.monotonic() - started, warnings)
 
 

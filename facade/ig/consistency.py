@@ -3,12 +3,14 @@
 Every FHIR target, key, constant and reference path must exist in the base resource (walked through
 the R4 core StructureDefinitions), must not be prohibited by our profile, and every extension it
 crosses must be one of ours and allowed where it is used. Every coded field's table must exist as
-a generated CodeSystem with exactly the same codes.
+a generated CodeSystem with exactly the same codes, and a field's code ``pattern`` must be the one
+the profile's invariants apply to that code system (so both doors accept the same codes).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -130,7 +132,25 @@ def _check_field(
                 continue
             path = f"{group.path}.{target.path}" if group and group.path else target.path
             problems += [f"{where}: {alias}.{path}: {p}" for p in _walk(index, record, sd, path)]
+            if field.pattern and field.code_system and f"system={field.code_system}]" in path:
+                patterns = invariant_patterns(sd, field.code_system)
+                if patterns != {field.pattern}:
+                    problems.append(
+                        f"{where}: profile {sd['id']} checks {field.code_system} codes with "
+                        f"{sorted(patterns) or 'no pattern'}, the dictionary with {field.pattern}"
+                    )
     return problems
+
+
+def invariant_patterns(profile: dict[str, Any], system: str) -> set[str]:
+    """The regular expressions the profile's invariants apply to codes of ``system``."""
+    found: set[str] = set()
+    for element in profile.get("differential", {}).get("element", []):
+        for constraint in element.get("constraint", []):
+            expression = str(constraint.get("expression", ""))
+            if f"system = '{system}'" in expression:
+                found.update(re.findall(r"code\.matches\('([^']*)'\)", expression))
+    return found
 
 
 def _walk(index: IgIndex, record: RecordType, profile: dict[str, Any], path: str) -> list[str]:

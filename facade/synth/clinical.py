@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from facade.synth.records import (
-    VTE_CODES,
     Assessment,
     Bleeding,
     Diagnosis,
@@ -22,6 +21,7 @@ from facade.synth.records import (
     Operation,
     Stay,
     hours,
+    vte_code,
 )
 
 # The generator's own idea of the bands (clinicians act on what they see); the indicator rules
@@ -281,11 +281,11 @@ def _diagnoses(stay: Stay, rng: random.Random) -> None:
     stay.diagnoses.append(Diagnosis(code, name, True, "1"))
     for extra in rng.sample(COMORBIDITIES, rng.randint(0, 2)):
         stay.diagnoses.append(Diagnosis(extra[0], extra[1], False, "1"))
-    for event in stay.events:
+    for index, event in enumerate(stay.events, start=1):
         if event.diagnosed > stay.discharged:
             continue  # after the stay: not on its front page
-        codes = [VTE_CODES[event.vte_type]]
+        codes = [vte_code(event.vte_type, stay.sequence + index)]
         if event.vte_type == "3":
-            codes.append(VTE_CODES["1"])
-        for vte_code, vte_name in codes:
-            stay.diagnoses.append(Diagnosis(vte_code, vte_name, False, event.present_on_admission))
+            codes.append(vte_code("1", stay.sequence + index))
+        for code, name in codes:
+            stay.diagnoses.append(Diagnosis(code, name, False, event.present_on_admission))

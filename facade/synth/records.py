@@ -185,19 +185,28 @@ class Stay:
 # -- rendering
 
 
-# Front-page (病案首页) codes of the national clinical edition.
-VTE_CODES = {
-    "1": ("I80.200", "下肢深静脉血栓形成"),
-    "2": ("I26.900", "肺栓塞"),
-    "3": ("I26.900", "肺栓塞"),
+# ICD-10 codes of a VTE by type (1 DVT, 2 PTE, 3 both: coded as the PTE), in the shapes hospitals
+# send: WHO 4-character, national clinical edition 6-character, and national extension codes
+# (vte-domain.md §6.1). A stay takes one by its sequence number, so every shape occurs.
+VTE_CODES: dict[str, tuple[tuple[str, str], ...]] = {
+    "1": (
+        ("I80.200", "下肢深静脉血栓形成"),
+        ("I80.200x003", "下肢深静脉血栓形成"),
+        ("I80.2", "下肢深静脉血栓形成"),
+        ("I80.100", "股静脉血栓形成"),
+        ("I82.800", "其他特指静脉栓塞和血栓形成"),
+    ),
+    "2": (
+        ("I26.900", "肺栓塞"),
+        ("I26.0", "肺栓塞伴急性肺源性心脏病"),
+        ("I26.900x001", "肺栓塞"),
+        ("I26.000", "肺栓塞伴急性肺源性心脏病"),
+        ("I26.9", "肺栓塞"),
+    ),
 }
-# The vte-event record's icd10Code pattern (mappings/dictionary/vte-event.yaml) admits "I26" and
-# "I80.2xx" but not "I26.900" (no dot allowed after I26), so events carry the category code.
-EVENT_CODES = {
-    "1": ("I80.200", "下肢深静脉血栓形成"),
-    "2": ("I26", "肺栓塞"),
-    "3": ("I26", "肺栓塞"),
-}
+VTE_CODES["3"] = VTE_CODES["2"]
+# A VTE event record carries the same codes as the front page.
+EVENT_CODES = VTE_CODES
 VTE_SITES = {"1": "03", "2": "08", "3": "07"}
 VTE_STUDIES = {"1": "1", "2": "3", "3": "3"}
 DRUGS = (
@@ -345,8 +354,14 @@ def _measure_record(stay: Stay, index: int, measure: Measure) -> dict[str, Any]:
     return record
 
 
+def vte_code(vte_type: str, sequence: int) -> tuple[str, str]:
+    """The (code, name) a stay with this sequence number uses for a VTE of this type."""
+    choices = VTE_CODES[vte_type]
+    return choices[sequence % len(choices)]
+
+
 def _event_record(stay: Stay, index: int, event: Event) -> dict[str, Any]:
-    code, name = EVENT_CODES[event.vte_type]
+    code, name = vte_code(event.vte_type, stay.sequence + index)
     return {
         "recordId": f"{stay.case_id}-E{index}",
         "recordVersion": 1,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -12,6 +13,9 @@ import orjson
 from facade.errors import UpstreamRejected, UpstreamUnavailable
 from facade.fhir.outcome import upstream_message
 from facade.settings import Settings
+from facade.upstream.address import UpstreamAddress
+
+log = logging.getLogger(__name__)
 
 FHIR_JSON = "application/fhir+json"
 
@@ -27,6 +31,8 @@ class UpstreamClient:
         self, settings: Settings, *, transport: httpx.AsyncBaseTransport | None = None
     ) -> None:
         self.base_url = settings.fhir_base_url
+        # Errors raised here reach clients: they speak of the facade, never of HAPI's address.
+        self.address = UpstreamAddress(self.base_url, settings.public_base_url + "/fhir")
         limit = settings.upstream_max_connections
         self._gate = asyncio.Semaphore(limit)
         self._http = httpx.AsyncClient(
@@ -67,13 +73,16 @@ class UpstreamClient:
                     method, path, params=params, content=content, headers=send_headers
                 )
             except httpx.TimeoutException as exc:
-                raise UpstreamUnavailable(f"FHIR server timed out on {method} {path}") from exc
-            except httpx.HTTPError as exc:
+                # The address is configuration operators know; clients never see it.
+                log.debug("FHIR server %s timed out on %s %s", self.base_url, method, path)
                 raise UpstreamUnavailable(
-                    f"FHIR server unreachable at {self.base_url}: {type(exc).__name__}"
+                    f"FHIR server timed out on {method} {self.address.text(path)}"
                 ) from exc
+            except httpx.HTTPError as exc:
+                log.debug("FHIR server %s unreachable: %r", self.base_url, exc)
+                raise UpstreamUnavailable(f"FHIR server unreachable: {type(exc).__name__}") from exc
         if response.status_code >= 400:
-            body = _json_or_none(response)
+            body = self.address.scrub(_json_or_none(response))
             text = upstream_message(body, f"FHIR server answered {response.status_code}")
             if response.status_code in _RETRYABLE:
                 raise UpstreamUnavailable(f"FHIR server temporarily failed: {text}")

@@ -163,7 +163,7 @@ def event(
             "recordVersion": 1,
             "caseRecordId": case_id,
             "vteType": vte_type,
-            "icd10Code": "I80.200" if vte_type == "1" else "I26",
+            "icd10Code": "I80.200" if vte_type == "1" else "I26.900x001",
             "diagnosisDateTime": at,
             "confirmingStudy": "1",
             "admissionCondition": poa,

@@ -56,13 +56,39 @@ async def test_retryable_statuses_are_unavailable(tmp_path: Path, status: int) -
 
 
 @pytest.mark.anyio
-async def test_connection_failure_is_unavailable_and_names_the_server(tmp_path: Path) -> None:
+async def test_connection_failure_is_unavailable_and_never_names_the_upstream(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
     client = _client(tmp_path, refuse)
-    with pytest.raises(UpstreamUnavailable, match=r"unreachable at http://hapi\.test/fhir"):
-        await client.metadata()
+    with caplog.at_level("DEBUG", logger="facade.upstream.client"):
+        with pytest.raises(UpstreamUnavailable, match="unreachable") as info:
+            await client.metadata()
+    assert "hapi.test" not in info.value.message  # clients see this message
+    assert "hapi.test" in caplog.text  # the debug log has the address
+
+
+@pytest.mark.anyio
+async def test_rejections_speak_of_the_facade_not_the_upstream(tmp_path: Path) -> None:
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {
+                "severity": "error",
+                "code": "not-found",
+                "diagnostics": f"HAPI-2001: Resource {BASE}/Patient/x is not known",
+                "location": ["http://hapi.test/fhir"],
+            }
+        ],
+    }
+    client = _client(tmp_path, lambda _r: _json(404, outcome))
+    with pytest.raises(UpstreamRejected) as info:
+        await client.get_json("Patient/x")
+    assert "hapi.test" not in info.value.message + orjson.dumps(info.value.outcome).decode()
+    public = client.address.public_base
+    assert info.value.message == f"HAPI-2001: Resource {public}/Patient/x is not known"
 
 
 @pytest.mark.anyio

@@ -20,9 +20,11 @@ Description: "One discharge diagnosis of the front page: ICD-10 (national clinic
 * code.coding 1..*
 * extension contains PresentOnAdmissionExt named presentOnAdmission 1..1 and DiagnosisTypeExt named diagnosisType 1..1
 
+// The code patterns of vte-dx-1, vte-evt-1 and vte-op-1 are the dictionary's (mappings/dictionary
+// case.yaml, vte-event.yaml), character for character: tests/ig/test_code_patterns.py keeps them so.
 Invariant: vte-dx-1
-Description: "The diagnosis carries an ICD-10 code (system urn:oid:2.16.156.10011.2.3.3.11)"
-Expression: "code.coding.where(system = 'urn:oid:2.16.156.10011.2.3.3.11' and code.exists()).exists()"
+Description: "The diagnosis carries an ICD-10 code (system urn:oid:2.16.156.10011.2.3.3.11) shaped like one of the national clinical edition (S72.000, I10.x00, I26.900x001)"
+Expression: "code.coding.where(system = 'urn:oid:2.16.156.10011.2.3.3.11' and code.matches('^[A-Z][0-9]{2}([.][0-9A-Za-z]{1,12})?$')).exists()"
 Severity: #error
 
 Profile: VteEvent
@@ -50,8 +52,8 @@ Description: "A confirmed deep venous thrombosis or pulmonary thromboembolism: I
     VteRelatedDeathExt named vteRelatedDeath 0..1
 
 Invariant: vte-evt-1
-Description: "The ICD-10 code is a VTE code (I26, I80.1-I80.3, I82.2-I82.9, O22.3, O87.1, O88.2)"
-Expression: "code.coding.where(system = 'urn:oid:2.16.156.10011.2.3.3.11' and code.matches('^(I26|I80[.][1-3]|I82[.][2-9]|O22[.]3|O87[.]1|O88[.]2)')).exists()"
+Description: "The ICD-10 code is a VTE code of the national clinical edition (I26, I80.1-I80.3, I82.2, I82.3, I82.8, I82.9, O22.3, O87.1, O88.2; e.g. I26.0, I26.900, I26.900x001, I80.200x003); ICD-10-CM codes such as I26.92 or I82.40 are not"
+Expression: "code.coding.where(system = 'urn:oid:2.16.156.10011.2.3.3.11' and code.matches('^(I26([.][09]([0-9]{2}([xX][0-9]{3})?)?)?|(I80[.][1-3]|I82[.][2389]|O22[.]3|O87[.]1|O88[.]2)([0-9]{2}([xX][0-9]{3})?)?)$')).exists()"
 Severity: #error
 
 Profile: VteOperation
@@ -68,7 +70,7 @@ Description: "One operation or procedure of the front page: ICD-9-CM-3 (national
 * performedPeriod.start 1..1
 
 Invariant: vte-op-1
-Description: "The operation carries an ICD-9-CM-3 code (system urn:oid:2.16.156.10011.2.3.3.12)"
-Expression: "code.coding.where(system = 'urn:oid:2.16.156.10011.2.3.3.12' and code.exists()).exists()"
+Description: "The operation carries an ICD-9-CM-3 code (system urn:oid:2.16.156.10011.2.3.3.12) shaped like one of the national clinical edition (81.5200, 74.1x01)"
+Expression: "code.coding.where(system = 'urn:oid:2.16.156.10011.2.3.3.12' and code.matches('^[0-9]{2}([.][0-9A-Za-z]{1,12})?$')).exists()"
 Severity: #error
 

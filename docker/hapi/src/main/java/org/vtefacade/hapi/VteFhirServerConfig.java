@@ -72,6 +72,9 @@ public class VteFhirServerConfig {
 			server.setServerAddressStrategy(new IncomingRequestAddressStrategy());
 		}
 
+		// Before any handler parses the body: see the class comment for why.
+		server.registerInterceptor(new IntakeLimitInterceptor(ctx, theProps.intakeLimits()));
+
 		if (theProps.isRequestLogging()) {
 			LoggingInterceptor requestLog = new LoggingInterceptor();
 			requestLog.setLoggerName("fhir.request");

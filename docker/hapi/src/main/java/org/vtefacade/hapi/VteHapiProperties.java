@@ -46,6 +46,31 @@ public class VteHapiProperties {
 	/** How long $export output Binaries are kept before the cleanup job deletes them. */
 	private int bulkExportRetentionHours = 2;
 
+	/*
+	 * Request body limits (IntakeLimitInterceptor). Each is looser than the facade's own check
+	 * (facade/settings.py fhir_max_*; tests/integration keeps them so), so anything the facade
+	 * forwards passes, while a request that bypasses the facade cannot wedge the validator.
+	 */
+
+	/** Objects and arrays (XML: elements) nested in one body; the facade allows 32. */
+	private int maxJsonDepth = 64;
+
+	/**
+	 * Extension steps on one path. The facade allows what the guide implies (4 today:
+	 * profiles/fsh-generated/extension-nesting.json); validation at 6 costs ~0.2 CPU-s, at 12
+	 * about 3 CPU-s, and it grows super-linearly from there.
+	 */
+	private int maxExtensionNesting = 6;
+
+	/** Elements of one resource (a Bundle entry's resource on its own); the facade allows 5,000. */
+	private int maxElementsPerResource = 20_000;
+
+	/** Elements of one request body; the facade allows 100,000 (plus the tags it adds). */
+	private int maxElementsPerRequest = 250_000;
+
+	/** Characters of one string value; FHIR's own cap is 1 MB, the facade allows 65,536. */
+	private int maxStringLength = 1_048_576;
+
 	public int getDefaultPageSize() {
 		return defaultPageSize;
 	}
@@ -108,6 +133,51 @@ public class VteHapiProperties {
 
 	public void setJobMaintenanceIntervalMs(long theJobMaintenanceIntervalMs) {
 		jobMaintenanceIntervalMs = theJobMaintenanceIntervalMs;
+	}
+
+	public IntakeLimitInterceptor.Limits intakeLimits() {
+		return new IntakeLimitInterceptor.Limits(
+				maxJsonDepth, maxExtensionNesting, maxElementsPerResource, maxElementsPerRequest, maxStringLength);
+	}
+
+	public int getMaxJsonDepth() {
+		return maxJsonDepth;
+	}
+
+	public void setMaxJsonDepth(int theMaxJsonDepth) {
+		maxJsonDepth = theMaxJsonDepth;
+	}
+
+	public int getMaxExtensionNesting() {
+		return maxExtensionNesting;
+	}
+
+	public void setMaxExtensionNesting(int theMaxExtensionNesting) {
+		maxExtensionNesting = theMaxExtensionNesting;
+	}
+
+	public int getMaxElementsPerResource() {
+		return maxElementsPerResource;
+	}
+
+	public void setMaxElementsPerResource(int theMaxElementsPerResource) {
+		maxElementsPerResource = theMaxElementsPerResource;
+	}
+
+	public int getMaxElementsPerRequest() {
+		return maxElementsPerRequest;
+	}
+
+	public void setMaxElementsPerRequest(int theMaxElementsPerRequest) {
+		maxElementsPerRequest = theMaxElementsPerRequest;
+	}
+
+	public int getMaxStringLength() {
+		return maxStringLength;
+	}
+
+	public void setMaxStringLength(int theMaxStringLength) {
+		maxStringLength = theMaxStringLength;
 	}
 
 	public int getBulkExportRetentionHours() {
