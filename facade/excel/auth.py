@@ -16,11 +16,11 @@ from collections.abc import Mapping
 from facade.db import Database
 from facade.native import replay
 from facade.native.codes import Code, reject
-from facade.native.credentials import AppAccess, load_access, load_secret
+from facade.native.credentials import AppAccess, check_sign, load_access
 from facade.native.envelope import APP_ID, KEY_VERSION, NONCE, ORG_CODE
 from facade.native.ratelimit import take_token
 from facade.native.sealing import APP_SECRETS, SecretBox
-from facade.native.signing import SignType, compute_sign, sign_matches
+from facade.native.signing import SignType, compute_sign
 from facade.settings import Settings
 
 PREFIX = "X-VTE-"
@@ -99,18 +99,21 @@ def verify_request(
         raise reject(
             Code.BAD_TIMESTAMP, f"与服务器时间相差超过 {window} 秒", field=HEADERS["timestamp"]
         )
-    version = int(members["keyVersion"]) if members.get("keyVersion") else access.key_versions[0]
     box = SecretBox.for_purpose(settings, APP_SECRETS)
-    with database.session() as session:
-        secret = (
-            load_secret(session, box, access.app_id, version)
-            if version in access.key_versions
-            else None
-        )
-    if secret is None:
-        raise reject(Code.BAD_SIGNATURE, "keyVersion 无效或已停用", field=HEADERS["keyVersion"])
     signed = {name: value for name, value in members.items() if name != "sign"}
-    if not sign_matches({**signed, **subject}, secret, members["signType"], members["sign"]):
+    with database.session() as session:
+        check = check_sign(
+            session,
+            box,
+            access,
+            {**signed, **subject},
+            key_version=members.get("keyVersion"),
+            sign_type=members["signType"],
+            sign=members["sign"],
+        )
+    if not check.version_active:
+        raise reject(Code.BAD_SIGNATURE, "keyVersion 无效或已停用", field=HEADERS["keyVersion"])
+    if check.secret is None:
         what = "、".join(subject)
         raise reject(
             Code.BAD_SIGNATURE, f"请核对待签名串（含 {what}）、密钥与编码", field=HEADERS["sign"]

@@ -18,7 +18,7 @@ from facade.native import replay
 from facade.native.audit import AuditHook, NativeAuditEvent, no_audit
 from facade.native.batch import parse_biz, parse_query, parse_upload, prepare_record
 from facade.native.codes import Code, reject
-from facade.native.credentials import AppAccess, load_access, load_secret
+from facade.native.credentials import AppAccess, check_sign, load_access
 from facade.native.crypto import (
     DecryptionFailed,
     EncType,
@@ -40,7 +40,6 @@ from facade.native.services import (
     PROTOCOL_VERSION,
     SERVICE_CODE,
 )
-from facade.native.signing import sign_matches
 from facade.settings import Settings
 
 log = logging.getLogger("facade.native")
@@ -199,25 +198,25 @@ class Gateway:
             raise reject(Code.BAD_TIMESTAMP, f"与服务器时间相差超过 {window} 秒", field="timestamp")
 
     def _verify_sign(self, envelope: Envelope, access: AppAccess) -> tuple[ReplyKey, int]:
-        requested = envelope.get("keyVersion")
-        version = int(requested) if requested else access.key_versions[0]
         with self.database.session() as session:
-            secret = (
-                load_secret(session, self.secrets, access.app_id, version)
-                if version in access.key_versions
-                else None
+            check = check_sign(
+                session,
+                self.secrets,
+                access,
+                envelope.members,
+                key_version=envelope.get("keyVersion"),
+                sign_type=envelope.get("signType"),
+                sign=envelope.get("sign"),
             )
-        if secret is None:
+        if not check.version_active:
             raise reject(Code.BAD_SIGNATURE, "keyVersion 无效或已停用", field="keyVersion")
-        if not sign_matches(
-            envelope.members, secret, envelope.get("signType"), envelope.get("sign")
-        ):
+        if check.secret is None or check.key_version is None:
             raise reject(
                 Code.BAD_SIGNATURE, "请用 sign-debug 核对待签名串、密钥与编码", field="sign"
             )
         return ReplyKey(
-            access.app_id, secret, envelope.get("signType"), EncType(envelope.get("encType"))
-        ), version
+            access.app_id, check.secret, envelope.get("signType"), EncType(envelope.get("encType"))
+        ), check.key_version
 
     def _admit(self, envelope: Envelope, now_ms: int) -> None:
         """Rate limit (after the signature, so nobody can spend another app's quota), then the nonce.
