@@ -2,21 +2,36 @@
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from facade.cli.native import open_database
-from facade.cli.output import JsonOption, console, emit, err_console, fail, settings
-from facade.errors import FacadeError, UpstreamError
-from facade.native import orgs
-from facade.upstream import UpstreamClient
+from facade.cli.output import (
+    JsonOption,
+    console,
+    emit,
+    err_console,
+    fail,
+    open_database,
+    print_table,
+    settings,
+    table,
+)
+
+if TYPE_CHECKING:
+    from facade.errors import FacadeError
 
 app = typer.Typer(help="Register and manage reporting institutions.", no_args_is_help=True)
 
+# The fields the registry checks, as the operator typed them on the command line.
+FLAGS = {"orgCode": "ORG_CODE", "hospitalGrade": "--grade", "vteSystem": "--vte-system"}
+
 
 async def _publish(org_code: str, name: str, grade: str, *, active: bool) -> str:
+    from facade.native import orgs
+    from facade.upstream import UpstreamClient
+
     upstream = UpstreamClient(settings())
     try:
         return await orgs.publish_organization(upstream, org_code, name, grade, active=active)
@@ -24,10 +39,18 @@ async def _publish(org_code: str, name: str, grade: str, *, active: bool) -> str
         await upstream.aclose()
 
 
+def _as_flags(error: FacadeError) -> FacadeError:
+    """The error with each issue naming the option or argument at fault instead of the field."""
+    error.issues = [replace(i, location=FLAGS.get(i.location, i.location)) for i in error.issues]
+    return error
+
+
 @app.command()
 def add(
     org_code: str = typer.Argument(
-        ..., help="18-character unified social credit code (统一社会信用代码)."
+        ...,
+        metavar="ORG_CODE",
+        help="18-character unified social credit code (统一社会信用代码).",
     ),
     name: str = typer.Option(..., help="Institution name."),
     grade: str = typer.Option(
@@ -42,10 +65,26 @@ def add(
     json: JsonOption = False,
 ) -> None:
     """Admit an institution: its FHIR Organization is created first, then the registry row."""
+    import asyncio
+
+    from facade.errors import FacadeError, InvalidInput, UpstreamError
+    from facade.native import orgs
+
     database = open_database(json)
     try:
-        orgs.check_admission(grade, vte_system)
-        orgs.check_org_code(org_code)
+        problems: list[FacadeError] = []
+        try:
+            orgs.check_org_code(org_code)
+        except InvalidInput as exc:
+            problems.append(exc)
+        try:
+            orgs.check_admission(grade, vte_system)
+        except InvalidInput as exc:
+            problems.append(exc)
+        if problems:  # every refused option at once, not one per attempt
+            first = problems[0]
+            first.issues = [i for p in problems for i in p.issues]
+            raise first
         with database.session() as session:
             if orgs.find_org(session, org_code) is not None:
                 raise fail(f"institution {org_code} is already registered", json)
@@ -61,12 +100,12 @@ def add(
             json,
         ) from exc
     except FacadeError as exc:
-        raise fail(exc, json) from exc
+        raise fail(_as_flags(exc), json) from exc
     emit(
         summary.as_dict(),
         json,
         lambda d: console.print(
-            f"registered {d['orgCode']} {d['name']} (Organization/{d['fhirId']})"
+            f"registered {d['orgCode']} {d['name']} (Organization/{d['fhirId']})", highlight=False
         ),
     )
 
@@ -74,25 +113,32 @@ def add(
 @app.command("list")
 def list_(json: JsonOption = False) -> None:
     """List registered institutions."""
+    from facade.native import orgs
+
     with open_database(json).session() as session:
         rows = [org.as_dict() for org in orgs.list_orgs(session)]
 
     def human(data: list[dict[str, str]]) -> None:
-        table = Table("orgCode", "name", "grade", "status", "FHIR id")
-        for row in data:
-            table.add_row(
-                row["orgCode"],
-                row["name"],
-                row["hospitalGrade"],
-                row["status"],
-                row["fhirId"] or "",
+        print_table(
+            table(
+                ("orgCode", "name", "grade", "status", "FHIR id"),
+                (
+                    (r["orgCode"], r["name"], r["hospitalGrade"], r["status"], r["fhirId"] or "")
+                    for r in data
+                ),
+                ids=("orgCode", "FHIR id"),
             )
-        console.print(table)
+        )
 
     emit(rows, json, human)
 
 
 def _set_status(org_code: str, active: bool, json: bool) -> None:
+    import asyncio
+
+    from facade.errors import FacadeError, UpstreamError
+    from facade.native import orgs
+
     database = open_database(json)
     try:
         with database.session() as session:
@@ -113,17 +159,21 @@ def _set_status(org_code: str, active: bool, json: bool) -> None:
     emit(
         {"orgCode": org_code, "status": state, "fhirOrganization": fhir_note},
         json,
-        lambda d: console.print(f"{d['orgCode']} is {d['status']}"),
+        lambda d: console.print(f"{d['orgCode']} is {d['status']}", highlight=False),
     )
 
 
 @app.command()
-def disable(org_code: str = typer.Argument(...), json: JsonOption = False) -> None:
+def disable(
+    org_code: str = typer.Argument(..., metavar="ORG_CODE"), json: JsonOption = False
+) -> None:
     """Disable an institution: its apps are refused (1003) at once, whether or not HAPI is up."""
     _set_status(org_code, False, json)
 
 
 @app.command()
-def enable(org_code: str = typer.Argument(...), json: JsonOption = False) -> None:
+def enable(
+    org_code: str = typer.Argument(..., metavar="ORG_CODE"), json: JsonOption = False
+) -> None:
     """Re-enable a disabled institution."""
     _set_status(org_code, True, json)
