@@ -118,11 +118,14 @@ def _table(table: Table) -> RichTable:
     out = RichTable(title=f"VTE indicators {table.period} — {table.scope}")
     for column in ("id", "指标 / indicator", "numerator", "denominator", "rate", "evaluated by"):
         out.add_column(
-            column, justify="right" if column in ("numerator", "denominator", "rate") else "left"
+            column,
+            justify="right" if column in ("numerator", "denominator", "rate") else "left",
+            no_wrap=column == "id",
+            overflow="fold",  # Chinese names have no spaces to wrap at: fold, never cut
         )
     for row in table.rows:
         excluded = row.populations.get("denominator-exclusion", 0)
-        methods = "/".join(
+        methods = " ".join(
             f"{code.split('-')[0][:3]}:{method}" for code, method in row.methods.items()
         )
         out.add_row(

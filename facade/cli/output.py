@@ -111,6 +111,9 @@ def open_database(as_json: bool) -> Database:
     return database
 
 
+_WORD_WIDTH_CAP = 24
+
+
 def table(
     headers: Sequence[str],
     rows: Iterable[Sequence[str]],
@@ -121,15 +124,21 @@ def table(
     """A table whose identifier columns (``ids``: appId, orgCode, client id ...) are never
     shortened or wrapped; the other columns wrap instead. Print it with ``print_table``."""
     from rich import box
+    from rich.cells import cell_len
     from rich.table import Table
 
+    cells = [list(row) for row in rows]
     out = Table(title=title, box=box.SIMPLE_HEAD)
-    for header in headers:
+    for n, header in enumerate(headers):
         if header in ids:
             out.add_column(header, no_wrap=True)
-        else:
-            out.add_column(header, overflow="fold")
-    for row in rows:
+            continue
+        # Wrap between words, but keep a column as wide as its longest word (up to a point):
+        # a table a little wider than the terminal reads better than names one character wide.
+        words = [w for text in (header, *(row[n] for row in cells)) for w in str(text).split()]
+        widest = max((cell_len(w) for w in words), default=1)
+        out.add_column(header, overflow="fold", min_width=min(widest, _WORD_WIDTH_CAP))
+    for row in cells:
         out.add_row(*row)
     return out
 
@@ -139,16 +148,17 @@ def print_table(grid: Table) -> None:
     terminal wraps is better than a value someone must type next shown cut off."""
     from rich.measure import Measurement
 
-    needed = Measurement.get(console, console.options.update_width(10_000), grid).minimum
-    width = console.width
+    out = real_console()
+    needed = Measurement.get(out, out.options.update_width(10_000), grid).minimum
+    width = out.width
     if needed <= width:
-        console.print(grid)
+        out.print(grid)
         return
-    console.width = needed
+    out.width = needed
     try:
-        console.print(grid)
+        out.print(grid)
     finally:
-        console.width = width
+        out.width = width
 
 
 def _flags_without_type() -> None:
