@@ -69,8 +69,10 @@ def forward(
     ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Forward accepted native and Excel records to the FHIR server as transactions;
-    receipts become stored or failed (normally done inside `serve`)."""
+    """Forward accepted native and Excel records to the FHIR server (normally done by `serve`).
+
+    Records go as FHIR transactions; their receipts become stored or failed.
+    """
     import asyncio
 
     from facade.errors import FacadeError

@@ -34,8 +34,10 @@ def synth(
     ),
     json: JsonOption = False,
 ) -> None:
-    """Generate a synthetic region (deterministic from a seed): native records per hospital and
-    record type, and the exact expected indicators."""
+    """Generate a synthetic region (deterministic from a seed) and its expected indicators.
+
+    Writes native records per hospital and record type, expected.json and region.json.
+    """
     from collections import Counter
 
     import httpx
