@@ -48,9 +48,9 @@ from facade.indicators.periods import parse_period
 from facade.indicators.report import (
     REPORT_IDENTIFIER_SYSTEM,
     build_report,
+    publish_reports,
     region_key,
     report_identifier,
-    store_report,
 )
 from facade.indicators.results import IndicatorResult, ScopeResult
 from facade.indicators.schedule import periods_ending
@@ -141,7 +141,7 @@ async def publish(settings: Settings, org_codes: list[str]) -> dict[str, Any]:
                 report = build_report(indicator, result, span, org=None, region=key)
                 sizes.append(len(orjson.dumps(report)))
                 if not os.environ.get("VTE_BENCH_CONSOLE_REUSE"):
-                    await store_report(upstream, report)
+                    await publish_reports(upstream, [report])
     finally:
         await upstream.aclose()
     return {"reports": len(sizes), "largestReportBytes": max(sizes)}

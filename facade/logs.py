@@ -13,7 +13,14 @@ import orjson
 request_id: ContextVar[str] = ContextVar("request_id", default="-")
 
 # Attributes every LogRecord has; anything else passed via ``extra=`` is emitted as a field.
-_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# ``color_message`` is uvicorn's copy of the message with ANSI colour codes for terminals: in a
+# JSON line it is only noise (escape sequences in a log pipeline), so it is dropped too.
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {
+    "message",
+    "asctime",
+    "taskName",
+    "color_message",
+}
 
 
 class JsonFormatter(logging.Formatter):

@@ -50,7 +50,10 @@ class Settings(BaseSettings):
     )
 
     # -- upstream HAPI FHIR server
-    fhir_base_url: str = "http://127.0.0.1:8080/fhir"
+    fhir_base_url: str = Field(
+        default="",
+        description="The upstream HAPI's FHIR base; empty: the local HAPI on hapi_port.",
+    )
     # A transaction HAPI validates against our profiles can take tens of seconds on a cold,
     # busy 2-core server (measured: >30 s for 200 profiled entries), so reads and writes get 120 s.
     upstream_timeout_seconds: float = 120.0
@@ -215,6 +218,8 @@ class Settings(BaseSettings):
         if not self.public_base_url:
             self.public_base_url = f"http://{self.host}:{self.port}"
         self.public_base_url = self.public_base_url.rstrip("/")
+        if not self.fhir_base_url:  # the HAPI `vte-facade hapi start` runs, wherever its port is
+            self.fhir_base_url = f"http://127.0.0.1:{self.hapi_port}/fhir"
         self.fhir_base_url = self.fhir_base_url.rstrip("/")
         for moment in self.indicator_refresh_times:
             if not _CLOCK.fullmatch(moment):

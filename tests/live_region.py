@@ -70,10 +70,13 @@ class CrossHospital:
 
 def cross_hospital_region(run: str) -> CrossHospital:
     """Patient 1: discharged from A on 10 Jan, readmitted to B on 9 Feb (day 30) with a DVT
-    present on admission, reported by B. Patient 2: the same on day 91 (11 Apr)."""
+    present on admission, reported by B. Patient 2: the same on day 91 (11 Apr). B's stays are
+    at low VTE risk, so B's medium/high-risk indicators (A2m, B1) have stays but an empty
+    denominator."""
     builder = Builder(RegionSpec(seed=0, hospitals=2, encounters=10**6, run=f"cross-{run}"))
     a, b = builder.hospitals
     quiet = Plan(in_hospital_event=False)
+    low_risk = Plan(in_hospital_event=False, band="low")
     first = builder.person()
     builder.stay(
         a, first, datetime(2026, 1, 3, 9), datetime(2026, 1, 10, 15), plan=quiet, label="index at A"
@@ -83,7 +86,7 @@ def cross_hospital_region(run: str) -> CrossHospital:
         first,
         datetime(2026, 2, 9, 8),
         datetime(2026, 2, 14, 8),
-        plan=Plan(in_hospital_event=False),
+        plan=low_risk,
         events=[Event(datetime(2026, 2, 9, 10), "1", "1", False)],
         label="day 30 at B",
     )
@@ -101,7 +104,7 @@ def cross_hospital_region(run: str) -> CrossHospital:
         second,
         datetime(2026, 4, 11, 8),
         datetime(2026, 4, 14, 8),
-        plan=Plan(in_hospital_event=False),
+        plan=low_risk,
         events=[Event(datetime(2026, 4, 11, 10), "1", "1", False)],
         label="day 91 at B",
     )

@@ -51,3 +51,13 @@ def test_configured_secret_wins_over_generated(tmp_path: Path) -> None:
     key = "ab" * 32
     settings = ensure_secrets(Settings(var_dir=tmp_path, pseudonym_key=key))
     assert settings.secret("pseudonym_key") == bytes.fromhex(key)
+
+
+def test_the_upstream_follows_the_local_hapi_port_unless_given(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("VTE_FHIR_BASE_URL", raising=False)
+    monkeypatch.setenv("VTE_HAPI_PORT", "8133")
+    assert Settings(_env_file=None).fhir_base_url == "http://127.0.0.1:8133/fhir"
+    monkeypatch.setenv("VTE_FHIR_BASE_URL", "http://hapi.internal:8080/fhir/")
+    assert Settings(_env_file=None).fhir_base_url == "http://hapi.internal:8080/fhir"

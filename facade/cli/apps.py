@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.panel import Panel
-from rich.table import Table
 
-from facade.cli.native import open_database
-from facade.cli.output import JsonOption, console, emit, fail, settings
-from facade.errors import FacadeError
-from facade.native import credentials
-from facade.native.credentials import IssuedSecret
-from facade.native.sealing import APP_SECRETS, SecretBox
+from facade.cli.output import (
+    JsonOption,
+    console,
+    emit,
+    fail,
+    open_database,
+    print_table,
+    settings,
+    table,
+)
+
+if TYPE_CHECKING:
+    from facade.native.sealing import SecretBox
 
 app = typer.Typer(
     help="Issue and manage app credentials of the native (VTE-X) interface.", no_args_is_help=True
@@ -38,6 +43,8 @@ def _csv(value: str | None) -> list[str] | None:
 
 
 def _show_secret(data: dict[str, Any]) -> None:
+    from rich.panel import Panel
+
     console.print(
         Panel(
             f"appId       {data['appId']}\norgCode     {data['orgCode']}\nkeyVersion  {data['keyVersion']}\n"
@@ -50,6 +57,8 @@ def _show_secret(data: dict[str, Any]) -> None:
 
 
 def _box() -> SecretBox:
+    from facade.native.sealing import APP_SECRETS, SecretBox
+
     return SecretBox.for_purpose(settings(), APP_SECRETS)
 
 
@@ -65,6 +74,9 @@ def issue(
     json: JsonOption = False,
 ) -> None:
     """Create an app bound to an institution and show its secret (key version 1) once."""
+    from facade.errors import FacadeError
+    from facade.native import credentials
+
     database = open_database(json)
     try:
         with database.session() as session:
@@ -86,7 +98,7 @@ def issue(
 
 @app.command()
 def rotate(
-    app_id: str = typer.Argument(...),
+    app_id: str = typer.Argument(..., metavar="APP_ID"),
     complete: bool = typer.Option(
         False,
         "--complete",
@@ -94,7 +106,14 @@ def rotate(
     ),
     json: JsonOption = False,
 ) -> None:
-    """Issue the next key version (the previous one keeps working), or complete the rotation."""
+    """Issue the next key version (the previous one keeps working), or complete the rotation.
+
+    Until the rotation is completed both secrets are accepted: an envelope without
+    ``keyVersion`` is checked with the new secret, then the previous one.
+    """
+    from facade.errors import FacadeError
+    from facade.native import credentials
+
     database = open_database(json)
     try:
         with database.session() as session:
@@ -102,8 +121,7 @@ def rotate(
                 retired = credentials.complete_rotation(session, app_id)
                 result: dict[str, Any] = {"appId": app_id, "retiredKeyVersions": retired}
             else:
-                issued: IssuedSecret = credentials.rotate_key(session, _box(), app_id)
-                result = issued.as_dict()
+                result = credentials.rotate_key(session, _box(), app_id).as_dict()
     except FacadeError as exc:
         raise fail(exc, json) from exc
     if complete:
@@ -120,13 +138,16 @@ def rotate(
 
 @app.command()
 def revoke(
-    app_id: str = typer.Argument(...),
+    app_id: str = typer.Argument(..., metavar="APP_ID"),
     yes: bool = typer.Option(
         False, "--yes", help="Confirm: the app is refused from now on and cannot be restored."
     ),
     json: JsonOption = False,
 ) -> None:
     """Revoke an app for good and wipe its stored secrets."""
+    from facade.errors import FacadeError
+    from facade.native import credentials
+
     if not yes:
         raise fail("revoking is irreversible; repeat with --yes", json)
     database = open_database(json)
@@ -144,7 +165,7 @@ def revoke(
 
 @app.command("set")
 def set_(
-    app_id: str = typer.Argument(...),
+    app_id: str = typer.Argument(..., metavar="APP_ID"),
     sign_types: str | None = SignTypesOption,
     enc_types: str | None = EncTypesOption,
     ip: list[str] | None = IpOption,
@@ -154,6 +175,9 @@ def set_(
     json: JsonOption = False,
 ) -> None:
     """Change what an app may use (e.g. switch MD5 off); options not given stay as they are."""
+    from facade.errors import FacadeError
+    from facade.native import credentials
+
     database = open_database(json)
     try:
         with database.session() as session:
@@ -179,23 +203,29 @@ def list_(
     json: JsonOption = False,
 ) -> None:
     """List apps with what each may use (never their secrets)."""
+    from facade.native import credentials
+
     with open_database(json).session() as session:
         rows = [access.as_dict() for access in credentials.list_apps(session, org)]
 
     def human(data: list[dict[str, Any]]) -> None:
-        table = Table(
-            "appId", "orgCode", "status", "signTypes", "encTypes", "keys", "IP allow-list"
-        )
-        for row in data:
-            table.add_row(
-                row["appId"],
-                row["orgCode"],
-                row["status"],
-                ",".join(row["signTypes"]),
-                ",".join(row["encTypes"]),
-                ",".join(str(v) for v in row["keyVersions"]),
-                ",".join(row["ipAllowList"]) or "any",
+        print_table(
+            table(
+                ("appId", "orgCode", "status", "signTypes", "encTypes", "keys", "IP allow-list"),
+                (
+                    (
+                        row["appId"],
+                        row["orgCode"],
+                        row["status"],
+                        ", ".join(row["signTypes"]),
+                        ", ".join(row["encTypes"]),
+                        ", ".join(str(v) for v in row["keyVersions"]),
+                        ", ".join(row["ipAllowList"]) or "any",
+                    )
+                    for row in data
+                ),
+                ids=("appId", "orgCode"),
             )
-        console.print(table)
+        )
 
     emit(rows, json, human)

@@ -2,34 +2,40 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
-from facade.audit.log import AuditLog
-from facade.cli.native import open_database
-from facade.cli.output import JsonOption, console, emit, fail, settings
-from facade.errors import UpstreamError
-from facade.upstream import UpstreamClient
+from facade.cli.output import JsonOption, console, emit, fail, open_database, settings
+
+if TYPE_CHECKING:
+    from facade.audit.log import AuditLog
 
 app = typer.Typer(help="Inspect, forward and purge the audit trail.", no_args_is_help=True)
 
 
 def _log(json: bool) -> AuditLog:
+    from facade.audit.log import AuditLog
+
     return AuditLog(settings(), open_database(json))
 
 
 @app.command()
 def status(json: JsonOption = False) -> None:
     """Pending (not yet in HAPI), forwarded and failing events; exits 3 when some are failing."""
-    data = _log(json).status()
+    status = _log(json).status()
+    data = {
+        "pending": status["pending"],
+        "forwarded": status["forwarded"],
+        "failing": status["failing"],
+        "oldestPending": status["oldest_pending"],
+    }
     emit(
         data,
         json,
         lambda d: console.print(
             f"pending {d['pending']}  forwarded {d['forwarded']}  failing {d['failing']}"
-            + (f"  oldest pending {d['oldest_pending']}" if d["oldest_pending"] else "")
+            + (f"  oldest pending {d['oldestPending']}" if d["oldestPending"] else "")
         ),
     )
     if data["failing"]:
@@ -39,9 +45,13 @@ def status(json: JsonOption = False) -> None:
 @app.command()
 def flush(json: JsonOption = False) -> None:
     """Forward every pending event to HAPI now (the running facade does this continuously)."""
+    import asyncio
+
     log = _log(json)
 
     async def run() -> dict[str, int]:
+        from facade.upstream import UpstreamClient
+
         upstream = UpstreamClient(log.settings)
         try:
             result = await log.flush(upstream)
@@ -64,9 +74,19 @@ def purge(
     json: JsonOption = False,
 ) -> None:
     """Delete audit events past retention (forwarded ones only; pending events are never purged)."""
+    import asyncio
+
+    from facade.errors import UpstreamError
+    from facade.upstream import UpstreamClient
+
     log = _log(json)
     cutoff = log.cutoff(days)
-    data: dict[str, Any] = {"cutoff": cutoff.isoformat(), **log.purge_local(cutoff)}
+    local = log.purge_local(cutoff)
+    data: dict[str, Any] = {
+        "cutoff": cutoff.isoformat(),
+        "deleted": local["deleted"],
+        "keptUnforwarded": local["kept_unforwarded"],
+    }
 
     async def run() -> int:
         upstream = UpstreamClient(log.settings)
@@ -77,7 +97,7 @@ def purge(
 
     if remote:
         try:
-            data["deleted_in_hapi"] = asyncio.run(run())
+            data["deletedInHapi"] = asyncio.run(run())
         except UpstreamError as exc:
             raise fail(
                 f"local purge done ({data['deleted']} rows); HAPI purge failed: {exc.message}", json
@@ -87,10 +107,10 @@ def purge(
         json,
         lambda d: console.print(
             f"purged events before {d['cutoff']}: {d['deleted']} local rows"
-            + (f", {d['deleted_in_hapi']} in HAPI" if "deleted_in_hapi" in d else "")
+            + (f", {d['deletedInHapi']} in HAPI" if "deletedInHapi" in d else "")
             + (
-                f"; {d['kept_unforwarded']} old rows kept because they never reached HAPI"
-                if d["kept_unforwarded"]
+                f"; {d['keptUnforwarded']} old rows kept because they never reached HAPI"
+                if d["keptUnforwarded"]
                 else ""
             )
         ),

@@ -3,17 +3,24 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import orjson
 import typer
-from rich.table import Table
 
-from facade.cli.native import open_database
-from facade.cli.output import JsonOption, console, emit, fail, settings
-from facade.errors import FacadeError
-from facade.security.clients import ClientRegistry
+from facade.cli.output import (
+    JsonOption,
+    console,
+    emit,
+    fail,
+    open_database,
+    print_table,
+    settings,
+    table,
+)
 from facade.security.roles import Role
+
+if TYPE_CHECKING:
+    from facade.errors import FacadeError
 
 app = typer.Typer(
     help="Register and manage FHIR API clients (SMART Backend Services).", no_args_is_help=True
@@ -27,13 +34,14 @@ def _issues(exc: FacadeError) -> str:
 
 def _show(data: dict[str, Any]) -> None:
     console.print(
-        f"client [bold]{data['client_id']}[/] ({data['role']}"
-        + (f", org {data['org']}" if data["org"] else "")
-        + ")"
+        f"client [bold]{data['clientId']}[/] ({data['role']}"
+        + (f", org {data['orgCode']}" if data["orgCode"] else "")
+        + ")",
+        highlight=False,
     )
-    console.print(f"  scopes   {data['scopes']}")
-    console.print(f"  key ids  {', '.join(str(k) for k in data['key_ids'])}")
-    console.print(f"  token endpoint  {settings().public_base_url}/auth/token")
+    console.print(f"  scopes   {data['scopes']}", highlight=False)
+    console.print(f"  key ids  {', '.join(str(k) for k in data['keyIds'])}", highlight=False)
+    console.print(f"  token endpoint  {settings().public_base_url}/auth/token", highlight=False)
 
 
 @app.command()
@@ -55,6 +63,11 @@ def register(
     json: JsonOption = False,
 ) -> None:
     """Register a client with its public key set; prints the client id it must use as iss/sub."""
+    import orjson
+
+    from facade.errors import FacadeError
+    from facade.security.clients import ClientRegistry
+
     try:
         key_set = orjson.loads(jwks.read_bytes())
     except orjson.JSONDecodeError as exc:
@@ -72,31 +85,43 @@ def register(
 @app.command("list")
 def list_clients(json: JsonOption = False) -> None:
     """Every registered client."""
+    from facade.security.clients import ClientRegistry
+
     clients = [c.summary() for c in ClientRegistry(open_database(json)).list()]
 
-    def table(rows: list[dict[str, Any]]) -> None:
-        grid = Table("client id", "role", "org", "scopes", "enabled", "name")
-        for row in rows:
-            grid.add_row(
-                row["client_id"],
-                row["role"],
-                row["org"] or "-",
-                row["scopes"],
-                "yes" if row["enabled"] else "[red]no[/]",
-                row["name"],
+    def human(rows: list[dict[str, Any]]) -> None:
+        print_table(
+            table(
+                ("client id", "role", "org", "scopes", "enabled", "name"),
+                (
+                    (
+                        row["clientId"],
+                        row["role"],
+                        row["orgCode"] or "-",
+                        row["scopes"],
+                        "yes" if row["enabled"] else "no",
+                        row["name"],
+                    )
+                    for row in rows
+                ),
+                ids=("client id", "org"),
             )
-        console.print(grid)
+        )
 
-    emit(clients, json, table)
+    emit(clients, json, human)
 
 
 @app.command()
 def disable(
-    client_id: str = typer.Argument(..., help="The client to disable."), json: JsonOption = False
+    client_id: str = typer.Argument(..., metavar="CLIENT_ID", help="The client to disable."),
+    json: JsonOption = False,
 ) -> None:
     """Stop a client: no new tokens, and its current tokens fail from the next request on."""
+    from facade.errors import FacadeError
+    from facade.security.clients import ClientRegistry
+
     try:
         info = ClientRegistry(open_database(json)).disable(client_id)
     except FacadeError as exc:
         raise fail(exc, json) from exc
-    emit(info.summary(), json, lambda d: console.print(f"client {d['client_id']} disabled"))
+    emit(info.summary(), json, lambda d: console.print(f"client {d['clientId']} disabled"))

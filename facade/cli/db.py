@@ -5,7 +5,6 @@ from __future__ import annotations
 import typer
 
 from facade.cli.output import JsonOption, console, emit, settings
-from facade.db import Database
 
 app = typer.Typer(help="Manage the facade's own database schema.", no_args_is_help=True)
 
@@ -13,6 +12,8 @@ app = typer.Typer(help="Manage the facade's own database schema.", no_args_is_he
 @app.command()
 def upgrade(json: JsonOption = False) -> None:
     """Apply every pending migration."""
+    from facade.db import Database
+
     database = Database(settings().database_url)
     database.upgrade()
     emit(
@@ -25,6 +26,8 @@ def upgrade(json: JsonOption = False) -> None:
 @app.command()
 def status(json: JsonOption = False) -> None:
     """List migrations not yet applied; exits 3 when some are pending."""
+    from facade.db import Database
+
     database = Database(settings().database_url)
     pending = sorted(database.pending_migrations())
     emit(

@@ -6,38 +6,38 @@ import getpass
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TaskID,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
 
-from facade.audit.log import AuditLog
-from facade.cli.native import open_database
-from facade.cli.output import JsonOption, console, emit, err_console, fail, settings
-from facade.db import Database
-from facade.errors import FacadeError
-from facade.excel.assets import load_assets
-from facade.excel.importer import Importer
-from facade.excel.imports import import_workbook
-from facade.excel.routes import IMPORT_SERVICE
-from facade.mapping.processor import DictionaryProcessor
-from facade.native.processor import RecordProcessor
-from facade.security.callers import CallerCheck
-from facade.settings import Settings
+from facade.cli.output import (
+    JsonOption,
+    console,
+    emit,
+    err_console,
+    fail,
+    open_database,
+    print_table,
+    real_console,
+    settings,
+    table,
+)
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from facade.db import Database
+    from facade.errors import FacadeError
+    from facade.excel.importer import Importer
+    from facade.native.processor import RecordProcessor
+    from facade.settings import Settings
+
+    ProcessorFactory = Callable[[Settings, Database], RecordProcessor]
 
 app = typer.Typer(
     help="The Excel fallback: import template and workbook imports.", no_args_is_help=True
 )
 STAGES = {"read": "读取工作表", "validate": "校验记录", "store": "写入回执"}
-ProcessorFactory = Callable[[Settings, Database], RecordProcessor]
 
 
 def register(main: typer.Typer) -> None:
@@ -48,6 +48,8 @@ def register(main: typer.Typer) -> None:
 
 def production_processor(current: Settings, database: Database) -> RecordProcessor:
     """The record processor the native gateway uses (the data-element dictionary's)."""
+    from facade.mapping.processor import DictionaryProcessor
+
     return DictionaryProcessor.from_settings(current, database)
 
 
@@ -64,6 +66,9 @@ def template(
     json: JsonOption = False,
 ) -> None:
     """Write the import template generated from the current dictionary."""
+    from facade.errors import FacadeError
+    from facade.excel.assets import load_assets
+
     started = time.perf_counter()
     try:
         assets = load_assets(settings())
@@ -116,7 +121,14 @@ def import_excel(
     ] = None,
     json: JsonOption = False,
 ) -> None:
-    """Import a workbook a hospital sent, as that hospital's app; exits 2 when some rows were rejected."""
+    """Import a workbook a hospital sent, as that hospital's app; exits 2 when some rows were rejected.
+
+    Importing the same file again stores nothing twice: the summary says it was already received.
+    """
+    from facade.errors import FacadeError
+    from facade.excel.assets import load_assets
+    from facade.excel.imports import import_workbook
+
     current = settings()
     database = open_database(json)
     if not file.is_file():
@@ -167,6 +179,10 @@ def import_excel(
 
 
 def _importer(current: Settings, database: Database, app_id: str, as_json: bool) -> Importer:
+    from facade.errors import FacadeError
+    from facade.excel.importer import Importer
+    from facade.security.callers import CallerCheck
+
     try:  # the operator acts for the app: the same caller check as the app's own uploads
         access = CallerCheck.for_database(current, database).app(app_id)
     except FacadeError as exc:
@@ -178,12 +194,20 @@ class _ProgressBar:
     """A rich progress bar on stderr (so ``--json`` output stays clean), one task per stage."""
 
     def __init__(self, as_json: bool) -> None:
-        self.bar = Progress(
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.bar: Progress = Progress(
             TextColumn("{task.description}"),
             BarColumn(),
             MofNCompleteColumn(),
             TimeElapsedColumn(),
-            console=err_console,
+            console=real_console(stderr=True),
             disable=as_json,
         )
         self.tasks: dict[str, TaskID] = {}
@@ -219,6 +243,9 @@ def _audit(
     operator: str,
     message: str,
 ) -> None:
+    from facade.audit.log import AuditLog
+    from facade.excel.routes import IMPORT_SERVICE
+
     try:
         AuditLog(current, database).record_native(
             app_id=importer.app_id,
@@ -237,22 +264,40 @@ def _audit(
 
 
 def _show(summary: dict[str, Any]) -> None:
-    console.print(
-        f"import {summary['importId']}: [bold]{summary['status']}[/]  records {summary['total']}, "
-        f"accepted {summary['successCount']}, unchanged {summary['duplicateCount']}, "
-        f"rejected {summary['failCount']}, rows without a record {summary['orphanRows']}",
-        highlight=False,
+    counts = (
+        f"records {summary['total']}, accepted {summary['successCount']}, "
+        f"unchanged {summary['duplicateCount']}, rejected {summary['failCount']}, "
+        f"rows without a record {summary['orphanRows']}"
     )
-    table = Table("sheet", "records", "accepted", "unchanged", "rejected")
-    for sheet in summary["sheets"]:
-        table.add_row(
-            sheet["sheet"],
-            str(sheet["total"]),
-            str(sheet["successCount"]),
-            str(sheet["duplicateCount"]),
-            str(sheet["failCount"]),
+    if summary.get("replayed"):
+        console.print(
+            f"import {summary['importId']}: [bold]already received[/] on "
+            f"{summary.get('firstReceivedAt', '?')} — the same file; nothing was stored again. "
+            f"As first received: {summary['status']}, {counts}",
+            highlight=False,
         )
-    console.print(table)
+    else:
+        console.print(
+            f"import {summary['importId']}: [bold]{summary['status']}[/]  {counts}",
+            highlight=False,
+        )
+    console.print(_storage_line(summary.get("storage")), highlight=False)
+    print_table(
+        table(
+            ("sheet", "records", "accepted", "unchanged", "rejected"),
+            (
+                (
+                    sheet["sheet"],
+                    str(sheet["total"]),
+                    str(sheet["successCount"]),
+                    str(sheet["duplicateCount"]),
+                    str(sheet["failCount"]),
+                )
+                for sheet in summary["sheets"]
+            ),
+            ids=("sheet",),
+        )
+    )
     shown = summary["errors"][:20]
     for error in shown:
         where = (
@@ -269,3 +314,20 @@ def _show(summary: dict[str, Any]) -> None:
         console.print(f"  … {summary['errorCount'] - len(shown)} more in the error workbook")
     if "errorWorkbookFile" in summary:
         console.print(f"error workbook: {summary['errorWorkbookFile']}", highlight=False)
+
+
+def _storage_line(storage: dict[str, Any] | None) -> str:
+    """Where the accepted records are: waiting for the forwarder, or stored in the FHIR server."""
+    if not storage:
+        return "storage: no record was accepted"
+    parts = [f"{storage['stored']} stored in the FHIR server"]
+    if storage["accepted"]:
+        parts.append(
+            f"{storage['accepted']} waiting for the forwarder (`vte-facade serve` runs it)"
+        )
+    if storage["failed"]:
+        parts.append(f"{storage['failed']} failed (see VTE.BATCH.QUERY)")
+    line = "storage: " + ", ".join(parts)
+    if storage.get("storedAt"):
+        line += f"; all stored by {storage['storedAt']}"
+    return line

@@ -2,20 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import signal
 from typing import Annotated, Any
 
 import typer
 
 from facade.cli.output import JsonOption, console, emit, fail, settings
-from facade.db import Database
-from facade.errors import FacadeError
-from facade.forward.worker import Forwarder, ForwardReport
-from facade.logs import configure_logging
-from facade.upstream import UpstreamClient
-
-app = typer.Typer(help="Forward accepted native records to the FHIR server.")
 
 
 def _human(data: dict[str, Any]) -> None:
@@ -23,7 +15,7 @@ def _human(data: dict[str, Any]) -> None:
         f"claimed {data['claimed']}  stored {data['stored']}  failed {data['failed']}  "
         f"retry later {data['released']}  transactions {data['transactions']}  "
         f"in {data['seconds']:.1f} s"
-        + ("  [yellow](FHIR server unavailable)[/]" if data["upstream_down"] else "")
+        + ("  [yellow](FHIR server unavailable)[/]" if data["upstreamDown"] else "")
     )
     if data.get("queue"):
         queue = data["queue"]
@@ -33,6 +25,13 @@ def _human(data: dict[str, Any]) -> None:
 
 
 async def _run(once: bool) -> dict[str, Any]:
+    import asyncio
+
+    from facade.db import Database
+    from facade.forward.worker import Forwarder, ForwardReport
+    from facade.logs import configure_logging
+    from facade.upstream import UpstreamClient
+
     current = settings()
     configure_logging(current.log_level)
     database = Database(current.database_url)
@@ -48,7 +47,7 @@ async def _run(once: bool) -> dict[str, Any]:
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
             await forwarder.run_forever(stop)
-        result = report.as_dict()
+        result = {_camel(k): v for k, v in report.as_dict().items()}
         result["queue"] = forwarder.queue.counts()
         return result
     finally:
@@ -56,7 +55,11 @@ async def _run(once: bool) -> dict[str, Any]:
         database.dispose()
 
 
-@app.callback(invoke_without_command=True)
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part.title() for part in rest)
+
+
 def forward(
     once: Annotated[
         bool,
@@ -66,11 +69,18 @@ def forward(
     ] = False,
     json: JsonOption = False,
 ) -> None:
-    """Forward accepted records as FHIR transactions; receipts become stored or failed."""
+    """Forward accepted native and Excel records to the FHIR server (normally done by `serve`).
+
+    Records go as FHIR transactions; their receipts become stored or failed.
+    """
+    import asyncio
+
+    from facade.errors import FacadeError
+
     try:
         result = asyncio.run(_run(once))
     except FacadeError as exc:
         raise fail(exc, json) from exc
     emit(result, json, _human)
-    if result["upstream_down"]:
+    if result["upstreamDown"]:
         raise typer.Exit(2)

@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from facade.cli.output import JsonOption, console, emit, fail, settings
-from facade.hapi import HapiLauncher, HapiStatus
-from facade.hapi.launcher import HapiError
+
+if TYPE_CHECKING:
+    from facade.hapi import HapiLauncher, HapiStatus
+
+
+def _launcher() -> HapiLauncher:
+    from facade.hapi import HapiLauncher
+
+    return HapiLauncher(settings())
+
 
 app = typer.Typer(
     help="Manage the local HAPI FHIR JPA server (built from docker/hapi).", no_args_is_help=True
@@ -25,7 +35,9 @@ def build(
     json: JsonOption = False,
 ) -> None:
     """Build the HAPI jar with Maven if it is missing or older than its sources."""
-    launcher = HapiLauncher(settings())
+    from facade.hapi.launcher import HapiError
+
+    launcher = _launcher()
     try:
         ran = launcher.build(force=force)
     except HapiError as exc:
@@ -39,22 +51,33 @@ def build(
 
 @app.command()
 def start(json: JsonOption = False) -> None:
-    """Build when needed, start HAPI and wait for /fhir/metadata."""
-    launcher = HapiLauncher(settings())
+    """Build when needed, start HAPI and wait for /fhir/metadata (nothing to do if it runs)."""
+    from facade.hapi.launcher import HapiError
+
+    launcher = _launcher()
+    current = launcher.status()
+    if current.state == "running":
+        emit(
+            {**current.as_dict(), "alreadyRunning": True},
+            json,
+            lambda _: console.print(
+                f"HAPI FHIR is already running (pid {current.pid}) at {current.base_url}"
+            ),
+        )
+        return
     if not json:
         console.print(f"starting HAPI FHIR (log: {launcher.log_file}) ...")
     try:
         status = launcher.start()
     except HapiError as exc:
         raise fail(exc, json) from exc
-    emit(status.as_dict(), json, lambda _: _show(status))
+    emit({**status.as_dict(), "alreadyRunning": False}, json, lambda _: _show(status))
 
 
 @app.command()
 def stop(json: JsonOption = False) -> None:
     """Stop the HAPI process recorded in the pid file."""
-    launcher = HapiLauncher(settings())
-    stopped = launcher.stop()
+    stopped = _launcher().stop()
     emit(
         {"stopped": stopped},
         json,
@@ -67,7 +90,7 @@ def stop(json: JsonOption = False) -> None:
 @app.command()
 def status(json: JsonOption = False) -> None:
     """Report state, pid and base URL; exits 3 when HAPI is not running."""
-    current = HapiLauncher(settings()).status()
-    emit(current.as_dict(), json, _show)
+    current = _launcher().status()
+    emit(current.as_dict(), json, lambda _: _show(current))
     if current.state != "running":
         raise typer.Exit(3)

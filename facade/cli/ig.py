@@ -2,20 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 import typer
 
 from facade.cli.output import JsonOption, console, emit, fail, settings
-from facade.dictionary.loader import load_dictionary
-from facade.dictionary.markdown import render_markdown
-from facade.errors import FacadeError
-from facade.ig.build import build as build_ig, ensure_core_package
-from facade.ig.consistency import IgIndex, check_consistency
-from facade.ig.loader import load_ig
-from facade.ig.nesting import NESTING_FILE, derive, read_nesting
-from facade.upstream.client import UpstreamClient
 
 app = typer.Typer(
     help="Build, check and load the VTE implementation guide; render the data dictionary.",
@@ -32,6 +23,9 @@ def _resources_dir() -> Path:
 @app.command()
 def build(json: JsonOption = False) -> None:
     """Regenerate terminology FSH from the code tables and run the pinned SUSHI in place."""
+    from facade.errors import FacadeError
+    from facade.ig.build import build as build_ig
+
     current = settings()
     try:
         result = build_ig(current.profiles_dir, current.mappings_dir)
@@ -53,7 +47,14 @@ def build(json: JsonOption = False) -> None:
 
 @app.command()
 def load(json: JsonOption = False) -> None:
-    """PUT every conformance resource (CodeSystem, ValueSet, ConceptMap, StructureDefinition) into HAPI."""
+    """PUT every conformance resource (CodeSystem, ValueSet, ConceptMap, StructureDefinition,
+    SearchParameter, Measure) into HAPI."""
+    import asyncio
+
+    from facade.errors import FacadeError
+    from facade.ig.loader import load_ig
+    from facade.upstream.client import UpstreamClient
+
     current = settings()
 
     async def run() -> dict[str, int]:
@@ -68,10 +69,10 @@ def load(json: JsonOption = False) -> None:
     except FacadeError as exc:
         raise fail(exc, json) from exc
     emit(
-        {"loaded": counts, "fhir_base_url": current.fhir_base_url},
+        {"loaded": counts, "fhirBaseUrl": current.fhir_base_url},
         json,
         lambda d: console.print(
-            f"loaded {sum(d['loaded'].values())} resources into {d['fhir_base_url']}: "
+            f"loaded {sum(d['loaded'].values())} resources into {d['fhirBaseUrl']}: "
             + ", ".join(f"{k} {v}" for k, v in d["loaded"].items())
         ),
     )
@@ -81,6 +82,13 @@ def load(json: JsonOption = False) -> None:
 def check(json: JsonOption = False) -> None:
     """Check that dictionary, generated profiles and code tables agree, and that dictionary.md and
     the derived extension nesting are current."""
+    from facade.dictionary.loader import load_dictionary
+    from facade.dictionary.markdown import render_markdown
+    from facade.errors import FacadeError
+    from facade.ig.build import ensure_core_package
+    from facade.ig.consistency import IgIndex, check_consistency
+    from facade.ig.nesting import NESTING_FILE, derive, read_nesting
+
     current = settings()
     try:
         dictionary = load_dictionary(current.mappings_dir)
@@ -117,6 +125,10 @@ def check(json: JsonOption = False) -> None:
 @app.command("render-dictionary")
 def render_dictionary(json: JsonOption = False) -> None:
     """Regenerate mappings/dictionary.md from the YAML."""
+    from facade.dictionary.loader import load_dictionary
+    from facade.dictionary.markdown import render_markdown
+    from facade.errors import FacadeError
+
     current = settings()
     try:
         dictionary = load_dictionary(current.mappings_dir)

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
-from rich.table import Table as RichTable
 
-from facade.cli.output import JsonOption, console, emit, fail, settings
-from facade.errors import FacadeError
-from facade.indicators import conformance
-from facade.indicators.service import Table, catalog, evaluate_and_publish
-from facade.upstream import UpstreamClient
+from facade.cli.output import JsonOption, console, emit, fail, print_table, settings
+
+if TYPE_CHECKING:
+    from rich.table import Table as RichTable
+
+    from facade.indicators.service import Table
 
 RegionOrgOption = typer.Option(
     [],
@@ -38,12 +37,24 @@ def indicators(
     ),
     region_org: list[str] = RegionOrgOption,
     indicator: list[str] = IndicatorOption,
-    store: bool = typer.Option(True, "--store/--no-store", help="Publish MeasureReports to HAPI."),
+    store: bool = typer.Option(
+        True,
+        "--store/--no-store",
+        help="Publish the MeasureReports to HAPI (the default; all of a run's reports in one "
+        "transaction, or none). --no-store only computes and prints.",
+    ),
     json: JsonOption = False,
 ) -> None:
-    """Compute the indicators of a period through HAPI and print them."""
+    """Compute the indicators of a period through HAPI, publish them as MeasureReports and
+    print them."""
     if ctx.invoked_subcommand is not None:
         return
+    import asyncio
+
+    from facade.errors import FacadeError
+    from facade.indicators.service import evaluate_and_publish
+    from facade.upstream import UpstreamClient
+
     if period is None:
         raise fail("--period is required (e.g. --period 2026-Q1)", json, code=2)
     current = settings()
@@ -79,18 +90,22 @@ def indicators(
             "resources": stats.search.resources,
         },
     }
-    emit(data, json, lambda _: _print(tables, org, evaluation.stats.total_seconds))
+    emit(data, json, lambda _: _print(tables, org, evaluation.stats.total_seconds, store))
 
 
-def _print(tables: dict[str | None, Table], org: str | None, seconds: float) -> None:
+def _print(
+    tables: dict[str | None, Table], org: str | None, seconds: float, published: bool
+) -> None:
     shown = tables.get(org) if org is not None else tables.get(None)
     if shown is not None:
-        console.print(_table(shown))
+        print_table(_table(shown))
     if org is None:
         hospitals: dict[str | None, Table] = {k: t for k, t in tables.items() if k is not None}
         if hospitals:
-            console.print(_by_hospital(hospitals))
-    console.print(f"computed in {seconds:.1f} s")
+            print_table(_by_hospital(hospitals))
+    reports = sum(len(t.rows) for t in tables.values())
+    note = f"; {reports} MeasureReports published" if published else " (not published)"
+    console.print(f"computed in {seconds:.1f} s{note}", highlight=False)
 
 
 def _rate(score: float | None) -> str:
@@ -98,14 +113,19 @@ def _rate(score: float | None) -> str:
 
 
 def _table(table: Table) -> RichTable:
+    from rich.table import Table as RichTable
+
     out = RichTable(title=f"VTE indicators {table.period} — {table.scope}")
     for column in ("id", "指标 / indicator", "numerator", "denominator", "rate", "evaluated by"):
         out.add_column(
-            column, justify="right" if column in ("numerator", "denominator", "rate") else "left"
+            column,
+            justify="right" if column in ("numerator", "denominator", "rate") else "left",
+            no_wrap=column == "id",
+            overflow="fold",  # Chinese names have no spaces to wrap at: fold, never cut
         )
     for row in table.rows:
         excluded = row.populations.get("denominator-exclusion", 0)
-        methods = "/".join(
+        methods = " ".join(
             f"{code.split('-')[0][:3]}:{method}" for code, method in row.methods.items()
         )
         out.add_row(
@@ -120,11 +140,13 @@ def _table(table: Table) -> RichTable:
 
 
 def _by_hospital(tables: dict[str | None, Table]) -> RichTable:
+    from rich.table import Table as RichTable
+
     out = RichTable(title="by hospital (rate, numerator/denominator)")
-    out.add_column("id")
+    out.add_column("id", no_wrap=True)
     orgs = sorted(k for k in tables if k is not None)
     for code in orgs:
-        out.add_column(code, justify="right")
+        out.add_column(code, justify="right", no_wrap=True)  # org codes are typed next: whole
     ids = [row.id for row in next(iter(tables.values())).rows]
     for indicator_id in ids:
         cells = []
@@ -140,6 +162,8 @@ def _by_hospital(tables: dict[str | None, Table]) -> RichTable:
 @app.command()
 def definitions(json: JsonOption = False) -> None:
     """List the indicator definitions in force."""
+    from facade.indicators.service import catalog
+
     loaded = catalog(settings()).definitions
     data = [
         {
@@ -157,6 +181,8 @@ def definitions(json: JsonOption = False) -> None:
     ]
 
     def human(rows: list[dict[str, Any]]) -> None:
+        from rich.table import Table as RichTable
+
         table = RichTable(title="indicator definitions (mappings/indicators)")
         for column in ("id", "name", "numerator criteria"):
             table.add_column(column)
@@ -167,7 +193,7 @@ def definitions(json: JsonOption = False) -> None:
                 f"{row['name']['zh']}\n{row['name']['en']}",
                 ", ".join(c["kind"] for c in criteria),
             )
-        console.print(table)
+        print_table(table)
 
     emit(data, json, human)
 
@@ -175,6 +201,9 @@ def definitions(json: JsonOption = False) -> None:
 @app.command("conformance")
 def write_conformance(json: JsonOption = False) -> None:
     """Rewrite the Measures' FSH from the definitions (then run `vte-facade ig build`)."""
+    from facade.indicators import conformance
+    from facade.indicators.service import catalog
+
     current = settings()
     loaded = catalog(current)
     path = conformance.generated_path(current.profiles_dir)

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import typer
-import uvicorn
 
 from facade import __version__
-from facade.app import create_app
 from facade.cli import (
     apps,
     audit,
@@ -26,7 +24,6 @@ from facade.cli import (
     user,
 )
 from facade.cli.output import JsonOption, console, emit, settings
-from facade.logs import configure_logging
 
 app = typer.Typer(
     help="VTE regional FHIR facade: native (VTE-X) and FHIR intake, indicators, research access.",
@@ -40,9 +37,9 @@ app.add_typer(apps.app, name="app")
 app.add_typer(native.app, name="native")
 app.add_typer(client.app, name="client")
 app.add_typer(audit.app, name="audit")
-app.add_typer(forward.app, name="forward")
+app.command("forward")(forward.forward)
 app.add_typer(indicators.app, name="indicators")
-app.add_typer(synth.app, name="synth")
+app.command("synth")(synth.synth)
 app.add_typer(user.app, name="user")
 app.add_typer(submissions.app, name="submissions")
 app.add_typer(console_cli.app, name="console")
@@ -63,6 +60,11 @@ def serve(
     port: int | None = typer.Option(None, help="Port (default VTE_PORT, 8000)."),
 ) -> None:
     """Run the facade HTTP server in the foreground and print its URLs."""
+    import uvicorn
+
+    from facade.app import create_app
+    from facade.logs import configure_logging
+
     current = settings()
     updates = {k: v for k, v in {"host": host, "port": port}.items() if v is not None}
     if updates:

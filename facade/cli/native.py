@@ -8,36 +8,12 @@ from typing import Annotated, Any
 
 import typer
 
-from facade.cli.output import JsonOption, console, emit, fail, settings
-from facade.db import Database
-from facade.errors import ProtocolRejected
-from facade.native import strictjson
-from facade.native.crypto import (
-    DecryptionFailed,
-    EncType,
-    decrypt_payload,
-    derive_enc_key,
-    envelope_aad,
-)
-from facade.native.envelope import parse_envelope
-from facade.native.signing import SignType, canonical_string, compute_sign, sign_matches
+from facade.cli.output import JsonOption, console, emit, fail
 
 app = typer.Typer(
     help="Tools for vendors and support staff of the native (VTE-X) interface.",
     no_args_is_help=True,
 )
-
-
-def open_database(as_json: bool) -> Database:
-    """The facade database, refusing to work on a schema that misses migrations."""
-    database = Database(settings().database_url)
-    pending = database.pending_migrations()
-    if pending:
-        raise fail(
-            f"database schema is not current (pending: {', '.join(sorted(pending))}); run `vte-facade db upgrade`",
-            as_json,
-        )
-    return database
 
 
 def _mask(secret: str) -> str:
@@ -46,6 +22,18 @@ def _mask(secret: str) -> str:
 
 def debug_envelope(raw: bytes, secret: str, *, show_secret: bool = False) -> dict[str, Any]:
     """Everything support needs to compare with a vendor's own computation; never the payload itself."""
+    from facade.errors import ProtocolRejected
+    from facade.native import strictjson
+    from facade.native.crypto import (
+        DecryptionFailed,
+        EncType,
+        decrypt_payload,
+        derive_enc_key,
+        envelope_aad,
+    )
+    from facade.native.envelope import parse_envelope
+    from facade.native.signing import SignType, canonical_string, compute_sign, sign_matches
+
     report: dict[str, Any] = {"problems": []}
     try:
         parse_envelope(raw)
@@ -112,10 +100,12 @@ def sign_debug(
     def human(data: dict[str, Any]) -> None:
         for problem in data["problems"]:
             console.print(f"[yellow]problem:[/] {problem}", highlight=False)
+        # The strings go out as plain lines, never wrapped or styled: support staff compare
+        # them character by character, and they are often piped into a file or a ticket.
         console.print("[bold]canonical string[/]", highlight=False)
-        console.print(data["canonicalString"], markup=False, highlight=False)
+        typer.echo(data["canonicalString"])
         console.print("[bold]string to sign[/]", highlight=False)
-        console.print(data["stringToSign"], markup=False, highlight=False)
+        typer.echo(data["stringToSign"])
         for kind, value in data["expectedSign"].items():
             console.print(f"[bold]sign ({kind})[/] {value}", highlight=False)
         if "signMatches" in data:

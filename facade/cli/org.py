@@ -2,29 +2,52 @@
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import typer
-from rich.table import Table
 
-from facade.cli.native import open_database
-from facade.cli.output import JsonOption, console, emit, err_console, fail, settings
-from facade.errors import FacadeError, UpstreamError
-from facade.native import orgs
-from facade.security.institutions import InstitutionRegistry
-from facade.upstream import UpstreamClient
+from facade.cli.output import (
+    JsonOption,
+    console,
+    emit,
+    err_console,
+    fail,
+    open_database,
+    print_table,
+    settings,
+    table,
+)
+
+if TYPE_CHECKING:
+    from facade.errors import FacadeError
+    from facade.native import orgs
+    from facade.upstream import UpstreamClient
 
 app = typer.Typer(help="Register and manage reporting institutions.", no_args_is_help=True)
 
+# The fields the registry checks, as the operator typed them on the command line.
+FLAGS = {"orgCode": "ORG_CODE", "hospitalGrade": "--grade", "vteSystem": "--vte-system"}
+
 
 def _upstream() -> UpstreamClient:
+    from facade.upstream import UpstreamClient
+
     return UpstreamClient(settings())
+
+
+def _as_flags(error: FacadeError) -> FacadeError:
+    """The error with each issue naming the option or argument at fault instead of the field."""
+    error.issues = [replace(i, location=FLAGS.get(i.location, i.location)) for i in error.issues]
+    return error
 
 
 @app.command()
 def add(
     org_code: str = typer.Argument(
-        ..., help="18-character unified social credit code (统一社会信用代码)."
+        ...,
+        metavar="ORG_CODE",
+        help="18-character unified social credit code (统一社会信用代码).",
     ),
     name: str = typer.Option(..., help="Institution name."),
     grade: str = typer.Option(
@@ -39,6 +62,11 @@ def add(
     json: JsonOption = False,
 ) -> None:
     """Admit an institution: its FHIR Organization is created first, then the registry row."""
+    import asyncio
+
+    from facade.errors import FacadeError, UpstreamError
+    from facade.security.institutions import InstitutionRegistry
+
     database = open_database(json)
 
     async def admit() -> orgs.OrgSummary:
@@ -58,12 +86,12 @@ def add(
             json,
         ) from exc
     except FacadeError as exc:
-        raise fail(exc, json) from exc
+        raise fail(_as_flags(exc), json) from exc
     emit(
         summary.as_dict(),
         json,
         lambda d: console.print(
-            f"registered {d['orgCode']} {d['name']} (Organization/{d['fhirId']})"
+            f"registered {d['orgCode']} {d['name']} (Organization/{d['fhirId']})", highlight=False
         ),
     )
 
@@ -71,25 +99,32 @@ def add(
 @app.command("list")
 def list_(json: JsonOption = False) -> None:
     """List registered institutions."""
+    from facade.native import orgs
+
     with open_database(json).session() as session:
         rows = [org.as_dict() for org in orgs.list_orgs(session)]
 
     def human(data: list[dict[str, str]]) -> None:
-        table = Table("orgCode", "name", "grade", "status", "FHIR id")
-        for row in data:
-            table.add_row(
-                row["orgCode"],
-                row["name"],
-                row["hospitalGrade"],
-                row["status"],
-                row["fhirId"] or "",
+        print_table(
+            table(
+                ("orgCode", "name", "grade", "status", "FHIR id"),
+                (
+                    (r["orgCode"], r["name"], r["hospitalGrade"], r["status"], r["fhirId"] or "")
+                    for r in data
+                ),
+                ids=("orgCode", "FHIR id"),
             )
-        console.print(table)
+        )
 
     emit(rows, json, human)
 
 
 def _set_status(org_code: str, active: bool, json: bool) -> None:
+    import asyncio
+
+    from facade.errors import FacadeError
+    from facade.security.institutions import InstitutionRegistry
+
     database = open_database(json)
 
     async def change() -> tuple[orgs.OrgSummary, str | None]:
@@ -102,32 +137,34 @@ def _set_status(org_code: str, active: bool, json: bool) -> None:
             await upstream.aclose()
 
     try:
-        summary, problem = asyncio.run(change())
+        _summary, problem = asyncio.run(change())
     except FacadeError as exc:
         raise fail(exc, json) from exc
+    # The registry decides access at once; the Organization's `active` flag follows when HAPI is up.
     fhir_note = "updated" if problem is None else f"not updated: {problem}"
     if problem is not None:
         err_console.print(
             f"[yellow]warning:[/] FHIR Organization {fhir_note}; run the command again later"
         )
+    state = "active" if active else "disabled"
     emit(
-        {"orgCode": org_code, "status": summary.status, "fhirOrganization": fhir_note},
+        {"orgCode": org_code, "status": state, "fhirOrganization": fhir_note},
         json,
-        lambda d: console.print(f"{d['orgCode']} is {d['status']}"),
+        lambda d: console.print(f"{d['orgCode']} is {d['status']}", highlight=False),
     )
 
 
 @app.command()
-def disable(org_code: str = typer.Argument(...), json: JsonOption = False) -> None:
-    """Disable an institution: its apps (1003) and FHIR clients (tokens, requests) are refused.
-
-    A running facade notices within VTE_INSTITUTION_CACHE_SECONDS (default 5 s), whether or not
-    HAPI is up.
-    """
+def disable(
+    org_code: str = typer.Argument(..., metavar="ORG_CODE"), json: JsonOption = False
+) -> None:
+    """Disable an institution: its apps are refused (1003) at once, whether or not HAPI is up."""
     _set_status(org_code, False, json)
 
 
 @app.command()
-def enable(org_code: str = typer.Argument(...), json: JsonOption = False) -> None:
-    """Re-enable a disabled institution (running facades notice within the same few seconds)."""
+def enable(
+    org_code: str = typer.Argument(..., metavar="ORG_CODE"), json: JsonOption = False
+) -> None:
+    """Re-enable a disabled institution."""
     _set_status(org_code, True, json)

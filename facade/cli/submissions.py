@@ -11,8 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
-from facade.cli.native import open_database
-from facade.cli.output import JsonOption, console, emit, fail, settings
+from facade.cli.output import JsonOption, console, emit, fail, open_database, settings
 from facade.cli.wide import id_table, print_wide
 from facade.errors import FacadeError
 from facade.submissions.service import Submissions, parse_status

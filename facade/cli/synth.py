@@ -1,37 +1,24 @@
-"""``vte-facade synth``: generate a synthetic region's native records and its indicators' ground truth."""
+"""``vte-facade synth``: a deterministic synthetic region (native records and the expected indicators)."""
 
 from __future__ import annotations
 
-import asyncio
-from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import httpx
-import orjson
 import typer
 
-from facade.cli.native import open_database
-from facade.cli.output import JsonOption, console, emit, fail, settings
-from facade.errors import FacadeError
-from facade.indicators.service import catalog
-from facade.synth.generator import RegionSpec, generate
-from facade.synth.push import register_region, upload_region, wait_stored
-from facade.synth.truth import expected
-from facade.upstream import UpstreamClient
+from facade.cli.output import JsonOption, console, emit, fail, open_database, settings
 
 OutOption = typer.Option(..., help="Directory for records/, expected.json and region.json.")
-app = typer.Typer(
-    help="Generate a synthetic region (deterministic from a seed).", invoke_without_command=True
-)
 
 
 def _write(path: Path, data: Any) -> None:
+    import orjson
+
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(orjson.dumps(data, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
 
 
-@app.callback()
 def synth(
     seed: int = typer.Option(..., help="Random seed; the same seed gives the same region."),
     hospitals: int = typer.Option(3, min=1, help="Number of hospitals."),
@@ -47,7 +34,19 @@ def synth(
     ),
     json: JsonOption = False,
 ) -> None:
-    """Write native records per hospital and record type, and the exact expected indicators."""
+    """Generate a synthetic region (deterministic from a seed) and its expected indicators.
+
+    Writes native records per hospital and record type, expected.json and region.json.
+    """
+    from collections import Counter
+
+    import httpx
+
+    from facade.errors import FacadeError
+    from facade.indicators.service import catalog
+    from facade.synth.generator import RegionSpec, generate
+    from facade.synth.truth import expected
+
     current = settings()
     region = generate(
         RegionSpec(seed=seed, hospitals=hospitals, encounters=encounters, period=period, run=run)
@@ -91,6 +90,13 @@ def synth(
 
 
 def _push(current: Any, region: Any, url: str) -> dict[str, Any]:
+    import asyncio
+
+    import httpx
+
+    from facade.synth.push import register_region, upload_region, wait_stored
+    from facade.upstream import UpstreamClient
+
     database = open_database(False)
 
     async def register() -> Any:

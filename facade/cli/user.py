@@ -8,8 +8,7 @@ import typer
 from rich.panel import Panel
 from rich.table import Table
 
-from facade.cli.native import open_database
-from facade.cli.output import JsonOption, console, emit, fail, settings
+from facade.cli.output import JsonOption, console, emit, fail, open_database, settings
 from facade.console.users import ConsoleRole, UserStore
 from facade.errors import FacadeError
 

@@ -30,6 +30,7 @@ class Dictionary:
     code_tables: dict[str, CodeTable]
     record_types: dict[str, RecordType]
     indicators: dict[str, Indicator]
+    clinical_order: tuple[str, ...] = ()  # record types in the order of a stay
 
     def code_table(self, table_id: str) -> CodeTable:
         """A code table by id; KeyError if unknown."""
@@ -77,7 +78,12 @@ def load_dictionary(root: Path) -> Dictionary:
             )
         services[own.service_code] = own.record_type
         records[own.record_type] = own.model_copy(update={"fields": [*common.fields, *own.fields]})
-    dictionary = Dictionary(root, tables, records, indicators)
+    if sorted(common.clinical_order) != sorted(records):
+        raise DictionaryError(
+            f"{_show(common_path)}: clinical_order: must name each record type once "
+            f"({', '.join(sorted(records))})"
+        )
+    dictionary = Dictionary(root, tables, records, indicators, tuple(common.clinical_order))
     for name, record in records.items():
         _Checker(dictionary, record, root / "dictionary" / f"{name}.yaml").run()
     return dictionary

@@ -84,6 +84,9 @@ class Rule(Strict):
     values: list[Scalar] | None = PydField(
         default=None, description="one-of: the allowed values (of the code, or of its property)."
     )
+    zh: str = PydField(
+        description="The rule in Chinese: what hospital staff read in error messages."
+    )
     description: str
 
     @model_validator(mode="after")
@@ -122,6 +125,11 @@ class Field(Strict):
     code_system: str | None = PydField(
         default=None, description="External code system URI (ICD-10, ICD-9-CM-3)."
     )
+    code_system_zh: str | None = PydField(
+        default=None,
+        description="The code system as people know it (the Excel template's 数据字典 sheet); "
+        "required with code_system.",
+    )
     source: list[SourceSystem] = PydField(min_length=1)
     de: str | None = PydField(default=None, pattern=r"^DE\d{2}\.\d{2}\.\d{3}\.\d{2}$")
     indicators: list[str] = PydField(default_factory=list)
@@ -141,6 +149,8 @@ class Field(Strict):
             raise ValueError("a code field needs code_table or code_system")
         if self.code_table and self.code_system:
             raise ValueError("code_table and code_system are exclusive")
+        if (self.code_system is None) != (self.code_system_zh is None):
+            raise ValueError("code_system and code_system_zh go together")
         if self.type != "code" and coded:
             raise ValueError(f"a {self.type} field takes no code_table/code_system")
         if self.type in ("string", "identity-number") and self.max_length is None:
@@ -328,5 +338,10 @@ class Common(Strict):
     """``mappings/dictionary/_common.yaml``: fields every record carries, and the indicator catalogue."""
 
     version: int = PydField(ge=1)
+    clinical_order: list[str] = PydField(
+        default_factory=list,
+        description="Record types in the order of a stay (case, risk, bleeding, prophylaxis, "
+        "event); the Excel template's sheet order.",
+    )
     fields: list[Field]
     indicators: list[Indicator]

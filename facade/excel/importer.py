@@ -11,7 +11,7 @@ validated before its first batch is stored, so a processor fault stores none of 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -23,6 +23,7 @@ from facade.excel.container import Limits, reject
 from facade.excel.layout import Layout
 from facade.excel.locate import CellError, Locator, orphan_error
 from facade.excel.reader import ParsedRecord, ParsedWorkbook, RowRef, read_workbook
+from facade.mapping.rules import linked_record_type
 from facade.native.batch import RecordCheck, prepare_record
 from facade.native.intake import IntakeStore, sm3_hex
 from facade.native.processor import IntakeContext, RecordProcessor
@@ -83,6 +84,7 @@ class ImportResult:
     orphans: list[tuple[RowRef, CellError]]
     batches: list[str]
     rows: int
+    replayed: bool = False  # every batch had been received before: nothing was stored again
 
     @property
     def errors(self) -> list[CellError]:
@@ -162,6 +164,7 @@ def run_import(
     total = sum(len(c.records) for c in chunks)
     validated = stored = 0
     outcomes: list[RecordOutcome] = []
+    placed: dict[tuple[str, str], RecordOutcome] = {}  # (record type, recordId) of this file
     for kind in layout.record_types:
         # Record types in reference order (cases before their assessments): the processor finds
         # a linked record only once its batch is stored. Within a type, every record is
@@ -176,11 +179,18 @@ def run_import(
                     )
                     for index, record in enumerate(chunk.records)
                 ]
+                for check, record in zip(chunk.checks, chunk.records, strict=True):
+                    check.issues = [_in_sheets(i, record, layout, placed) for i in check.issues]
             validated += len(chunk.records)
             report("validate", validated, total)
         for chunk in own:
             reply = chunk.reply or store.store(chunk.context, chunk.digest, chunk.checks)
-            outcomes.extend(_outcomes(chunk, orjson.loads(reply), layout))
+            done = _outcomes(chunk, orjson.loads(reply), layout)
+            outcomes.extend(done)
+            for outcome in done:
+                record_id = outcome.parsed.record.get("recordId")
+                if isinstance(record_id, str):
+                    placed[(kind.record_type, record_id)] = outcome
             stored += len(chunk.records)
             report("store", stored, total)
     orphans = [(problem.ref, orphan_error(problem, layout)) for problem in parsed.orphans]
@@ -192,6 +202,7 @@ def run_import(
         orphans,
         [c.context.batch_no for c in chunks],
         parsed.rows,
+        replayed=bool(chunks) and all(c.reply is not None for c in chunks),
     )
 
 
@@ -243,6 +254,39 @@ def _check(
         check.issues = read + [issue for issue in check.issues if issue.location not in places]
         check.prepared = None
     return check
+
+
+def _in_sheets(
+    issue: Issue,
+    parsed: ParsedRecord,
+    layout: Layout,
+    placed: Mapping[tuple[str, str], RecordOutcome],
+) -> Issue:
+    """A 3006 (the linked record was never received) told in sheets and rows, not services.
+
+    The gateway says which service to send the case with; a person filling in the template
+    needs the sheet to fill in instead, or the row of that sheet that failed.
+    """
+    if issue.native_code != "3006" or issue.rule != "linked-record":
+        return issue
+    name = issue.location.rsplit(".", 1)[-1]
+    target = linked_record_type(parsed.record_type, name)
+    if target is None:
+        return issue
+    sheet = layout.main_sheet(target).title
+    value = parsed.record.get(name)
+    there = placed.get((target, value)) if isinstance(value, str) else None
+    if there is not None:
+        message = (
+            f"所属记录在“{sheet}”工作表第 {there.parsed.main.row} 行，该行未能导入："
+            "请先更正该行，再重新上传"
+        )
+    else:
+        message = (
+            f"所属记录不存在：请在“{sheet}”工作表中填写它（可与本表在同一文件中上传），"
+            "或核对本列的记录标识"
+        )
+    return replace(issue, message=message)
 
 
 def _outcomes(chunk: _Chunk, reply: Mapping[str, Any], layout: Layout) -> list[RecordOutcome]:

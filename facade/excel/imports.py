@@ -19,6 +19,7 @@ from facade.excel.importer import Importer, ImportResult, Progress, run_import
 from facade.excel.layout import Layout
 from facade.excel.tables import ExcelImport
 from facade.native.processor import RecordProcessor
+from facade.native.receipts import batches_storage
 from facade.native.sealing import SecretBox
 from facade.settings import Settings
 
@@ -38,6 +39,10 @@ class SavedImport:
     import_id: str
     summary: dict[str, Any]
     error_workbook: bytes | None
+
+
+def _stamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _aware(moment: datetime) -> datetime:
@@ -66,13 +71,13 @@ class ImportLog:
         now = now or datetime.now(UTC)
         expires = now + timedelta(hours=self.settings.excel_error_workbook_ttl_hours)
         with self.database.session() as session:
-            import_id = session.scalar(
-                select(ExcelImport.id).where(
+            earlier = session.execute(
+                select(ExcelImport.id, ExcelImport.created_at).where(
                     ExcelImport.app_id == importer.app_id,
                     ExcelImport.file_digest == result.file_digest,
                 )
-            )
-        import_id = import_id or uuid.uuid4().hex
+            ).first()
+        import_id = earlier[0] if earlier else uuid.uuid4().hex
         errors = result.errors
         workbook = (
             build_error_workbook(result, layout, import_id=import_id, created=now)
@@ -80,6 +85,7 @@ class ImportLog:
             else None
         )
         summary = self.summary(importer, result, layout, import_id, expires if workbook else None)
+        summary["firstReceivedAt"] = _stamp(_aware(earlier[1]) if earlier else now)
         values = {
             "app_id": importer.app_id,
             "org_code": importer.org_code,
@@ -144,10 +150,11 @@ class ImportLog:
         if expires is not None:
             link = {
                 "href": self.settings.public_base_url + error_workbook_path(import_id),
-                "expiresAt": expires.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                "expiresAt": _stamp(expires),
             }
         return {
             "importId": import_id,
+            "replayed": result.replayed,
             "appId": importer.app_id,
             "orgCode": importer.org_code,
             "fileDigest": result.file_digest,
@@ -162,13 +169,16 @@ class ImportLog:
             "errors": [e.as_dict() for e in errors[:cap]],
             "errorsTruncated": len(errors) > cap,
             "errorWorkbook": link,
+            "storage": batches_storage(self.database, importer.app_id, result.batches),
             "results": [o.as_dict() for o in result.outcomes],
         }
 
     def load_summary(self, import_id: str, org_code: str) -> dict[str, Any]:
-        """The stored summary of an import of ``org_code``; NotFound for any other institution."""
+        """The summary of an import of ``org_code`` with its records' current storage status;
+        NotFound for any other institution."""
         row = self._row(import_id, org_code)
         summary: dict[str, Any] = orjson.loads(row.summary)
+        summary["storage"] = batches_storage(self.database, row.app_id, summary["batches"])
         return summary
 
     def error_workbook(self, import_id: str, org_code: str, now: datetime | None = None) -> bytes:

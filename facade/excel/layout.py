@@ -156,7 +156,9 @@ def build_layout(dictionary: Dictionary, max_rows: int) -> Layout:
 
 
 def _ordered(dictionary: Dictionary) -> list[RecordType]:
-    """Record types referenced by others first (organisation, case, ...), ties by name."""
+    """Record types referenced by others first (organisation, case, ...), then in the
+    dictionary's clinical order (risk, bleeding, prophylaxis, event), then by name."""
+    position = {name: n for n, name in enumerate(dictionary.clinical_order)}
     depends: dict[str, set[str]] = {}
     for name, record in dictionary.record_types.items():
         depends[name] = {
@@ -169,10 +171,10 @@ def _ordered(dictionary: Dictionary) -> list[RecordType]:
         }
     ordered: list[str] = []
     while len(ordered) < len(depends):
-        ready = sorted(n for n, d in depends.items() if n not in ordered and d <= set(ordered))
-        if not ready:  # a cycle: fall back to name order for the rest
-            ready = sorted(n for n in depends if n not in ordered)
-        ordered.append(ready[0])
+        ready = [n for n, d in depends.items() if n not in ordered and d <= set(ordered)]
+        if not ready:  # a cycle: fall back to clinical order for the rest
+            ready = [n for n in depends if n not in ordered]
+        ordered.append(min(ready, key=lambda n: (position.get(n, len(position)), n)))
     return [dictionary.record_types[n] for n in ordered]
 
 

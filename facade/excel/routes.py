@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import AsyncGenerator
 from typing import Any
 from urllib.parse import quote, unquote
 
 import orjson
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
 from facade.api.deps import ServicesDep
 from facade.errors import FacadeError, ProtocolRejected
 from facade.excel.auth import HEADERS, verify_request
-from facade.excel.container import too_large
+from facade.excel.container import reject as file_rejected, too_large
 from facade.excel.importer import Importer
 from facade.excel.imports import ERROR_WORKBOOK_MEDIA_TYPE, ImportLog, import_workbook
 from facade.logs import request_id
@@ -53,16 +56,18 @@ async def template(services: ServicesDep) -> Response:
 
 
 @router.post(
-    "/vte-x/v1/excel/import", summary="Import a filled-in template (body: the .xlsx bytes)"
+    "/vte-x/v1/excel/import",
+    summary="Import a filled-in template (body: the .xlsx bytes, or multipart/form-data with "
+    "the file in the part named `file`)",
 )
 async def import_excel(request: Request, services: ServicesDep) -> Response:
     """Authenticated by the app's signed ``X-VTE-*`` headers over the file's SM3 digest; answers a JSON summary."""
     settings = services.settings
-    body = await read_body(request, settings.excel_max_file_bytes)
     ip = client_ip(request, settings)
-    filename = unquote(request.headers.get("X-VTE-FileName", "")) or None
     audit: dict[str, Any] = {"outcome_code": Code.INTERNAL_ERROR.value}
     try:
+        body, part_name = await _file_of(request, settings.excel_max_file_bytes)
+        filename = unquote(request.headers.get("X-VTE-FileName", "")) or part_name
         summary = await run_in_threadpool(
             _import, services, dict(request.headers), body, ip, filename, audit
         )
@@ -74,6 +79,38 @@ async def import_excel(request: Request, services: ServicesDep) -> Response:
         await run_in_threadpool(
             _audit, services, ip, IMPORT_SERVICE, "/vte-x/v1/excel/import", audit
         )
+
+
+# A multipart body carries a little more than the file: boundaries and part headers.
+_MULTIPART_OVERHEAD = 64 * 1024
+
+
+async def _file_of(request: Request, limit: int) -> tuple[bytes | None, str | None]:
+    """The uploaded file and its name from a raw ``.xlsx`` body or a ``multipart/form-data``
+    form (the part named ``file``); None when the file exceeds ``limit``."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await read_body(request, limit), None
+    raw = await read_body(request, limit + _MULTIPART_OVERHEAD)
+    if raw is None:
+        return None, None
+
+    async def once() -> AsyncGenerator[bytes, None]:
+        yield raw
+
+    try:
+        form = await MultiPartParser(
+            request.headers, once(), max_files=1, max_fields=8, max_part_size=64 * 1024
+        ).parse()
+    except MultiPartException as exc:
+        raise file_rejected(f"multipart/form-data 无法解析：{exc.message}", "multipart") from exc
+    try:
+        part = form.get("file")
+        if not isinstance(part, UploadFile):
+            raise file_rejected("multipart/form-data 中须有名为 file 的文件部分", "multipart")
+        data = await part.read()
+    finally:
+        await form.close()  # every part's spooled file, whatever happened
+    return (None if len(data) > limit else data), part.filename
 
 
 def _import(

@@ -317,7 +317,7 @@ def _dictionary_sheet(ws: Worksheet, layout: Layout, dictionary: Dictionary) -> 
                 requirement(field, column.link),
                 field.max_length or "",
                 bounds,
-                f"{table.id} {table.title_zh}" if table else (field.code_system or ""),
+                f"{table.id} {table.title_zh}" if table else (field.code_system_zh or ""),
                 "；".join(f"{c.code} {c.zh}" for c in table.concepts) if table else "",
                 "所属记录的记录标识" if column.link else field.definition,
                 "" if field.example is None else str(field.example),

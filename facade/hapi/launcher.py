@@ -11,7 +11,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +36,8 @@ class HapiStatus:
     base_url: str
 
     def as_dict(self) -> dict[str, Any]:
-        """Plain dict for ``--json`` output."""
-        return asdict(self)
+        """Plain dict for ``--json`` output (camelCase, like every ``--json`` document)."""
+        return {"state": self.state, "pid": self.pid, "baseUrl": self.base_url}
 
 
 class HapiLauncher:

@@ -5,11 +5,17 @@ One report per indicator, period and scope (a hospital, or the region). Its busi
 report instead of adding another. Hospital reports carry the hospital's tenancy tag (hospitals
 read their own through the FHIR door); region reports carry none, so only region-wide roles see
 them.
+
+A proportion whose denominator (minus exclusions) is empty has no score: the group or stratum
+then carries ``measureScore`` with only a data-absent-reason (``not-applicable``) and keeps its
+populations with their counts, zero included (profile invariants vte-mr-2 and vte-mr-3). Every
+stratifier the Measure declares is present, with no stratum when no stay falls into one.
 """
 
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from fractions import Fraction
@@ -17,6 +23,7 @@ from html import escape
 from typing import Any
 from urllib.parse import quote
 
+from facade.errors import UpstreamRejected
 from facade.fhir.naming import (
     CANONICAL,
     ORG_CODE_SYSTEM,
@@ -35,6 +42,7 @@ REGION_SYSTEM = f"{CANONICAL}/sid/region"
 STRATIFIER_SYSTEM = f"{CANONICAL}/CodeSystem/indicator-stratifier"
 POPULATION_SYSTEM = "http://terminology.hl7.org/CodeSystem/measure-population"
 IMPROVEMENT_SYSTEM = "http://terminology.hl7.org/CodeSystem/measure-improvement-notation"
+DATA_ABSENT_REASON = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
 REPORT_PROFILE = profile_url("vte-summary-measurereport")
 STRATIFIER_NAMES = {
     "hospital": "医院 (hospital)",
@@ -66,6 +74,14 @@ def score_value(counts: Counts) -> float | None:
     """The proportion score, rounded for publication (None when the denominator is empty)."""
     value = score(counts)
     return None if value is None else round(float(value), SCORE_PLACES)
+
+
+def measure_score(counts: Counts) -> dict[str, Any]:
+    """``measureScore`` of a group or stratum: the value, or why there is none."""
+    value = score_value(counts)
+    if value is None:
+        return {"extension": [{"url": DATA_ABSENT_REASON, "valueCode": "not-applicable"}]}
+    return {"value": value}
 
 
 def build_report(
@@ -126,8 +142,10 @@ def _narrative(
 ) -> dict[str, str]:
     counts = scope.populations
     value = score_value(counts)
-    rate = "—" if value is None else f"{value * 100:.2f}%"
-    cells = "".join(f"<td>{escape(code)}: {counts.get(code, 0)}</td>" for code in counts)
+    rate = "— (no denominator)" if value is None else f"{value * 100:.2f}%"
+    cells = "".join(
+        f"<td>{escape(code.value)}: {counts.get(code.value, 0)}</td>" for code in indicator.codes
+    )
     div = (
         '<div xmlns="http://www.w3.org/1999/xhtml">'
         f"<p>{escape(indicator.id)} {escape(indicator.name.zh)} ({escape(indicator.name.en)}), "
@@ -148,13 +166,11 @@ def _group(
     group: dict[str, Any] = {
         "id": indicator.id,
         "population": _populations(scope.populations, codes, with_ids=True),
+        "measureScore": measure_score(scope.populations),
     }
-    value = score_value(scope.populations)
-    if value is not None:
-        group["measureScore"] = {"value": value}
     stratifiers = []
     for stratifier in indicator.stratifiers:
-        strata = scope.strata.get(stratifier.value)
+        strata = scope.strata.get(stratifier.value) or {}
         if (
             stratifier.value == "hospital"
             and org is not None
@@ -162,22 +178,20 @@ def _group(
         ):
             # a hospital's own report has the Measure's hospital stratifier with its one stratum
             strata = {org: scope.populations}
-        if not strata:
-            continue
-        stratifiers.append(
-            {
-                "code": [
-                    {
-                        "coding": [{"system": STRATIFIER_SYSTEM, "code": stratifier.value}],
-                        "text": STRATIFIER_NAMES[stratifier.value],
-                    }
-                ],
-                "stratum": [
-                    _stratum(stratifier.value, key, counts, codes, names)
-                    for key, counts in sorted(strata.items())
-                ],
-            }
-        )
+        entry: dict[str, Any] = {
+            "code": [
+                {
+                    "coding": [{"system": STRATIFIER_SYSTEM, "code": stratifier.value}],
+                    "text": STRATIFIER_NAMES[stratifier.value],
+                }
+            ]
+        }
+        if strata:  # the Measure's stratifiers are all reported, with or without strata
+            entry["stratum"] = [
+                _stratum(stratifier.value, key, counts, codes, names)
+                for key, counts in sorted(strata.items())
+            ]
+        stratifiers.append(entry)
     if stratifiers:
         group["stratifier"] = stratifiers
     return group
@@ -211,14 +225,11 @@ def _stratum(
             value["coding"] = [{"system": department_code_system(org), "code": dept}]
     else:
         value = {"text": key}
-    stratum: dict[str, Any] = {
+    return {
         "value": value,
         "population": _populations(counts, codes, with_ids=False),
+        "measureScore": measure_score(counts),
     }
-    scored = score_value(counts)
-    if scored is not None:
-        stratum["measureScore"] = {"value": scored}
-    return stratum
 
 
 def read_counts(report: dict[str, Any]) -> tuple[Counts, dict[str, dict[str, Counts]]]:
@@ -230,6 +241,8 @@ def read_counts(report: dict[str, Any]) -> tuple[Counts, dict[str, dict[str, Cou
 
     strata: dict[str, dict[str, Counts]] = {}
     for stratifier in group.get("stratifier") or []:
+        if not stratifier.get("stratum"):
+            continue  # the Measure's stratifier, with no stay in any stratum
         name = stratifier["code"][0]["coding"][0]["code"]
         strata[name] = {
             _stratum_key(name, s["value"]): counts(s["population"]) for s in stratifier["stratum"]
@@ -243,17 +256,50 @@ def _stratum_key(name: str, value: dict[str, Any]) -> str:
     return str(value["text"])
 
 
-async def store_report(upstream: UpstreamClient, report: dict[str, Any]) -> dict[str, Any]:
-    """Create or replace the report with the same business identifier; return HAPI's stored copy."""
+def _conditional_url(report: dict[str, Any]) -> str:
     identifier = report["identifier"][0]
     token = quote(f"{identifier['system']}|{identifier['value']}", safe="")
-    stored: dict[str, Any] = await upstream.send_json(
-        "PUT",
-        f"MeasureReport?identifier={token}",
-        report,
-        headers={"Prefer": "return=representation"},
-    )
-    return stored
+    return f"MeasureReport?identifier={token}"
+
+
+async def publish_reports(upstream: UpstreamClient, reports: Sequence[dict[str, Any]]) -> list[str]:
+    """Store a run's reports in one transaction: all of them or, on any refusal, none.
+
+    Each entry is a conditional update on the report's business identifier (recomputing
+    replaces). Returns ``MeasureReport/<id>`` per report, in order.
+    """
+    if not reports:
+        return []
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [
+            {
+                "fullUrl": f"urn:uuid:{uuid.uuid4()}",
+                "resource": report,
+                "request": {"method": "PUT", "url": _conditional_url(report)},
+            }
+            for report in reports
+        ],
+    }
+    try:
+        answer = await upstream.transaction(bundle)
+    except UpstreamRejected as exc:
+        raise UpstreamRejected(
+            f"publishing {len(reports)} MeasureReports failed and none was stored: {exc.message}",
+            upstream_status=exc.upstream_status,
+            outcome=exc.outcome,
+        ) from exc
+    ids = []
+    for entry in answer.get("entry") or []:
+        location = str((entry.get("response") or {}).get("location") or "")
+        ids.append("/".join(location.split("/")[:2]))  # drop /_history/N
+    if len(ids) != len(reports):
+        raise UpstreamRejected(
+            f"the FHIR server answered {len(ids)} entries for {len(reports)} MeasureReports",
+            upstream_status=502,
+        )
+    return ids
 
 
 async def find_reports(

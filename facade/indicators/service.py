@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -17,11 +16,11 @@ from facade.indicators.periods import Period, parse_period
 from facade.indicators.report import (
     build_report,
     find_reports,
+    publish_reports,
     region_key,
     report_identifier,
     scope_from_report,
     score_value,
-    store_report,
 )
 from facade.indicators.results import Counts, ScopeResult
 from facade.indicators.vocab import Vocabulary
@@ -116,33 +115,30 @@ async def evaluate_and_publish(
 ) -> tuple[Evaluation, dict[str | None, Table]]:
     """Evaluate over ``region`` (None: every hospital) and publish reports for each scope in
     ``publish`` (an org code, or None for the region; None: the region and every hospital);
-    return the evaluation and one table per scope."""
+    return the evaluation and one table per scope.
+
+    The run's reports go to HAPI in one transaction: all of them are stored, or none.
+    """
     run = await engine(settings, upstream).evaluate(period, orgs=region, indicators=indicators)
     definitions = catalog(settings).definitions
     key = region_key(region)
+    scopes = list(publish) if publish is not None else [None, *run.orgs]
+    ids = list(run.results)
+    report_ids: list[str | None] = [None] * (len(scopes) * len(ids))
+    if store:
+        reports = [
+            build_report(
+                definitions.indicators[i], run.results[i], run.period, org=scope, region=key
+            )
+            for scope in scopes
+            for i in ids
+        ]
+        report_ids = list(await publish_reports(upstream, reports))
     tables: dict[str | None, Table] = {}
-    gate = asyncio.Semaphore(settings.indicator_concurrency)
-
-    async def publish_one(scope: str | None, indicator_id: str) -> str | None:
-        if not store:
-            return None
-        report = build_report(
-            definitions.indicators[indicator_id],
-            run.results[indicator_id],
-            run.period,
-            org=scope,
-            region=key,
-        )
-        async with gate:  # HAPI validates each report against the profile: keep a few in flight
-            stored = await store_report(upstream, report)
-        return f"MeasureReport/{stored['id']}" if stored.get("id") else None
-
-    for scope in publish if publish is not None else [None, *run.orgs]:
-        ids = list(run.results)
-        report_ids = await asyncio.gather(*(publish_one(scope, i) for i in ids))
+    for n, scope in enumerate(scopes):
         rows = [
-            _row(i, definitions, run.results[i].scope(scope), run, report_id)
-            for i, report_id in zip(ids, report_ids, strict=True)
+            _row(i, definitions, run.results[i].scope(scope), run, report_ids[n * len(ids) + k])
+            for k, i in enumerate(ids)
         ]
         tables[scope] = Table(run.period.label, scope or key, rows)
     return run, tables

@@ -26,17 +26,13 @@ def _where(prefix: str, name: str) -> str:
 
 
 def _logic(where: str, rule: Rule) -> Issue:
-    """3005: the rule (its id and description) does not hold."""
-    return Issue(
-        where, rule.id, f"逻辑校验失败（{rule.id}）：{rule.description}", native_code="3005"
-    )
+    """3005: the rule does not hold (message in Chinese; the rule id is the issue's ``rule``)."""
+    return Issue(where, rule.id, f"逻辑校验失败：{rule.zh}（规则 {rule.id}）", native_code="3005")
 
 
 def _missing(where: str, rule: Rule) -> Issue:
     """3001: the rule needs a field that is absent."""
-    return Issue(
-        where, rule.id, f"必填字段缺失（{rule.id}）：{rule.description}", native_code="3001"
-    )
+    return Issue(where, rule.id, f"必填字段缺失：{rule.zh}（规则 {rule.id}）", native_code="3001")
 
 
 def _moment(field: Field | None, value: Any) -> date | None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 import re
 import secrets
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +19,7 @@ from facade.native.envelope import APP_ID
 from facade.native.orgs import require_org
 from facade.native.sealing import SecretBox
 from facade.native.services import SERVICE_CODE
-from facade.native.signing import SignType
+from facade.native.signing import SignType, sign_matches
 from facade.native.tables import NativeApp, NativeAppKey, NativeOrg
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -330,3 +330,46 @@ def list_apps(session: Session, org_code: str | None = None) -> list[AppAccess]:
             NativeOrg.org_code == org_code
         )
     return [access for app_id in session.scalars(query) if (access := load_access(session, app_id))]
+
+
+@dataclass(frozen=True)
+class SignCheck:
+    """Which key, if any, produced a request's sign.
+
+    ``version_active`` is False when the request named a ``keyVersion`` that is not active (then
+    no key was tried); otherwise ``secret``/``key_version`` are None when no active key matched.
+    """
+
+    version_active: bool
+    key_version: int | None = None
+    secret: str | None = None
+
+
+def check_sign(
+    session: Session,
+    box: SecretBox,
+    access: AppAccess,
+    members: Mapping[str, str],
+    *,
+    key_version: str | None,
+    sign_type: str,
+    sign: str,
+) -> SignCheck:
+    """Verify ``sign`` over ``members`` with the app's key: the one ``key_version`` names, or,
+    without it, the current key and then the previous one.
+
+    During a rotation's overlap window (after ``app rotate``, until ``app complete-rotation``)
+    two versions are active, so a hospital that has not switched yet keeps working without
+    sending ``keyVersion``; the gateway and the Excel endpoints both check signs here.
+    """
+    if key_version:
+        versions = [int(key_version)] if int(key_version) in access.key_versions else []
+        if not versions:
+            return SignCheck(version_active=False)
+    else:
+        versions = list(access.key_versions)  # newest first: current, then previous
+    for version in versions:
+        secret = load_secret(session, box, access.app_id, version)
+        if secret is not None and sign_matches(members, secret, sign_type, sign):
+            return SignCheck(version_active=True, key_version=version, secret=secret)
+    return SignCheck(version_active=True)

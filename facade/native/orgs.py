@@ -95,14 +95,35 @@ def check_org_code(code: str) -> None:
 
 
 def check_admission(grade: str, has_vte_system: bool) -> None:
-    """The standard's admission rule: level 2 or above, with a VTE system offering the five functions."""
-    if grade not in ADMITTED_GRADES or not has_vte_system:
+    """The standard's admission rule: level 2 or above, with a VTE system offering the five functions.
+
+    Raises InvalidInput with one issue per unmet condition (``hospitalGrade``, ``vteSystem``).
+    """
+    issues = []
+    if grade not in ADMITTED_GRADES:
+        issues.append(
+            Issue(
+                "hospitalGrade",
+                "admission",
+                f"grade {grade!r} is not admitted: secondary hospitals and above only "
+                f"(one of {', '.join(sorted(ADMITTED_GRADES))})",
+            )
+        )
+    if not has_vte_system:
+        issues.append(
+            Issue(
+                "vteSystem",
+                "admission",
+                "the hospital's VTE system must offer VTE-risk, bleeding-risk, "
+                "mechanical-prophylaxis-contraindication and Wells assessments and indicator "
+                "statistics; confirm that it does",
+            )
+        )
+    if issues:
         raise InvalidInput(
-            "not admitted: the exchange admits secondary hospitals and above whose VTE system offers VTE-risk, "
-            "bleeding-risk, mechanical-prophylaxis-contraindication and Wells assessments and indicator statistics",
-            issues=[
-                Issue("hospitalGrade", "admission", f"one of {', '.join(sorted(ADMITTED_GRADES))}")
-            ],
+            "not admitted: the exchange admits secondary hospitals and above whose VTE system "
+            "offers the five functions",
+            issues=issues,
         )
 
 

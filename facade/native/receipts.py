@@ -244,3 +244,50 @@ def batch_view(database: Database, app_id: str, batch_no: str) -> dict[str, Any]
             },
             "results": results,
         }
+
+
+def _iso(moment: datetime | None) -> str | None:
+    if moment is None:
+        return None
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def batches_storage(database: Database, app_id: str, batch_nos: list[str]) -> dict[str, Any]:
+    """Where the records these batches accepted are now: how many are still ACCEPTED, STORED
+    in the FHIR server or FAILED, and when the first and the last reached STORED.
+
+    ``storedAt`` is the moment the last one was stored, set only once none is left ACCEPTED
+    (records answered DUPLICATE were stored by an earlier upload and are not counted here).
+    """
+    counts = {"accepted": 0, "stored": 0, "failed": 0}
+    first: datetime | None = None
+    last: datetime | None = None
+    with database.session() as session:
+        for start in range(0, len(batch_nos), 200):
+            rows = session.execute(
+                select(
+                    IntakeRecord.status,
+                    func.count(),
+                    func.min(IntakeRecord.stored_at),
+                    func.max(IntakeRecord.stored_at),
+                )
+                .join(IntakeBatch, IntakeBatch.id == IntakeRecord.batch_id)
+                .where(
+                    IntakeBatch.app_id == app_id,
+                    IntakeBatch.batch_no.in_(batch_nos[start : start + 200]),
+                )
+                .group_by(IntakeRecord.status)
+            )
+            for status, count, earliest, latest in rows:
+                counts[status] += int(count)
+                if earliest is not None:
+                    first = earliest if first is None else min(first, earliest)
+                if latest is not None:
+                    last = latest if last is None else max(last, latest)
+    done = counts["accepted"] == 0 and counts["stored"] > 0
+    return {
+        **counts,
+        "firstStoredAt": _iso(first),
+        "storedAt": _iso(last) if done else None,
+    }

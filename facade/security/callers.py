@@ -22,10 +22,9 @@ from facade.db import Database
 from facade.errors import Forbidden, Issue, NotFound
 from facade.native import replay
 from facade.native.codes import Code, reject
-from facade.native.credentials import AppAccess, load_access, load_secret
+from facade.native.credentials import AppAccess, check_sign, load_access
 from facade.native.ratelimit import take_token
 from facade.native.sealing import APP_SECRETS, SecretBox
-from facade.native.signing import sign_matches
 from facade.security.clients import ClientInfo, ClientRegistry
 from facade.security.institutions import InstitutionRegistry
 from facade.security.roles import Role, policy
@@ -182,27 +181,30 @@ class CallerCheck:
             )
 
     def _verify_sign(self, call: AppCall, access: AppAccess) -> tuple[str, int]:
-        requested = call.get("keyVersion")
-        version = int(requested) if requested else access.key_versions[0]
+        """The secret and key version the sign verifies with (``check_sign``: the version the
+        call names, else the current key and then the previous one during a rotation)."""
         with self.database.session() as session:
-            secret = (
-                load_secret(session, self.secrets, access.app_id, version)
-                if version in access.key_versions
-                else None
+            check = check_sign(
+                session,
+                self.secrets,
+                access,
+                {**call.members, **call.subject},
+                key_version=call.get("keyVersion"),
+                sign_type=call.get("signType"),
+                sign=call.get("sign"),
             )
-        if secret is None:
+        if not check.version_active:
             raise reject(
                 Code.BAD_SIGNATURE, "keyVersion 无效或已停用", field=call.field("keyVersion")
             )
-        signed = {**call.members, **call.subject}
-        if not sign_matches(signed, secret, call.get("signType"), call.get("sign")):
+        if check.secret is None or check.key_version is None:
             covers = f"（含 {'、'.join(call.subject)}）" if call.subject else ""
             raise reject(
                 Code.BAD_SIGNATURE,
                 f"请用 sign-debug 核对待签名串{covers}、密钥与编码",
                 field=call.field("sign"),
             )
-        return secret, version
+        return check.secret, check.key_version
 
     def _admit(self, call: AppCall, access: AppAccess) -> None:
         """Rate limit (after the signature, so nobody can spend another app's quota), then the nonce.

@@ -42,14 +42,14 @@ class ClientInfo:
     def summary(self) -> dict[str, Any]:
         """Plain dict for CLI output (key ids only, not the keys)."""
         return {
-            "client_id": self.client_id,
+            "clientId": self.client_id,
             "name": self.name,
             "role": self.role.value,
-            "org": self.org_code,
+            "orgCode": self.org_code,
             "scopes": str(self.scopes),
-            "key_ids": [k.get("kid") for k in self.jwks.get("keys", [])],
+            "keyIds": [k.get("kid") for k in self.jwks.get("keys", [])],
             "enabled": self.enabled,
-            "created_at": self.created_at.isoformat(),
+            "createdAt": self.created_at.isoformat(),
         }
 
 

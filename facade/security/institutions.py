@@ -95,13 +95,19 @@ class InstitutionRegistry:
         HAPI first: if it is down nothing is registered, and a retry is safe (conditional update).
         Raises InvalidInput (rule or code), Conflict (already registered) or UpstreamError.
         """
-        orgs.check_admission(grade, has_vte_system)
-        orgs.check_org_code(org_code)
+        issues: list[Issue] = []  # every refused field at once, not one per attempt
+        try:
+            orgs.check_org_code(org_code)
+        except InvalidInput as exc:
+            issues.extend(exc.issues)
+        try:
+            orgs.check_admission(grade, has_vte_system)
+        except InvalidInput as exc:
+            issues.extend(exc.issues)
         if not name.strip():
-            raise InvalidInput(
-                "the institution needs a name",
-                issues=[Issue("name", "required", "the registered name")],
-            )
+            issues.append(Issue("name", "required", "the registered name"))
+        if issues:
+            raise InvalidInput("the institution is not admitted", issues=issues)
         with self.database.session() as session:
             if orgs.find_org(session, org_code) is not None:
                 raise Conflict(f"institution {org_code} is already registered")

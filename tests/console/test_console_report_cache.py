@@ -10,7 +10,7 @@ import pytest
 
 from facade.console.report_cache import ReportCache
 from facade.indicators.periods import parse_period
-from facade.indicators.report import build_report, report_identifier, store_report
+from facade.indicators.report import build_report, publish_reports, report_identifier
 from facade.indicators.results import IndicatorResult, ScopeResult
 from facade.indicators.service import catalog
 from facade.settings import Settings
@@ -46,8 +46,8 @@ def test_reports_are_read_once_and_again_only_after_a_change(
         upstream = UpstreamClient(live)
         cache = ReportCache()
         try:
-            await store_report(
-                upstream, build_report(indicator, result(4), span, org=None, region=region)
+            await publish_reports(
+                upstream, [build_report(indicator, result(4), span, org=None, region=region)]
             )
             first = await cache.reports(upstream, wanted)
             assert list(first) == [wanted[0]]  # the second does not exist: remembered as absent
@@ -55,8 +55,8 @@ def test_reports_are_read_once_and_again_only_after_a_change(
             assert cache.full_reads == 1
             again = await cache.reports(upstream, wanted)
             assert again[wanted[0]] == first[wanted[0]] and cache.full_reads == 1
-            await store_report(
-                upstream, build_report(indicator, result(7), span, org=None, region=region)
+            await publish_reports(
+                upstream, [build_report(indicator, result(7), span, org=None, region=region)]
             )
             changed = await cache.reports(upstream, wanted)
             assert changed[wanted[0]].scope.populations["numerator"] == 7

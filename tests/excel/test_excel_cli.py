@@ -66,8 +66,12 @@ def test_import_excel_reports_rows_and_writes_the_error_workbook(
             session.query(AuditRecord).filter(AuditRecord.client_id == registered.app_id).count()
         )
     assert audited == 1
+    assert "storage: 0 stored in the FHIR server, 19 waiting for the forwarder" in (
+        runner.invoke(app, ["import-excel", str(source), "--app", registered.app_id]).stdout
+    )
     again = runner.invoke(app, ["import-excel", str(source), "--app", registered.app_id])
     assert again.exit_code == 2
+    assert "already received" in again.stdout and "nothing was stored again" in again.stdout
     assert "PARTIAL" in again.stdout
     assert stored_counts(database)[1] == 19
 

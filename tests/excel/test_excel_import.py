@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -248,7 +249,10 @@ def test_reimporting_the_same_file_is_idempotent(
     assert stored_counts(database) == counts
     assert processor.calls == calls  # stored batches are replayed, nothing is validated again
     assert second.import_id == first.import_id
-    strip = {"errorWorkbook"}
+    # the second answer says it is a replay, of the same content, first received back then
+    assert (first.summary["replayed"], second.summary["replayed"]) == (False, True)
+    assert second.summary["firstReceivedAt"] == first.summary["firstReceivedAt"]
+    strip = {"errorWorkbook", "replayed"}
     assert {k: v for k, v in second.summary.items() if k not in strip} == {
         k: v for k, v in first.summary.items() if k not in strip
     }
@@ -376,15 +380,29 @@ def test_cases_and_their_assessments_in_one_workbook(
     ]
     risks.append({**risks[0], "recordId": "RA0009", "caseRecordId": "ZY999999"})  # never sent
     risks.append({**risks[1], "recordId": "RA0010", "assessmentDateTime": "2026-01-04 08:00:00"})
-    data = fill(template, {CASE: cases, risk_sheet: risks})
+    broken = {**valid_case(4, registered.org_code), "sex": "Q"}  # its row (6) is rejected
+    risks.append({**risks[2], "recordId": "RA0011", "caseRecordId": broken["recordId"]})
+    data = fill(template, {CASE: [*cases, broken], risk_sheet: risks})
     saved = _import(data, registered, assets, settings, database, production(settings, database))
     col = _letters(template, risk_sheet)
-    reported = {(e["sheet"], e["row"], e["column"], e["code"]) for e in saved.summary["errors"]}
-    assert reported == {
+    reported = {
+        (e["sheet"], e["row"], e["column"], e["code"]): e["message"]
+        for e in saved.summary["errors"]
+        if e["sheet"] == risk_sheet
+    }
+    assert set(reported) == {
         (risk_sheet, 6, col["caseRecordId"], "3006"),
         (risk_sheet, 7, col["assessmentDateTime"], "3005"),
+        (risk_sheet, 8, col["caseRecordId"], "3006"),
     }
+    # 3006 speaks of sheets and rows, not of services; logic rules speak Chinese
+    never_sent = reported[(risk_sheet, 6, col["caseRecordId"], "3006")]
+    assert f"“{CASE}”工作表" in never_sent and "VTE.CASE.UPLOAD" not in never_sent
+    assert f"“{CASE}”工作表第 6 行" in reported[(risk_sheet, 8, col["caseRecordId"], "3006")]
+    date_order = reported[(risk_sheet, 7, col["assessmentDateTime"], "3005")]
+    assert date_order.startswith("逻辑校验失败：评估时间不得早于所属住院的入院时间")
+    assert not re.search(r"[A-Za-z]{3,} [A-Za-z]{3,}", date_order)  # no English prose
     per_sheet = {
         s["recordType"]: (s["successCount"], s["failCount"]) for s in saved.summary["sheets"]
     }
-    assert per_sheet == {"case": (3, 0), "vte-risk": (3, 2)}
+    assert per_sheet == {"case": (3, 1), "vte-risk": (3, 3)}

@@ -16,7 +16,9 @@ from facade.app import create_app
 from facade.db import Database
 from facade.dictionary.loader import Dictionary
 from facade.excel.auth import signed_headers
+from facade.native import credentials
 from facade.native.intake import sm3_hex
+from facade.native.sealing import APP_SECRETS, SecretBox
 from facade.services import services_of
 from facade.settings import Settings
 
@@ -209,3 +211,65 @@ def test_a_disabled_institution_cannot_upload_until_enabled_again(
     institutions.set_status(registered.org_code, active=True)
     accepted = app_client.post(IMPORT, content=data, headers=_upload_headers(registered, data))
     assert accepted.status_code == 200, accepted.text
+
+
+def test_during_a_rotation_the_previous_secret_still_signs_uploads(
+    app_client: TestClient,
+    registered: Registered,
+    template: bytes,
+    settings: Settings,
+    database: Database,
+) -> None:
+    box = SecretBox.for_purpose(settings, APP_SECRETS)
+    with database.session() as session:
+        new = credentials.rotate_key(session, box, registered.app_id)
+    data = fill(template, {CASE: [valid_case(n, registered.org_code) for n in (1, 2)]})
+    old = registered
+    rotated = Registered(old.org_code, old.app_id, new.secret)
+
+    def post(who: Registered, **kwargs: str) -> tuple[int, str]:
+        response = app_client.post(
+            IMPORT, content=data, headers=_upload_headers(who, data, **kwargs)
+        )
+        return response.status_code, str(response.json().get("code", "0"))
+
+    assert post(old) == (200, "0")  # no keyVersion: the current key, then the previous one
+    assert post(old, key_version="2") == (401, "1005")  # keyVersion selects the key
+    assert post(old, key_version="1") == (200, "0")
+    assert post(rotated) == (200, "0")
+    with database.session() as session:
+        credentials.complete_rotation(session, old.app_id)
+    assert post(old) == (401, "1005")
+    assert post(rotated) == (200, "0")
+
+
+def test_multipart_upload_and_a_replay_said_to_be_one(
+    app_client: TestClient, registered: Registered, template: bytes, database: Database
+) -> None:
+    data = fill(template, {CASE: [valid_case(n, registered.org_code) for n in (1, 2, 3)]})
+    headers = _upload_headers(registered, data)
+    del headers["Content-Type"]  # the form sets its own, with the boundary
+    form = {"file": ("医院上报.xlsx", data, "application/octet-stream")}
+    first = app_client.post(IMPORT, files=form, headers=headers)
+    assert first.status_code == 200, first.text
+    summary = first.json()
+    assert (summary["successCount"], summary["replayed"]) == (3, False)
+    # nothing reached the FHIR server yet (no forwarder in this app): all three wait
+    assert summary["storage"] == {
+        "accepted": 3,
+        "stored": 0,
+        "failed": 0,
+        "firstStoredAt": None,
+        "storedAt": None,
+    }
+    again = app_client.post(IMPORT, content=data, headers=_upload_headers(registered, data))
+    assert again.status_code == 200
+    replay = again.json()
+    assert replay["replayed"] is True and replay["importId"] == summary["importId"]
+    assert replay["firstReceivedAt"] == summary["firstReceivedAt"]
+    assert stored_counts(database)[1] == 3
+    # a form without the file part is refused, naming the part
+    refused = app_client.post(
+        IMPORT, files={"other": ("x.xlsx", data, "application/octet-stream")}, headers=headers
+    )
+    assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "file"

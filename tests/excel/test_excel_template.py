@@ -178,6 +178,30 @@ def test_dictionary_sheet_lists_every_field_with_its_rules(book: Workbook) -> No
                 assert str(row[10]).startswith(field["code_table"])
     id_row = rows[(sheets["case/"].title, "idNumber")]
     assert id_row[8] == 18
+    # external code systems are named as people know them, never as a token or a URI
+    dept = rows[(sheets["case/"].title, "dischargeDeptCode")]
+    assert dept[10] == "本院科室/病区代码（各医院自定）"
+    assert not any(
+        "${" in str(cell) or "urn:oid" in str(cell)
+        for row in ws.iter_rows(min_row=2, values_only=True)
+        for cell in row
+        if cell is not None
+    )
+
+
+def test_record_sheets_follow_the_clinical_order(book: Workbook) -> None:
+    by_title = {ws.title: key for key, ws in _data_sheets(book).items() if key.endswith("/")}
+    main = [by_title[title].rstrip("/") for title in book.sheetnames if title in by_title]
+    assert main == [
+        "organization",
+        "case",
+        "vte-risk",
+        "bleeding-risk",
+        "mech-contraindication",
+        "prophylaxis",
+        "wells",
+        "vte-event",
+    ]
 
 
 def test_version_is_in_a_cell_a_defined_name_and_the_file_name(

@@ -285,7 +285,7 @@ def test_cli_forward_once_reports_and_keeps_records_when_hapi_is_down(
     result = CliRunner().invoke(cli, ["forward", "--once", "--json"], env=env)
     assert result.exit_code == 2, result.output
     report = json.loads(result.output)
-    assert report["upstream_down"] is True and report["released"] == 2
+    assert report["upstreamDown"] is True and report["released"] == 2
     assert report["queue"] == {"accepted": 2, "stored": 0, "failed": 0}
 
 

@@ -8,6 +8,7 @@ region's own (run-unique) institution codes, so other people's data never change
 from __future__ import annotations
 
 import asyncio
+import copy
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,10 +23,17 @@ from sqlalchemy import select
 from facade.app import create_app
 from facade.audit.tables import AuditRecord
 from facade.db import Database
+from facade.errors import UpstreamRejected
 from facade.fhir.naming import REPORTING_ORG_TAG
 from facade.ig.loader import errors_of, validate
 from facade.indicators.engine import Evaluation
-from facade.indicators.report import REPORT_IDENTIFIER_SYSTEM, REPORT_PROFILE
+from facade.indicators.report import (
+    REPORT_IDENTIFIER_SYSTEM,
+    REPORT_PROFILE,
+    build_report,
+    find_reports,
+    publish_reports,
+)
 from facade.indicators.service import catalog, engine, evaluate_and_publish
 from facade.settings import Settings
 from facade.synth.generator import Region, RegionSpec, generate
@@ -173,11 +181,106 @@ def test_measure_reports_validate_and_recomputing_replaces_them(loaded: Loaded) 
     assert same["entry"][0]["resource"]["meta"]["versionId"] == "2"
 
 
+def test_empty_denominators_are_published_without_a_score_and_validate(loaded: Loaded) -> None:
+    """The cross-hospital pair has a handful of stays: most indicators have an empty
+    denominator at one hospital or both (in 2026-Q3 they have no stay at all)."""
+    cross = loaded.cross
+
+    async def publish() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        upstream = UpstreamClient(loaded.settings)
+        try:
+            stored: list[dict[str, Any]] = []
+            for period in (PERIOD, "2026-Q3"):
+                _, tables = await evaluate_and_publish(
+                    loaded.settings, upstream, period, region=[cross.a, cross.b]
+                )
+                ids = [(r.report_id or "").split("/")[1] for t in tables.values() for r in t.rows]
+                page = await upstream.get_json(
+                    "MeasureReport", {"_id": ",".join(ids), "_count": str(len(ids))}
+                )
+                stored += [entry["resource"] for entry in page.get("entry", [])]
+            # $validate the reports without a score: the period's empty denominators and
+            # hospital B's quarter without any stay (stored reports were validated on write too)
+            unscored = [
+                r
+                for r in stored
+                if _eligible(r["group"][0]) == 0
+                and (r["period"]["start"].startswith("2026-01") or _scope(r) == cross.b)
+            ]
+            return stored, [await validate(upstream, r, REPORT_PROFILE) for r in unscored]
+        finally:
+            await upstream.aclose()
+
+    stored, outcomes = asyncio.run(publish())
+    assert len(stored) == 2 * 3 * 12  # two periods x (region, A, B) x 12 indicators
+    assert len(outcomes) >= 12 and [errors_of(o) for o in outcomes] == [[]] * len(outcomes)
+    empty = [r for r in stored if _eligible(r["group"][0]) == 0]
+    with_stays = [r for r in empty if _count(r["group"][0], "initial-population") > 0]
+    # the issue's case (stays, but no one in the denominator) and the no-stay-at-all case
+    assert with_stays and len(empty) > len(with_stays)
+    for report in stored:
+        group = report["group"][0]
+        absent = _eligible(group) == 0
+        assert ("value" not in group["measureScore"]) is absent
+        if absent:
+            assert group["measureScore"]["extension"][0]["valueCode"] == "not-applicable"
+        # every stratifier of the Measure, with or without strata
+        assert len(group["stratifier"]) == 3
+        for stratum in (s for f in group["stratifier"] for s in f.get("stratum", [])):
+            assert ("value" not in stratum["measureScore"]) is (_eligible(stratum) == 0)
+
+
+def _scope(report: dict[str, Any]) -> str:
+    return str(report["identifier"][0]["value"].rsplit(":", 1)[1])
+
+
+def _count(group: dict[str, Any], code: str) -> int:
+    return sum(p["count"] for p in group["population"] if p["code"]["coding"][0]["code"] == code)
+
+
+def _eligible(group: dict[str, Any]) -> int:
+    return _count(group, "denominator") - _count(group, "denominator-exclusion")
+
+
+def test_a_refused_report_leaves_none_of_the_run_stored(loaded: Loaded) -> None:
+    cross = loaded.cross
+    definitions = catalog(loaded.settings).definitions
+
+    async def run() -> tuple[str, int, int]:
+        upstream = UpstreamClient(loaded.settings)
+        try:
+            evaluation = await engine(loaded.settings, upstream).evaluate(
+                "2026-02", orgs=[cross.a, cross.b]
+            )
+            reports = [
+                build_report(
+                    definitions.indicators[i], evaluation.results[i], evaluation.period, org=org
+                )
+                for org in (cross.a, cross.b)
+                for i in evaluation.results
+            ]
+            values = [r["identifier"][0]["value"] for r in reports]
+            broken = copy.deepcopy(reports)
+            population = broken[-1]["group"][0]["population"]  # the last entry breaks vte-mr-1
+            population[2]["count"] = population[1]["count"] + 1
+            with pytest.raises(UpstreamRejected) as refused:
+                await publish_reports(upstream, broken)
+            after_refusal = len(await find_reports(upstream, values))
+            await publish_reports(upstream, reports)
+            after_publish = len(await find_reports(upstream, values))
+            return refused.value.message, after_refusal, after_publish
+        finally:
+            await upstream.aclose()
+
+    message, after_refusal, after_publish = asyncio.run(run())
+    assert "vte-mr-1" in message and "none was stored" in message
+    assert after_refusal == 0
+    assert after_publish == 2 * 12  # the same set, unbroken, is stored whole
+
+
 def test_invalid_report_is_refused_by_the_profile(loaded: Loaded) -> None:
     region = loaded.regions[SEEDS[1]]
     truth = expected(region.records(), catalog(loaded.settings).definitions, PERIOD, ["A1"])
-    from facade.indicators.report import build_report
-
     definitions = catalog(loaded.settings).definitions
     report = build_report(definitions.indicators["A1"], truth["A1"], _period(loaded), org=None)
     report["group"][0]["population"][2]["count"] = report["group"][0]["population"][1]["count"] + 1

@@ -21,6 +21,14 @@ REPO = Path(__file__).resolve().parents[2]
 DEFS = load_definitions(REPO / "mappings" / "indicators")
 PERIOD = parse_period("2026-Q1", timezone(timedelta(hours=8)))
 ORG = "12330100HANDAAA010"
+NOT_APPLICABLE = {
+    "extension": [
+        {
+            "url": "http://hl7.org/fhir/StructureDefinition/data-absent-reason",
+            "valueCode": "not-applicable",
+        }
+    ]
+}
 
 
 def result() -> IndicatorResult:
@@ -81,9 +89,8 @@ def test_region_report_shape() -> None:
         "code": "0101",
     }
     month = group["stratifier"][2]["stratum"][0]
-    assert (
-        month["value"] == {"text": "2026-01"} and "measureScore" not in month
-    )  # empty denominator: no score
+    assert month["value"] == {"text": "2026-01"}
+    assert month["measureScore"] == NOT_APPLICABLE  # empty denominator: no score, and why
 
 
 def test_hospital_report_is_tagged_with_the_hospital_and_is_its_own_single_stratum() -> None:
@@ -106,3 +113,21 @@ def test_counts_round_trip() -> None:
 def test_scoped_regions_get_distinct_keys() -> None:
     assert region_key(None) == "region"
     assert region_key(["B", "A"]) == region_key(["A", "B"]) != region_key(["A"])
+
+
+def test_a_hospital_with_nothing_to_count_reports_zeros_and_no_score() -> None:
+    c1 = DEFS.indicators["C1"]
+    zeros = {code.value: 0 for code in c1.codes}
+    empty = IndicatorResult("C1", "2026-Q1", ScopeResult(dict(zeros)), {ORG: ScopeResult({})})
+    group = build_report(c1, empty, PERIOD, org=ORG)["group"][0]
+    assert [(p["id"], p["count"]) for p in group["population"]] == [
+        (code.value, 0) for code in c1.codes
+    ]
+    assert group["measureScore"] == NOT_APPLICABLE
+    # every stratifier of the Measure is there, none with a stratum
+    assert [s["code"][0]["coding"][0]["code"] for s in group["stratifier"]] == [
+        s.value for s in c1.stratifiers
+    ]
+    assert all("stratum" not in s for s in group["stratifier"])
+    populations, strata = read_counts({"group": [group]})
+    assert (populations, strata) == (zeros, {})

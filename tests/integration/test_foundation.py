@@ -104,7 +104,16 @@ def test_hapi_status_json_reports_the_running_server(owned_hapi: HapiLauncher) -
     status = orjson.loads(result.output)
     assert status["state"] == "running"
     assert status["pid"] == int(owned_hapi.pid_file.read_text())
-    assert status["base_url"] == owned_hapi.base_url
+    assert status["baseUrl"] == owned_hapi.base_url
+    # the same in text mode, the first command anyone runs when troubleshooting
+    text = CliRunner().invoke(cli, ["hapi", "status"], env=_cli_env(owned_hapi))
+    assert text.exit_code == 0, text.output
+    assert f"HAPI FHIR: running (pid {status['pid']}) at {owned_hapi.base_url}" in text.stdout
+    # starting it again starts nothing and says so
+    again = CliRunner().invoke(cli, ["hapi", "start"], env=_cli_env(owned_hapi))
+    assert again.exit_code == 0, again.output
+    assert "already running" in again.stdout and "starting" not in again.stdout
+    assert int(owned_hapi.pid_file.read_text()) == status["pid"]
 
 
 @pytest.mark.stops_hapi
@@ -125,6 +134,9 @@ def test_stopping_hapi_turns_readyz_503_with_reason(
         status = runner.invoke(cli, ["hapi", "status", "--json"], env=_cli_env(owned_hapi))
         assert status.exit_code == 3
         assert orjson.loads(status.output)["state"] == "stopped"
+        text = runner.invoke(cli, ["hapi", "status"], env=_cli_env(owned_hapi))
+        assert text.exit_code == 3, text.output
+        assert f"HAPI FHIR: stopped at {owned_hapi.base_url}" in text.stdout
 
 
 @pytest.fixture

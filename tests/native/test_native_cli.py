@@ -100,19 +100,26 @@ def test_org_add_list_disable_enable(
 
 
 @pytest.mark.parametrize(
-    "args",
+    ("args", "at_fault"),
     [
-        ["--grade", "11", "--vte-system"],  # a primary hospital
-        ["--grade", "90", "--vte-system"],  # not graded
-        ["--grade", "31"],  # no VTE system with the five functions
+        (["--grade", "11", "--vte-system"], ["--grade"]),  # a primary hospital
+        (["--grade", "90", "--vte-system"], ["--grade"]),  # not graded
+        (["--grade", "31"], ["--vte-system"]),  # no VTE system with the five functions
+        (["--grade", "11"], ["--grade", "--vte-system"]),  # both, reported at once
     ],
 )
 def test_org_add_enforces_the_admission_rule(
-    runner: CliRunner, fake_hapi: list[tuple[str, str, bool]], args: list[str]
+    runner: CliRunner,
+    fake_hapi: list[tuple[str, str, bool]],
+    args: list[str],
+    at_fault: list[str],
 ) -> None:
     error = run(runner, "org", "add", ORG, "--name", "x", *args, code=1)
     assert "not admitted" in error["error"]
+    assert [issue["field"] for issue in error["issues"]] == at_fault
     assert fake_hapi == [] and run(runner, "org", "list") == []
+    text = runner.invoke(cli, ["org", "add", ORG, "--name", "x", *args])
+    assert all(f"{flag}: " in text.stderr for flag in at_fault)
 
 
 @pytest.mark.parametrize("code", ["12320100466000000A", "1232010046600000", "12ABCDEF466000000X"])
@@ -122,6 +129,7 @@ def test_org_add_checks_the_credit_code(
     assert code != ORG
     error = run(runner, "org", "add", code, "--name", "x", "--grade", "21", "--vte-system", code=1)
     assert "unified social credit code" in error["error"]
+    assert [issue["field"] for issue in error["issues"]] == ["ORG_CODE"]
     assert fake_hapi == []
 
 
@@ -244,6 +252,55 @@ def test_sign_debug_prints_the_spec_vector(runner: CliRunner, tmp_path: Path) ->
         and f"&key={secret}" in human.stdout
         and "does NOT match" in human.stdout
     )
+    # piped output (CliRunner is no terminal): each string on one line, never hard-wrapped
+    lines = human.stdout.splitlines()
+    assert report["canonicalString"] in lines
+    assert report["canonicalString"] + f"&key={secret}" in lines
+
+
+def test_tables_never_cut_identifiers_at_80_columns(
+    runner: CliRunner, fake_hapi: list[tuple[str, str, bool]]
+) -> None:
+    long_id = "HOSPITAL-VTE-SYSTEM-2026-ABCDEFG"  # the longest appId allowed: 32 characters
+    run(runner, "org", "add", ORG, "--name", "南京市第一医院", "--grade", "31", "--vte-system")
+    run(
+        runner,
+        "app",
+        "issue",
+        "--org",
+        ORG,
+        "--name",
+        "VTE",
+        "--app-id",
+        long_id,
+        "--ip",
+        "10.0.0.0/8",
+    )
+    for command in (["app", "list"], ["org", "list"]):
+        shown = runner.invoke(cli, command, env={"COLUMNS": "80"})
+        assert shown.exit_code == 0, shown.output
+        assert ORG in shown.stdout and "…" not in shown.stdout
+    assert long_id in runner.invoke(cli, ["app", "list"], env={"COLUMNS": "80"}).stdout
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["org", "add"],
+        ["app", "rotate"],
+        ["synth"],
+        ["forward"],
+        ["indicators"],
+        ["hapi", "status"],
+    ],
+)
+def test_help_shows_no_type_on_flags(runner: CliRunner, command: list[str]) -> None:
+    shown = runner.invoke(cli, [*command, "--help"], env={"COLUMNS": "100"})
+    assert shown.exit_code == 0, shown.output
+    assert "<bool>" not in shown.stdout and "--help" in shown.stdout
+    if command in (["synth"], ["forward"]):  # commands, not groups: no COMMAND [ARGS]
+        assert "COMMAND" not in shown.stdout and "[OPTIONS]" in shown.stdout
 
 
 def test_sign_debug_reports_problems_and_checks_decryption(

@@ -236,16 +236,30 @@ def test_two_key_versions_work_during_rotation(
     with database.session() as session:
         new = credentials.rotate_key(session, box, vx.app_id)
     assert new.key_version == 2 and new.secret != vx.secret
-    assert vx.ping().code == "1005"  # no keyVersion means the newest version
+    # a hospital still on the old secret, sending no keyVersion: current key tried, then previous
+    reply = vx.ping()
+    assert reply.code == "0" and reply.signed  # the reply is signed with the key that matched
+    assert (reply.payload or {})["keyVersion"] == "1"
+    vx.enc_type = EncType.SM4_GCM  # the payload key is derived from the matching secret too
+    assert vx.upload("VTE.CASE.UPLOAD", "ROT1", [record("ZYROT")]).code == "0"
+    vx.enc_type = EncType.NONE
+    # keyVersion selects the key: the old secret under version 2 is refused
+    vx.key_version = 2
+    assert vx.ping().code == "1005"
     vx.key_version = 1
-    assert vx.ping().code == "0"  # the old secret still works with keyVersion 1
+    assert vx.ping().code == "0"
     rotated = VteXClient(
         GATEWAY, app_id=vx.app_id, org_code=vx.org_code, secret=new.secret, http=vx.http
     )
     assert (rotated.ping().payload or {})["keyVersion"] == "2"
+    rotated.key_version = 1  # the new secret under the old version is refused
+    assert rotated.ping().code == "1005"
+    rotated.key_version = None
     with database.session() as session:
         assert credentials.complete_rotation(session, vx.app_id) == [1]
     assert vx.ping().code == "1005"
+    vx.key_version = None
+    assert vx.ping().code == "1005"  # after the overlap the old secret is refused either way
     assert rotated.ping().code == "0"
 
 

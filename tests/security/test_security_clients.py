@@ -125,10 +125,21 @@ def test_cli_register_list_disable(cli_env: Settings, database: Database, tmp_pa
     )
     assert result.exit_code == 0, result.output
     registered = orjson.loads(result.output)
-    assert registered["org"] == org and registered["key_ids"] == ["k1"]
+    assert registered["orgCode"] == org and registered["keyIds"] == ["k1"]
+    # camelCase like every other --json output
+    assert sorted(registered) == [
+        "clientId",
+        "createdAt",
+        "enabled",
+        "keyIds",
+        "name",
+        "orgCode",
+        "role",
+        "scopes",
+    ]
     listed = orjson.loads(runner.invoke(app, ["client", "list", "--json"]).output)
-    assert [c["client_id"] for c in listed] == [registered["client_id"]]
-    disabled = runner.invoke(app, ["client", "disable", registered["client_id"], "--json"])
+    assert [c["clientId"] for c in listed] == [registered["clientId"]]
+    disabled = runner.invoke(app, ["client", "disable", registered["clientId"], "--json"])
     assert orjson.loads(disabled.output)["enabled"] is False
     refused = runner.invoke(
         app,

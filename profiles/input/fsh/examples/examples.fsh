@@ -279,6 +279,33 @@ Usage: #example
 * insert Populations(group[0].stratifier[2].stratum[0], 1250, 1250, 1190)
 * group[0].stratifier[2].stratum[0].measureScore.value = 0.952
 
+Instance: vte-summary-measurereport-empty-denominator-example
+InstanceOf: VteSummaryMeasureReport
+Title: "Pharmacological prophylaxis rate (B2), February 2026: stays, but nobody in the denominator"
+Usage: #example
+* insert Tenant
+* status = #complete
+* type = #summary
+* measure = "https://fhir.vte-region.cn/ig/Measure/pharmacological-prophylaxis-rate"
+* date = "2026-03-01T02:00:00+08:00"
+* reporter = Reference(vte-organization-example)
+* period.start = "2026-02-01T00:00:00+08:00"
+* period.end = "2026-02-28T23:59:59+08:00"
+* group[0].id = "B2"
+* insert Populations(group[0], 3, 0, 0)
+* group[0].population[0].id = "initial-population"
+* group[0].population[1].id = "denominator"
+* group[0].population[2].id = "numerator"
+* group[0].measureScore.extension[0].url = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+* group[0].measureScore.extension[0].valueCode = #not-applicable
+* group[0].stratifier[0].code = IndicatorStratifier#hospital
+* group[0].stratifier[0].stratum[0].value.text = "12330100470116614F"
+* insert Populations(group[0].stratifier[0].stratum[0], 3, 0, 0)
+* group[0].stratifier[0].stratum[0].measureScore.extension[0].url = "http://hl7.org/fhir/StructureDefinition/data-absent-reason"
+* group[0].stratifier[0].stratum[0].measureScore.extension[0].valueCode = #not-applicable
+* group[0].stratifier[1].code = IndicatorStratifier#discharge-department
+* group[0].stratifier[2].code = IndicatorStratifier#discharge-month
+
 // Population ids (= the Measure's) only at group level: element ids are unique per resource.
 RuleSet: Populations(at, initial, denominator, numerator)
 * {at}.population[0].code = $MeasurePopulation#initial-population

@@ -19,6 +19,7 @@ import ca.uhn.fhir.rest.server.interceptor.LoggingInterceptor;
 import ca.uhn.fhir.rest.server.provider.ResourceProviderFactory;
 import ca.uhn.fhir.rest.server.util.ISearchParamRegistry;
 import ca.uhn.fhir.validation.IInstanceValidatorModule;
+import org.hl7.fhir.common.hapi.validation.validator.FhirInstanceValidator;
 import org.springframework.beans.factory.annotation.Qualifier;
 import org.springframework.boot.autoconfigure.condition.ConditionalOnProperty;
 import org.springframework.boot.web.servlet.ServletRegistrationBean;
@@ -127,5 +128,17 @@ public class VteFhirServerConfig {
 				new DeclaredProfileValidatingInterceptor(theFhirContext, theValidationSupport, theInstanceValidator);
 		theInterceptorService.registerInterceptor(interceptor);
 		return interceptor;
+	}
+
+	/**
+	 * The validation policy of the instance validator that $validate and write-time validation
+	 * share: HAPI's default except for proportion scores without a value (see the advisor).
+	 */
+	@Bean
+	public MeasureScorePolicyAdvisor measureScorePolicyAdvisor(
+			@Qualifier("myInstanceValidator") IInstanceValidatorModule theInstanceValidator) {
+		MeasureScorePolicyAdvisor advisor = new MeasureScorePolicyAdvisor();
+		((FhirInstanceValidator) theInstanceValidator).setValidatorPolicyAdvisor(advisor);
+		return advisor;
 	}
 }
