@@ -22,6 +22,7 @@ from facade.indicators import api as indicators_api
 from facade.logs import request_id
 from facade.native import routes as native_routes
 from facade.native.processor import RecordProcessor
+from facade.privacy.projector import Projector
 from facade.settings import Settings, ensure_secrets
 from facade.upstream import UpstreamClient
 
@@ -57,6 +58,8 @@ def create_app(
     if record_processor == "dictionary":
         record_processor = default_processor(settings, app.state.database)
     app.state.record_processor = record_processor  # None: native uploads answer 5001
+    # The role views, checked against every profile now: an unclassified element stops start-up.
+    app.state.projector = Projector.from_settings(settings)
     install_error_handlers(app)
 
     @app.middleware("http")
