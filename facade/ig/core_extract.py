@@ -111,7 +111,8 @@ def _resource_types(guide: list[dict[str, Any]]) -> set[str]:
     return found
 
 
-def _concepts(concepts: list[dict[str, Any]]) -> dict[str, str]:
+def concept_displays(concepts: list[dict[str, Any]]) -> dict[str, str]:
+    """code -> display of a CodeSystem's (nested) concepts."""
     out: dict[str, str] = {}
     stack = list(concepts)
     while stack:
@@ -130,7 +131,7 @@ def _code_systems(core_dir: Path, guide: list[dict[str, Any]]) -> dict[str, dict
         url = cs.get("url", "")
         if f'"{url}"' not in text and f'"{url}|' not in text:
             continue
-        displays = _concepts(cs.get("concept", []))
+        displays = concept_displays(cs.get("concept", []))
         if not displays:
             continue
         if len(displays) > _FULL_SYSTEM_MAX:

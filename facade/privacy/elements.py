@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from facade.errors import ConfigurationError
-from facade.ig.core_extract import EXTRACT_NAME
+from facade.ig.core_extract import EXTRACT_NAME, concept_displays
 
 BACKBONE_TYPES = frozenset({"BackboneElement", "Element"})
 
@@ -121,24 +121,16 @@ class Profile:
         return not any(".".join(parts[: i + 1]) in self.prohibited for i in range(len(parts)))
 
 
+@dataclass(frozen=True)
 class Catalogue:
     """Base types, the guide's profiles and extensions, and code displays, loaded once."""
 
-    def __init__(
-        self,
-        types: dict[str, TypeDef],
-        primitives: frozenset[str],
-        profiles: dict[str, Profile],
-        extensions: dict[str, ExtensionDef],
-        displays: dict[str, dict[str, str]],
-        value_sets: dict[str, dict[str, Any]],
-    ) -> None:
-        self.types = types
-        self.primitives = primitives
-        self.profiles = profiles
-        self.extensions = extensions
-        self.displays = displays
-        self.value_sets = value_sets
+    types: dict[str, TypeDef]
+    primitives: frozenset[str]
+    profiles: dict[str, Profile]
+    extensions: dict[str, ExtensionDef]
+    displays: dict[str, dict[str, str]]  # code system url -> code -> display
+    value_sets: dict[str, dict[str, Any]]
 
     @classmethod
     def load(cls, profiles_dir: Path) -> Catalogue:
@@ -163,7 +155,7 @@ class Catalogue:
             resource = json.loads(path.read_text(encoding="utf-8"))
             kind = resource.get("resourceType")
             if kind == "CodeSystem":
-                displays[resource["url"]] = _displays(resource.get("concept", []))
+                displays[resource["url"]] = concept_displays(resource.get("concept", []))
             elif kind == "ValueSet":
                 value_sets[resource["url"]] = resource
             elif kind == "StructureDefinition" and resource.get("type") == "Extension":
@@ -225,17 +217,6 @@ def _type_def(name: str, entry: dict[str, Any]) -> TypeDef:
         for row in entry["elements"]
     )
     return TypeDef(name, entry["kind"], entry.get("base"), elements)
-
-
-def _displays(concepts: list[dict[str, Any]]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    stack = list(concepts)
-    while stack:
-        concept = stack.pop()
-        if concept.get("display"):
-            out[str(concept["code"])] = str(concept["display"])
-        stack.extend(concept.get("concept", []))
-    return out
 
 
 def _relative(element: dict[str, Any], type_name: str) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal, TypeVar
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
+from facade.dictionary.loader import read_model
 from facade.errors import ConfigurationError
 from facade.security.roles import View
 
@@ -20,7 +20,6 @@ DATATYPES_FILE = "_datatypes.yaml"
 EXTENSIONS_FILE = "_extensions.yaml"
 # The views the data declares; STORED shows data as stored and needs no rules.
 VIEWS: tuple[View, ...] = (View.PSEUDONYMISED, View.DEIDENTIFIED)
-M = TypeVar("M", bound=BaseModel)
 
 
 class ViewsError(ConfigurationError):
@@ -179,35 +178,19 @@ class ViewData:
 
 def load_view_data(views_dir: Path) -> ViewData:
     """Read ``views_dir``; raise ViewsError naming the file and key on any problem."""
-    datatypes = _model(DataTypesFile, views_dir / DATATYPES_FILE)
-    extensions = _model(ExtensionsFile, views_dir / EXTENSIONS_FILE)
+    datatypes = read_model(DataTypesFile, views_dir / DATATYPES_FILE, ViewsError)
+    extensions = read_model(ExtensionsFile, views_dir / EXTENSIONS_FILE, ViewsError)
     resources: dict[str, ResourceView] = {}
     for path in sorted(views_dir.glob("*.yaml")):
         if path.name.startswith("_"):
             continue
-        view = _model(ResourceView, path)
+        view = read_model(ResourceView, path, ViewsError)
         if view.type.lower() != path.stem:
             raise ViewsError(
                 f"{_show(path)}: type: {view.type!r} must match the file name {path.stem!r}"
             )
         resources[view.type] = view
     return ViewData(views_dir, datatypes, extensions, resources)
-
-
-def _model(model: type[M], path: Path) -> M:
-    try:
-        data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise ViewsError(f"{_show(path)}: file is missing") from exc
-    except yaml.YAMLError as exc:
-        raise ViewsError(f"{_show(path)}: not valid YAML: {exc}") from exc
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "(document)"
-        more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise ViewsError(f"{_show(path)}: {where}: {first['msg']}{more}") from exc
 
 
 def _show(path: Path) -> str:
