@@ -314,6 +314,7 @@ class _Run:
         self.markers: list[Marker] = []
         self.container: str | None = None  # type of the contained resource, once referenced
         self.spaced_id_done = False
+        self.primitive_seen: set[str] = set()
         self.element_id = next(e for e in self.c.children("Element") if e.name == "id")
         self.value_x = next(e for e in self.c.children("Extension") if e.name == "value[x]")
 
@@ -372,9 +373,20 @@ class _Run:
                 if value is None:
                     continue
                 out[json_name] = [value] if element.many and not isinstance(value, list) else value
-                if self.c.is_primitive(type_code) and element.base not in _NO_PRIMITIVE_EXT:
+                if self._primitive_extension(element, type_code, in_resource):
                     out["_" + json_name] = self.primitive_element(element, here)
         return out
+
+    def _primitive_extension(self, element: ElementDef, type_code: str, in_resource: bool) -> bool:
+        """``_name`` beside every primitive of the resource's own elements, and beside the first
+        of each data-type element (they all follow the same Element rules; more only slows HAPI)."""
+        if not self.c.is_primitive(type_code) or element.base in _NO_PRIMITIVE_EXT:
+            return False
+        if element.owner == self.rtype and in_resource:
+            return True
+        first = element.full not in self.primitive_seen
+        self.primitive_seen.add(element.full)
+        return first
 
     def element(
         self, element: ElementDef, type_code: str, steps: list[Step], depth: int, on_path: set[str]
