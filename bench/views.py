@@ -54,9 +54,7 @@ def _cpu_per_call(fn: Callable[[], object], calls: int) -> float:
 
 def main() -> None:
     started = time.perf_counter()
-    projector = Projector.load(
-        REPO / "mappings", REPO / "profiles", Keys(b"p" * 32, b"r" * 32, 50)
-    )
+    projector = Projector.load(REPO / "mappings", REPO / "profiles", Keys(b"p" * 32, b"r" * 32, 50))
     load_seconds = time.perf_counter() - started
     page = _page()
     text = orjson.dumps({"resourceType": "Bundle", "entry": [{"resource": r} for r in page]})
