@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bench import console_overview, extract, hapi_startup, indicators, intake_limits
+from bench import console_overview, extract, hapi_startup, indicators, intake_limits, views
 
 BENCHMARKS = {
     "hapi-startup": hapi_startup.main,
@@ -12,6 +12,7 @@ BENCHMARKS = {
     "console": console_overview.main,
     "extract": extract.main,
     "intake-limits": intake_limits.main,
+    "views": views.main,
 }
 
 

@@ -12,7 +12,8 @@ How they depend on each other (each arrow: "is built with")::
     callers ───────── institutions, tokens    (the one caller check of every door)
     audit ─────────── database            (the AuditEvent outbox)
     gateway ───────── callers, record_processor, audit.native_hook
-    frontdoor ─────── settings            (keys, role views, caches of the FHIR door)
+    projector ─────── the role views (mappings/views), checked against every profile at start-up
+    frontdoor ─────── projector           (keys, intake limits, caches of the FHIR door)
     indicators ────── upstream
     submissions ───── database            (batches, receipts, imports as operators list them)
     console ───────── institutions, submissions (people's sign-in, pages, indicator refresher)
@@ -51,6 +52,7 @@ from facade.mapping.engine import MappingEngine
 from facade.mapping.processor import DictionaryProcessor
 from facade.native.gateway import Gateway
 from facade.native.processor import RecordProcessor
+from facade.privacy.projector import Projector
 from facade.research import jobs as research_jobs
 from facade.security.callers import CallerCheck
 from facade.security.clients import ClientRegistry
@@ -87,6 +89,7 @@ class Services:
     callers: CallerCheck
     audit: AuditLog
     gateway: Gateway
+    projector: Projector
     frontdoor: FrontDoor
     indicators: IndicatorService
     forwarder: Forwarder | None
@@ -122,6 +125,8 @@ def build_services(
     tokens = TokenService(settings, clients)
     callers = CallerCheck(settings, database, institutions, tokens)
     audit = AuditLog(settings, database)
+    # The role views, checked against every profile now: an unclassified element stops start-up.
+    projector = Projector.from_settings(settings)
     submissions = Submissions(settings, database)
     return Services(
         settings=settings,
@@ -139,7 +144,8 @@ def build_services(
         gateway=Gateway(
             settings, database, callers, processor=record_processor, audit=audit.native_hook
         ),
-        frontdoor=FrontDoor(settings),
+        projector=projector,
+        frontdoor=FrontDoor(settings, projector),
         indicators=IndicatorService(settings, upstream),
         # Another processor's payloads are not the engine's to map: no forwarder beside it.
         forwarder=Forwarder(settings, database, upstream, record_processor.engine)

@@ -120,7 +120,7 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(default=180, ge=1)
     audit_forward_interval_seconds: float = 2.0
     audit_forward_batch_size: int = Field(default=100, ge=1, le=500)
-    # -- research view (facade/privacy/deidentify): dates move by a secret per-patient offset in
+    # -- research view (mappings/views, facade/privacy): dates move by a secret per-patient offset in
     # [-N, -1] ∪ [1, N] days, so intervals stay exact but calendar dates do not
     research_date_shift_max_days: int = Field(default=50, ge=1, le=3650)
     # -- research data sharing (facade/research): requests, grants, extracts

@@ -1,4 +1,4 @@
-"""``vte-facade ig build|load|check|render-dictionary``: the implementation guide and the data dictionary."""
+"""``vte-facade ig build|load|check|render-dictionary|render-views``: the guide, the dictionary, the role views."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ app = typer.Typer(
 )
 
 DICTIONARY_MD = "dictionary.md"
+VIEWS_MD = "views.md"
 
 
 def _resources_dir() -> Path:
@@ -97,6 +98,7 @@ def check(json: JsonOption = False) -> None:
     except FacadeError as exc:
         raise fail(exc, json) from exc
     problems = check_consistency(dictionary, index)
+    problems += _stale_views(current.mappings_dir, current.profiles_dir)
     try:
         stale = read_nesting(current.profiles_dir) != derive(_resources_dir(), core)
     except FacadeError as exc:
@@ -142,4 +144,69 @@ def render_dictionary(json: JsonOption = False) -> None:
         {"path": str(target), "changed": changed},
         json,
         lambda d: console.print(("updated " if d["changed"] else "unchanged: ") + d["path"]),
+    )
+
+
+def _view_outputs(mappings_dir: Path, profiles_dir: Path) -> dict[Path, str]:
+    """The generated files of the role views and their current contents (README: whole text)."""
+    from facade.ig import core_extract
+    from facade.ig.build import ensure_core_package
+    from facade.privacy import render as views_render
+    from facade.privacy.plan import VIEWS_DIR
+    from facade.privacy.viewdata import load_view_data
+
+    data = load_view_data(mappings_dir / VIEWS_DIR)
+    outputs = {
+        profiles_dir / core_extract.EXTRACT_NAME: core_extract.render(
+            ensure_core_package(), profiles_dir / "fsh-generated" / "resources"
+        ),
+        mappings_dir / VIEWS_MD: views_render.render_markdown(data),
+    }
+    readme = mappings_dir.parent / "README.md"
+    if readme.is_file():
+        outputs[readme] = views_render.replace_readme_section(
+            readme.read_text(encoding="utf-8"), views_render.render_readme_section(data)
+        )
+    return outputs
+
+
+def _stale_views(mappings_dir: Path, profiles_dir: Path) -> list[str]:
+    from facade.errors import FacadeError
+    from facade.privacy.plan import ViewPlans
+
+    problems = [
+        f"{path} is out of date: run `vte-facade ig render-views`"
+        for path, text in _view_outputs(mappings_dir, profiles_dir).items()
+        if not path.is_file() or path.read_text(encoding="utf-8") != text
+    ]
+    try:
+        ViewPlans.load(mappings_dir, profiles_dir)
+    except FacadeError as exc:
+        problems.append(exc.message)
+    return problems
+
+
+@app.command("render-views")
+def render_views(json: JsonOption = False) -> None:
+    """Regenerate the R4 core extract, mappings/views.md and README's role section; check the views."""
+    from facade.errors import FacadeError
+    from facade.privacy.plan import ViewPlans
+
+    current = settings()
+    try:
+        outputs = _view_outputs(current.mappings_dir, current.profiles_dir)
+        changed = []
+        for path, text in outputs.items():
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
+                changed.append(str(path))
+        ViewPlans.load(current.mappings_dir, current.profiles_dir)
+    except (FacadeError, ValueError) as exc:
+        raise fail(exc if isinstance(exc, FacadeError) else str(exc), json) from exc
+    emit(
+        {"changed": changed, "written": [str(p) for p in outputs]},
+        json,
+        lambda d: console.print(
+            "updated " + ", ".join(d["changed"]) if d["changed"] else "views: nothing changed"
+        ),
     )

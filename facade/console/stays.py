@@ -1,7 +1,7 @@
 """Drill-down rows: the stays behind a number, shown as the FHIR door would show them to the role.
 
 Each stay's Encounter is read with ``_elements=identifier`` and passed through the role's view
-(facade.privacy.deidentify): QC sees keyed tokens of the hospital's stay numbers, a hospital sees
+(mappings/views, facade.privacy.projector): QC sees keyed tokens of the hospital's stay numbers, a hospital sees
 its own. Dates are the admission and discharge times in the reporting zone.
 """
 
@@ -116,7 +116,8 @@ async def load_stays(
 async def _shown_ids(
     upstream: UpstreamClient, app: FastAPI, role: str, refs: list[str]
 ) -> dict[str, str]:
-    viewer = services_of(app).frontdoor.viewers[policy(role).view]
+    projector = services_of(app).projector
+    view = policy(role).view
     out: dict[str, str] = {}
     ids = [ref.partition("/")[2] for ref in refs]
     for start in range(0, len(ids), _CHUNK):
@@ -127,7 +128,7 @@ async def _shown_ids(
         )
         for entry in bundle.get("entry") or []:
             resource = entry.get("resource") or {}
-            shown = viewer.resource(resource)
+            shown = projector.project(view, resource) or {}
             identifiers = shown.get("identifier") or []
             if identifiers and identifiers[0].get("value"):
                 out[f"Encounter/{resource.get('id')}"] = str(identifiers[0]["value"])

@@ -53,21 +53,21 @@ def load_dictionary(root: Path) -> Dictionary:
     """Load ``root/code-tables/*.yaml`` and ``root/dictionary/*.yaml``; raise DictionaryError on any problem."""
     tables: dict[str, CodeTable] = {}
     for path in sorted((root / "code-tables").glob("*.yaml")):
-        table = _model(CodeTable, path)
+        table = read_model(CodeTable, path)
         if table.id != path.stem:
             raise DictionaryError(
                 f"{_show(path)}: id: {table.id!r} must equal the file name {path.stem!r}"
             )
         tables[table.id] = table
     common_path = root / "dictionary" / COMMON_FILE
-    common = _model(Common, common_path)
+    common = read_model(Common, common_path)
     indicators = {i.id: i for i in common.indicators}
     records: dict[str, RecordType] = {}
     services: dict[str, str] = {}
     for path in sorted((root / "dictionary").glob("*.yaml")):
         if path.name == COMMON_FILE:
             continue
-        own = _model(RecordType, path)
+        own = read_model(RecordType, path)
         if own.record_type != path.stem:
             raise DictionaryError(
                 f"{_show(path)}: record_type: {own.record_type!r} must equal the file name"
@@ -89,20 +89,21 @@ def load_dictionary(root: Path) -> Dictionary:
     return dictionary
 
 
-def _model(model: type[M], path: Path) -> M:
+def read_model(model: type[M], path: Path, error: type[ConfigurationError] = DictionaryError) -> M:
+    """One YAML file as a strict model; ``error`` names the file and the first bad key."""
     try:
         data: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
-        raise DictionaryError(f"{_show(path)}: file is missing") from exc
+        raise error(f"{_show(path)}: file is missing") from exc
     except yaml.YAMLError as exc:
-        raise DictionaryError(f"{_show(path)}: not valid YAML: {exc}") from exc
+        raise error(f"{_show(path)}: not valid YAML: {exc}") from exc
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = _location(first["loc"], data)
         more = f" (and {exc.error_count() - 1} more)" if exc.error_count() > 1 else ""
-        raise DictionaryError(f"{_show(path)}: {where}: {first['msg']}{more}") from exc
+        raise error(f"{_show(path)}: {where}: {first['msg']}{more}") from exc
 
 
 def _location(loc: Iterable[int | str], data: Any) -> str:

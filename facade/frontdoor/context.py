@@ -11,9 +11,8 @@ import time
 from collections import OrderedDict
 
 from facade.frontdoor.limits import IntakeLimits
-from facade.privacy.deidentify import Keys, Viewer
 from facade.privacy.ids import ResearchIds
-from facade.security.roles import View
+from facade.privacy.projector import Projector
 from facade.settings import Settings
 
 
@@ -42,20 +41,15 @@ class SubjectCache:
 
 
 class FrontDoor:
-    """What the FHIR door's routes share."""
+    """What the FHIR door's routes share; ``projector`` is the role views (built if not given)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, projector: Projector | None = None) -> None:
         self.settings = settings
         self.fhir_base = settings.public_base_url + "/fhir"
         self.limits = IntakeLimits.from_settings(settings)
         self.pseudonym_key = settings.secret("pseudonym_key")
-        keys = Keys(
-            pseudonym_key=self.pseudonym_key,
-            research_key=settings.secret("research_key"),
-            shift_max_days=settings.research_date_shift_max_days,
-        )
-        self.viewers = {view: Viewer(view, keys) for view in View}
-        self.research_ids = ResearchIds(keys.research_key)
+        self.projector = projector or Projector.from_settings(settings)
+        self.research_ids: ResearchIds = self.projector.secrets.ids
         self._page_key = hmac.new(
             settings.secret("token_signing_key"), b"paging", hashlib.sha256
         ).digest()

@@ -5,32 +5,22 @@ from __future__ import annotations
 from typing import Any
 
 from facade.audit.events import AuditContext
+from facade.errors import NotFound
 from facade.fhir.naming import REGIONAL_PSEUDONYM_SYSTEM
 from facade.frontdoor.context import FrontDoor
 from facade.frontdoor.search import facade_page_link
 from facade.frontdoor.tenancy import owner_of
-from facade.privacy.deidentify import regional_of
+from facade.privacy.projector import regional_of
+from facade.privacy.walk import relative
 from facade.security.roles import TENANT_TYPES, Role, View
 from facade.security.tokens import Principal
 from facade.upstream import UpstreamClient
 
 _CHUNK = 50
-
-
-def patient_id_of(resource: dict[str, Any]) -> str | None:
-    """The id of the patient a resource is about (itself for a Patient), if it says so."""
-    if resource.get("resourceType") == "Patient":
-        rid = resource.get("id")
-        return rid if isinstance(rid, str) else None
-    for key in ("subject", "patient"):
-        ref = (
-            (resource.get(key) or {}).get("reference")
-            if isinstance(resource.get(key), dict)
-            else None
-        )
-        if isinstance(ref, str) and ref.startswith("Patient/"):
-            return ref.split("/")[1]
-    return None
+# What a Bundle and its entries may carry besides resources and links (the rest is HAPI's own).
+_BUNDLE_KEYS = ("resourceType", "id", "type", "total")
+_SEARCH_KEYS = ("mode", "score")
+_RESPONSE_KEYS = ("status", "etag", "lastModified")
 
 
 def visible(principal: Principal, resource: dict[str, Any]) -> bool:
@@ -49,7 +39,7 @@ async def _subjects(
     subjects: dict[str, str] = {}
     wanted: set[str] = set()
     for resource in resources:
-        pid = patient_id_of(resource)
+        pid = door.projector.patient_id(resource)
         if pid is None:
             continue
         if resource.get("resourceType") == "Patient" and any(
@@ -81,11 +71,11 @@ async def _subjects(
     return subjects
 
 
-def _note(ctx: AuditContext, resource: dict[str, Any]) -> None:
+def _note(ctx: AuditContext, door: FrontDoor, resource: dict[str, Any]) -> None:
     rtype, rid = resource.get("resourceType"), resource.get("id")
     if isinstance(rtype, str) and isinstance(rid, str):
         ctx.touch(f"{rtype}/{rid}")
-    pid = patient_id_of(resource)
+    pid = door.projector.patient_id(resource)
     if pid:
         ctx.touch_patient(f"Patient/{pid}")
 
@@ -95,17 +85,16 @@ async def show_resources(
     principal: Principal,
     door: FrontDoor,
     upstream: UpstreamClient,
-) -> list[dict[str, Any]]:
-    """The resources as the caller's view shows them (same order)."""
+) -> list[dict[str, Any] | None]:
+    """The resources as the caller's view shows them (same order; None: the view shows nothing)."""
     view = principal.policy.view
-    viewer = door.viewers[view]
     if view is View.STORED:
-        return resources
+        return list(resources)
     subjects = await _subjects(resources, door, upstream) if view is View.DEIDENTIFIED else {}
-    shown = []
+    shown: list[dict[str, Any] | None] = []
     for resource in resources:
-        pid = patient_id_of(resource)
-        shown.append(viewer.resource(resource, subjects.get(pid) if pid else None))
+        pid = door.projector.patient_id(resource)
+        shown.append(door.projector.project(view, resource, subjects.get(pid) if pid else None))
     return shown
 
 
@@ -117,8 +106,56 @@ async def present_resource(
     ctx: AuditContext,
 ) -> dict[str, Any]:
     """One resource for the caller (the caller checked visibility)."""
-    _note(ctx, resource)
-    return (await show_resources([resource], principal, door, upstream))[0]
+    _note(ctx, door, resource)
+    shown = (await show_resources([resource], principal, door, upstream))[0]
+    if shown is None:
+        raise NotFound(f"{resource.get('resourceType')} resources are not shown to this role")
+    return shown
+
+
+def _entry(
+    entry: dict[str, Any], shown: dict[str, Any] | None, door: FrontDoor, view: View
+) -> dict[str, Any] | None:
+    """One Bundle entry in the caller's view: only the parts the view allows."""
+    if view is View.STORED:
+        rest = {k: v for k, v in entry.items() if k not in ("fullUrl", "resource")}
+        if shown is None:
+            return rest
+        url = f"{door.fhir_base}/{shown.get('resourceType')}/{shown.get('id')}"
+        return {"fullUrl": url, **rest, "resource": shown}
+    if shown is None:
+        return _deleted(entry) if view is View.PSEUDONYMISED else None
+    item: dict[str, Any] = {
+        "fullUrl": f"{door.fhir_base}/{shown.get('resourceType')}/{shown.get('id')}",
+        "resource": shown,
+    }
+    search = entry.get("search")
+    if isinstance(search, dict):
+        kept = {k: search[k] for k in _SEARCH_KEYS if k in search}
+        if kept:
+            item["search"] = kept
+    if view is View.PSEUDONYMISED:
+        request, response = entry.get("request"), entry.get("response")
+        if isinstance(request, dict) and isinstance(request.get("method"), str):
+            url = f"{shown.get('resourceType')}/{shown.get('id')}"
+            item["request"] = {"method": request["method"], "url": url}
+        if isinstance(response, dict):
+            item["response"] = {k: response[k] for k in _RESPONSE_KEYS if k in response}
+    return item
+
+
+def _deleted(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """A history entry of a deletion (no resource) for QC: the method, Type/id and response."""
+    request, response = entry.get("request"), entry.get("response")
+    if entry.get("resource") is not None or not isinstance(request, dict):
+        return None  # an entry whose resource the view does not show
+    url = relative(request.get("url"))
+    if request.get("method") != "DELETE" or url is None:
+        return None
+    item: dict[str, Any] = {"request": {"method": "DELETE", "url": url}}
+    if isinstance(response, dict):
+        item["response"] = {k: response[k] for k in _RESPONSE_KEYS if k in response}
+    return item
 
 
 async def present_bundle(
@@ -138,23 +175,19 @@ async def present_bundle(
         entries.append(entry)
     resources = [e["resource"] for e in entries if isinstance(e.get("resource"), dict)]
     for resource in resources:
-        _note(ctx, resource)
+        _note(ctx, door, resource)
     shown = iter(await show_resources(resources, principal, door, upstream))
+    view = principal.policy.view
     out_entries = []
     for entry in entries:
-        item = {k: v for k, v in entry.items() if k not in ("fullUrl", "resource")}
-        if isinstance(entry.get("resource"), dict):
-            resource = next(shown)
-            item = {
-                "fullUrl": f"{door.fhir_base}/{resource.get('resourceType')}/{resource.get('id')}",
-                **item,
-            }
-            item["resource"] = resource
-        if principal.policy.view is View.DEIDENTIFIED:
-            item.pop("request", None)
-            item.pop("response", None)
-        out_entries.append(item)
-    result = {k: v for k, v in bundle.items() if k not in ("entry", "link")}
+        projected = next(shown) if isinstance(entry.get("resource"), dict) else None
+        item = _entry(entry, projected, door, view)
+        if item is not None:
+            out_entries.append(item)
+    if view is View.STORED:
+        result = {k: v for k, v in bundle.items() if k not in ("entry", "link")}
+    else:
+        result = {k: bundle[k] for k in _BUNDLE_KEYS if k in bundle}
     links = [{"relation": "self", "url": self_url}]
     for link in bundle.get("link") or []:
         if link.get("relation") == "self":

@@ -46,9 +46,10 @@ def _real_id(principal: Principal, door: FrontDoor, rtype: str, rid: str) -> str
     return real
 
 
-def _etag(resource: dict[str, Any]) -> dict[str, str]:
-    version = (resource.get("meta") or {}).get("versionId")
-    return {"ETag": f'W/"{version}"'} if version else {}
+def _etag(shown: dict[str, Any]) -> dict[str, str]:
+    """The ETag of the resource as shown (no version where the view hides it)."""
+    version = (shown.get("meta") or {}).get("versionId")
+    return {"ETag": f'W/"{version}"'} if isinstance(version, str) else {}
 
 
 async def _read_visible(
@@ -110,7 +111,7 @@ async def _resource_answer(
     real = _real_id(principal, door, rtype, rid)
     resource = await _read_visible(upstream, principal, f"{rtype}/{real}{suffix}", rtype, rid)
     body = await present_resource(resource, principal, door, upstream, ctx)
-    return FhirResponse(upstream.address.scrub(body), headers=_etag(resource))
+    return FhirResponse(upstream.address.scrub(body), headers=_etag(body))
 
 
 @router.get("")
@@ -209,8 +210,10 @@ async def vread(
     door: FrontDoorDep,
     upstream: UpstreamDep,
 ) -> FhirResponse:
-    """One version of one resource."""
+    """One version of one resource (not offered where history is not)."""
     ctx = _opened(request, principal, rtype, "vread")
+    if not principal.policy.history:
+        raise Forbidden("history is not available to this role")
     return await _resource_answer(ctx, principal, door, upstream, rtype, rid, f"/_history/{vid}")
 
 

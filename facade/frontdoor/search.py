@@ -1,5 +1,9 @@
 """Search parameters by role: the hospital tag filter, identity-number translation, and the narrow
 research allow-list (no date parameters: a date search on real dates would reveal the offsets).
+
+A research search may only test elements the research view shows (mappings/views): otherwise
+the result count would reveal what the view hides. tests/frontdoor/test_frontdoor_search.py
+checks every parameter below against the R4 SearchParameter definitions and the view data.
 """
 
 from __future__ import annotations
@@ -44,6 +48,13 @@ RESEARCH_PARAMS: dict[str, str] = {
     "probability": "quantity",
 }
 _RESEARCH_MODIFIERS = frozenset({"missing", "not", "exact"})
+# Parameters whose element some type's research view drops: refused on that type.
+RESEARCH_HIDDEN_ON: dict[str, frozenset[str]] = {
+    "subject": frozenset({"MeasureReport"}),
+    "patient": frozenset({"MeasureReport"}),
+}
+# Reference parameters _include/_revinclude may follow for research (shown in every view).
+RESEARCH_INCLUDES = frozenset({"subject", "patient", "encounter", "context", "service-provider"})
 _REFERENCE_TARGET = {"subject": "Patient", "patient": "Patient", "encounter": "Encounter"}
 _SUMMARY_VALUES = frozenset({"count", "true", "false", "data"})
 # Elements the research view needs to find a resource's patient (added to any _elements).
@@ -99,8 +110,15 @@ def _translate_identity(name: str, value: str, door: FrontDoor) -> str:
 def _research_param(name: str, value: str, rtype: str, door: FrontDoor) -> tuple[str, str]:
     base, _, modifier = name.partition(":")
     kind = RESEARCH_PARAMS.get(base)
-    if kind is None or "." in name:
+    if kind is None or "." in name or rtype in RESEARCH_HIDDEN_ON.get(base, ()):
         raise Forbidden(f"search parameter {name} is not available for research access")
+    if base == "_tag" and not all(v.startswith(f"{REPORTING_ORG_TAG}|") for v in value.split(",")):
+        raise Forbidden("research can only search by the reporting-organisation tag")
+    if base in ("_include", "_revinclude") and not _research_include(value):
+        raise Forbidden(
+            f"{name}={value} is not available for research access; follow one of "
+            f"{', '.join(sorted(RESEARCH_INCLUDES))}"
+        )
     if (
         modifier
         and modifier not in _RESEARCH_MODIFIERS
@@ -122,6 +140,12 @@ def _research_param(name: str, value: str, rtype: str, door: FrontDoor) -> tuple
                 values.append(_real_id(target, item, name, door))
         return name, ",".join(values)
     return name, value
+
+
+def _research_include(value: str) -> bool:
+    """``Type:param[:Target]`` along a reference the research view shows (no ``*``)."""
+    parts = value.split(":")
+    return len(parts) in (2, 3) and parts[0][:1].isupper() and parts[1] in RESEARCH_INCLUDES
 
 
 def _real_id(rtype: str, research_id: str, name: str, door: FrontDoor) -> str:

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from facade.dictionary.loader import Dictionary, load_dictionary
 from facade.errors import FacadeError
+from facade.ig import core_extract
 from facade.ig.nesting import NESTING_FILE, derive, write_nesting
 from facade.ig.terminology import GENERATED_NAME, render_terminology
 
@@ -149,6 +150,8 @@ def build(project_dir: Path, mappings_dir: Path, *, work_dir: Path | None = None
         result.resources_dir.rename(final)
         shutil.rmtree(retired, ignore_errors=True)
         result.resources_dir = final
+        # the base definitions the role views need at run time (facade/privacy/elements.py)
+        core_extract.write(ensure_core_package(), project_dir)
     return result
 
 

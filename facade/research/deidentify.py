@@ -2,10 +2,10 @@
 
 ``project_for_research`` shows resources exactly as a ``researcher`` sees them through FHIR REST:
 it delegates to ``facade.frontdoor.present.show_resources`` with the researcher's view, which
-applies ``FrontDoor.viewers[View.DEIDENTIFIED]`` and finds each patient's date-shift subject (the
-regional pseudonym of the Patient, looked up in HAPI when the Patient is not in the same batch;
-the FrontDoor's subject cache keeps the ones already seen). When the allow-list projection
-replaces the Viewer, this function is the only place extraction has to follow.
+applies the allow-list projection (``FrontDoor.projector``, view ``deidentified``, declared in
+``mappings/views``) and finds each patient's date-shift subject (the regional pseudonym of the
+Patient, looked up in HAPI when the Patient is not in the same batch; the FrontDoor's subject
+cache keeps the ones already seen).
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ async def project_for_research(
     researcher: str,
     door: FrontDoor,
     upstream: UpstreamClient,
-) -> list[dict[str, Any]]:
-    """The resources as the research view shows them, in the same order."""
+) -> list[dict[str, Any] | None]:
+    """The resources as the research view shows them, in the same order (None: a type the view
+    does not show at all)."""
     return await show_resources(resources, research_principal(researcher), door, upstream)

@@ -333,8 +333,12 @@ async def _project(
 ) -> None:
     if not batch:
         return
-    shown = await project_for_research(batch, researcher, job.door, job.upstream)
-    for raw, resource in zip(batch, shown, strict=True):
+    projected = await project_for_research(batch, researcher, job.door, job.upstream)
+    pairs = [(raw, r) for raw, r in zip(batch, projected, strict=True) if r is not None]
+    if not pairs:
+        return
+    shown = [resource for _, resource in pairs]
+    for raw, resource in pairs:
         rid = str(resource.get("id"))
         if resource.get("resourceType") == "Patient":
             birth = str(resource.get("birthDate") or "")

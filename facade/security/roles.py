@@ -17,7 +17,7 @@ class Role(StrEnum):
 
 
 class View(StrEnum):
-    """How stored data is shown to a role (see facade.privacy.deidentify for the rules)."""
+    """How stored data is shown to a role (rules: mappings/views, applied by facade.privacy.projector)."""
 
     STORED = "stored"  # as stored: the hospital's own data, audit events for auditors
     PSEUDONYMISED = "pseudonymised"  # regional QC: names/contacts gone, identifiers keyed

@@ -134,8 +134,11 @@ def test_research_view_has_no_identifiers_and_keeps_intervals(
 
     # research ids work for reads and searches; stored ids and date searches do not
     patient = shown["Patient"][0]
-    again = door.get(f"/fhir/Patient/{patient['id']}", headers=rs).json()
+    answer = door.get(f"/fhir/Patient/{patient['id']}", headers=rs)
+    again = answer.json()
     assert again["identifier"] == patient["identifier"] and again["birthDate"] == "1956"
+    assert "ETag" not in answer.headers and "versionId" not in json.dumps(again)  # no history
+    assert door.get(f"/fhir/Patient/{patient['id']}/_history/1", headers=rs).status_code == 403
     by_subject = door.get(
         "/fhir/Encounter", params={"subject": f"Patient/{patient['id']}"}, headers=rs
     ).json()

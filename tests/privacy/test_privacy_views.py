@@ -1,10 +1,11 @@
-"""Role views: what QC and researchers see of a stored inpatient stay."""
+"""Role views: what QC and researchers see of a stored inpatient stay (facade.privacy.projector)."""
 
 from __future__ import annotations
 
 import copy
 import json
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from hypothesis import given, settings as hsettings, strategies as st
@@ -15,11 +16,13 @@ from facade.fhir.naming import (
     RESEARCH_PSEUDONYM_SYSTEM,
 )
 from facade.privacy.dates import shift_days
-from facade.privacy.deidentify import Keys, Viewer
+from facade.privacy.projector import Keys, Projector
 from facade.privacy.pseudonym import research_pseudonym
 from facade.security.roles import View
 
+REPO = Path(__file__).resolve().parents[2]
 KEYS = Keys(pseudonym_key=b"p" * 32, research_key=b"r" * 32, shift_max_days=40)
+PROJECTOR = Projector.load(REPO / "mappings", REPO / "profiles", KEYS)
 REGIONAL = "ab" * 32
 ORG = "12330100470116614F"
 SECRET_ID = "11010519491231002X"
@@ -96,10 +99,15 @@ def _when(value: str) -> datetime:
     return datetime.fromisoformat(value)
 
 
+def _show(view: View, resource: dict[str, Any], subject: str | None = None) -> dict[str, Any]:
+    shown = PROJECTOR.project(view, resource, subject)
+    assert shown is not None
+    return shown
+
+
 def test_research_view_has_no_direct_identifiers_and_keeps_intervals() -> None:
-    viewer = Viewer(View.DEIDENTIFIED, KEYS)
     original = stay()
-    shown = [viewer.resource(r, REGIONAL) for r in copy.deepcopy(original)]
+    shown = [_show(View.DEIDENTIFIED, r, REGIONAL) for r in copy.deepcopy(original)]
     text = _dumps(shown)
     for secret in (
         SECRET_ID,
@@ -125,7 +133,7 @@ def test_research_view_has_no_direct_identifiers_and_keeps_intervals() -> None:
         }
     ]
     assert patient["birthDate"] == "1956"
-    assert patient["address"] == [{"state": "浙江省"}]
+    assert "address" not in patient  # the profile prohibits it; the view does not list it
     assert "extension" not in patient and "text" not in patient
     assert encounter["subject"] == {"reference": f"Patient/{patient['id']}"}
     assert assessment["encounter"] == {"reference": f"Encounter/{encounter['id']}"}
@@ -143,14 +151,13 @@ def test_research_view_has_no_direct_identifiers_and_keeps_intervals() -> None:
 
 
 def test_research_view_drops_dates_when_patient_unknown() -> None:
-    shown = Viewer(View.DEIDENTIFIED, KEYS).resource(stay()[2], None)
+    shown = _show(View.DEIDENTIFIED, stay()[2], None)
     assert "occurrenceDateTime" not in shown
     assert shown["subject"]["reference"].startswith("Patient/")
 
 
 def test_qc_view_pseudonymises_but_keeps_dates() -> None:
-    viewer = Viewer(View.PSEUDONYMISED, KEYS)
-    shown = [viewer.resource(r) for r in stay()]
+    shown = [_show(View.PSEUDONYMISED, r) for r in stay()]
     text = _dumps(shown)
     for secret in (SECRET_ID, NAME, PHONE, "BA0001", "ZY2026000123", "文三路", "李医生"):
         assert secret not in text, secret
@@ -158,17 +165,42 @@ def test_qc_view_pseudonymises_but_keeps_dates() -> None:
     assert {"system": REGIONAL_PSEUDONYM_SYSTEM, "value": REGIONAL} in patient["identifier"]
     tokens = [i["value"] for i in patient["identifier"] if i["system"] != REGIONAL_PSEUDONYM_SYSTEM]
     assert tokens[0].startswith("t-") and tokens == [
-        viewer.resource(stay()[0])["identifier"][1]["value"]
+        _show(View.PSEUDONYMISED, stay()[0])["identifier"][1]["value"]
     ]
     assert patient["birthDate"] == "1956-03-14"
-    assert patient["address"] == [{"city": "杭州市", "district": "西湖区", "state": "浙江省"}]
+    assert "address" not in patient
     assert encounter["period"] == stay()[1]["period"]
     assert encounter["id"] == "e1" and assessment["subject"] == {"reference": "Patient/p1"}
 
 
 def test_stored_view_is_identity() -> None:
     resource = stay()[0]
-    assert Viewer(View.STORED, KEYS).resource(resource) is resource
+    assert PROJECTOR.project(View.STORED, resource) is resource
+
+
+def test_organisation_address_is_generalised_per_view() -> None:
+    hospital = {
+        "resourceType": "Organization",
+        "id": "o1",
+        "name": "杭州市第一人民医院",
+        "identifier": [{"system": "https://fhir.vte-region.cn/ig/sid/org-uscc", "value": ORG}],
+        "telecom": [{"system": "phone", "value": PHONE}],
+        "address": [
+            {"line": ["文三路 1 号"], "city": "杭州市", "district": "西湖区", "state": "浙江省"}
+        ],
+    }
+    qc = _show(View.PSEUDONYMISED, hospital)
+    research = _show(View.DEIDENTIFIED, hospital)
+    assert qc["address"] == [{"city": "杭州市", "district": "西湖区", "state": "浙江省"}]
+    assert research["address"] == [{"state": "浙江省"}]
+    for shown in (qc, research):  # the hospital's public code and name stay, its phone does not
+        assert shown["identifier"][0]["value"] == ORG and shown["name"] == hospital["name"]
+        assert PHONE not in json.dumps(shown)
+
+
+def test_types_without_a_view_are_not_shown() -> None:
+    assert PROJECTOR.project(View.DEIDENTIFIED, {"resourceType": "Practitioner", "id": "x"}) is None
+    assert PROJECTOR.project(View.PSEUDONYMISED, {"resourceType": "AuditEvent", "id": "x"}) is None
 
 
 # -- property: whatever the shape, personal data placed in personal-data elements never leaks
@@ -237,7 +269,7 @@ def test_personal_data_never_leaks_from_qc_or_research_views(
     for part in parts:
         for key, value in part.items():
             resource.setdefault(f"{key}", value)
-    shown = Viewer(view, KEYS).resource(copy.deepcopy(resource), REGIONAL)
+    shown = PROJECTOR.project(view, copy.deepcopy(resource), REGIONAL)
     text = json.dumps(shown, ensure_ascii=False)
     for secret in (SECRET_ID, NAME, PHONE, "患者王五", "13912345678"):
         assert secret not in text
@@ -261,6 +293,6 @@ def test_no_real_full_date_survives_research_view(moments: list[datetime]) -> No
         "component": [{"valueDateTime": v} for v in values[1:]],
         "valuePeriod": {"start": values[0][:10]},
     }
-    text = json.dumps(Viewer(View.DEIDENTIFIED, KEYS).resource(resource, REGIONAL))
+    text = json.dumps(PROJECTOR.project(View.DEIDENTIFIED, resource, REGIONAL))
     for value in values:
         assert value[:10] not in text
