@@ -110,7 +110,13 @@ def verify_request(
     if secret is None:
         raise reject(Code.BAD_SIGNATURE, "keyVersion 无效或已停用", field=HEADERS["keyVersion"])
     signed = {name: value for name, value in members.items() if name != "sign"}
-    if not sign_matches({**signed, **subject}, secret, members["signType"], members["sign"]):
+    if not sign_matches(
+        {**signed, **subject},
+        secret,
+        members["signType"],
+        members["sign"],
+        sm2_public_key=access.sm2_public_key,
+    ):
         what = "、".join(subject)
         raise reject(
             Code.BAD_SIGNATURE, f"请核对待签名串（含 {what}）、密钥与编码", field=HEADERS["sign"]

@@ -14,7 +14,7 @@ import orjson
 from facade.db import Database
 from facade.errors import ProtocolRejected
 from facade.logs import request_id
-from facade.native import replay
+from facade.native import replay, sm2
 from facade.native.audit import AuditHook, NativeAuditEvent, no_audit
 from facade.native.batch import parse_biz, parse_query, parse_upload, prepare_record
 from facade.native.codes import Code, reject
@@ -40,7 +40,7 @@ from facade.native.services import (
     PROTOCOL_VERSION,
     SERVICE_CODE,
 )
-from facade.native.signing import sign_matches
+from facade.native.signing import SignType, sign_matches
 from facade.settings import Settings
 
 log = logging.getLogger("facade.native")
@@ -80,6 +80,7 @@ class Gateway:
         self.database = database
         self.secrets = SecretBox.for_purpose(settings, APP_SECRETS)
         self.store = IntakeStore(database, SecretBox.for_purpose(settings, RECORD_PAYLOADS))
+        self.platform_sm2 = sm2.platform_keys(settings)
         self._last_purge_ms = 0
 
     @staticmethod
@@ -179,13 +180,14 @@ class Gateway:
             raise reject(Code.IP_NOT_ALLOWED)
         return access
 
-    @staticmethod
-    def _check_modes(envelope: Envelope, access: AppAccess) -> None:
+    def _check_modes(self, envelope: Envelope, access: AppAccess) -> None:
         sign_type, enc_type = envelope.get("signType"), envelope.get("encType")
         # The app's lists hold only values validated when it was issued, so they also reject unknown ones.
         if sign_type not in access.sign_types:
             allowed = "、".join(sorted(access.sign_types))
             raise reject(Code.SIGN_TYPE_NOT_ALLOWED, f"该应用允许：{allowed}", field="signType")
+        if sign_type == SignType.SM2 and self.platform_sm2 is None:
+            raise reject(Code.SIGN_TYPE_NOT_ALLOWED, "平台未配置 SM2 签名密钥", field="signType")
         if enc_type not in access.enc_types:
             allowed = "、".join(sorted(access.enc_types))
             raise reject(Code.ENC_TYPE_NOT_ALLOWED, f"该应用允许：{allowed}", field="encType")
@@ -210,13 +212,22 @@ class Gateway:
         if secret is None:
             raise reject(Code.BAD_SIGNATURE, "keyVersion 无效或已停用", field="keyVersion")
         if not sign_matches(
-            envelope.members, secret, envelope.get("signType"), envelope.get("sign")
+            envelope.members,
+            secret,
+            envelope.get("signType"),
+            envelope.get("sign"),
+            sm2_public_key=access.sm2_public_key,
         ):
             raise reject(
                 Code.BAD_SIGNATURE, "请用 sign-debug 核对待签名串、密钥与编码", field="sign"
             )
+        sm2_keys = self.platform_sm2 if envelope.get("signType") == SignType.SM2 else None
         return ReplyKey(
-            access.app_id, secret, envelope.get("signType"), EncType(envelope.get("encType"))
+            access.app_id,
+            secret,
+            envelope.get("signType"),
+            EncType(envelope.get("encType")),
+            sm2_keys,
         ), version
 
     def _admit(self, envelope: Envelope, now_ms: int) -> None:
