@@ -18,6 +18,7 @@ from facade.native import replay
 from facade.native.codes import Code, reject
 from facade.native.credentials import AppAccess, load_access, load_secret
 from facade.native.envelope import APP_ID, KEY_VERSION, NONCE, ORG_CODE
+from facade.native.mtls import check_client_certificate
 from facade.native.ratelimit import take_token
 from facade.native.sealing import APP_SECRETS, SecretBox
 from facade.native.signing import SignType, compute_sign, sign_matches
@@ -71,6 +72,7 @@ def verify_request(
     client_ip: str,
     *,
     now_ms: int | None = None,
+    client_cert: bytes | None = None,
 ) -> AppAccess:
     """Check the signed headers over ``subject``; ProtocolRejected with the gateway's 1xxx codes otherwise."""
     now = now_ms if now_ms is not None else int(time.time() * 1000)
@@ -87,6 +89,7 @@ def verify_request(
         )
     if not access.allows_ip(client_ip):
         raise reject(Code.IP_NOT_ALLOWED)
+    check_client_certificate(access, client_cert)
     if members["signType"] not in access.sign_types:
         allowed = "、".join(sorted(access.sign_types))
         raise reject(

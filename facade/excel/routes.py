@@ -21,7 +21,7 @@ from facade.native.codes import Code, reject
 from facade.native.credentials import AppAccess
 from facade.native.intake import sm3_hex
 from facade.native.reply import issue_entries
-from facade.native.routes import client_ip, read_body
+from facade.native.routes import client_certificate, client_ip, read_body
 from facade.settings import Settings
 
 log = logging.getLogger("facade.excel")
@@ -76,11 +76,12 @@ async def import_excel(request: Request) -> Response:
     settings: Settings = app.state.settings
     body = await read_body(request, settings.excel_max_file_bytes)
     ip = client_ip(request, settings)
+    cert = client_certificate(request, settings)
     filename = unquote(request.headers.get("X-VTE-FileName", "")) or None
     audit: dict[str, Any] = {"outcome_code": Code.INTERNAL_ERROR.value}
     try:
         summary = await run_in_threadpool(
-            _import, app, dict(request.headers), body, ip, filename, audit
+            _import, app, dict(request.headers), body, (ip, cert), filename, audit
         )
         return Response(orjson.dumps(summary), media_type=JSON)
     except FacadeError as error:
@@ -94,7 +95,7 @@ def _import(
     app: FastAPI,
     headers: dict[str, str],
     body: bytes | None,
-    ip: str,
+    caller: tuple[str, bytes | None],
     filename: str | None,
     audit: dict[str, Any],
 ) -> dict[str, Any]:
@@ -105,8 +106,14 @@ def _import(
         )
     digest = sm3_hex(body)
     audit["message"] = f"file SM3 {digest}"
+    ip, cert = caller
     access = verify_request(
-        settings, app.state.database, _lower(headers), {"fileDigest": digest}, ip
+        settings,
+        app.state.database,
+        _lower(headers),
+        {"fileDigest": digest},
+        ip,
+        client_cert=cert,
     )
     audit.update(app_id=access.app_id, org_code=access.org_code, authenticated=True)
     processor = getattr(app.state, "record_processor", None)
@@ -208,6 +215,7 @@ def _verify_download(request: Request, import_id: str) -> AppAccess:
         _lower(dict(request.headers)),
         {"importId": import_id},
         client_ip(request, settings),
+        client_cert=client_certificate(request, settings),
     )
 
 

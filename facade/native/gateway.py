@@ -28,6 +28,7 @@ from facade.native.crypto import (
 )
 from facade.native.envelope import Envelope, parse_envelope, safe_echo
 from facade.native.intake import IntakeStore, sm3_hex
+from facade.native.mtls import check_client_certificate
 from facade.native.processor import IntakeContext, RecordProcessor
 from facade.native.ratelimit import take_token
 from facade.native.receipts import batch_view
@@ -56,6 +57,7 @@ class Inbound:
     raw: bytes | None
     client_ip: str
     path_service: str | None = None
+    client_cert: bytes | None = None  # DER, as verified by our TLS proxy (facade/native/mtls.py)
 
 
 @dataclass
@@ -140,6 +142,7 @@ class Gateway:
             "nonce": safe_echo("nonce", envelope.nonce),
         }
         access = self._bind(envelope, inbound.client_ip)  # step 3
+        check_client_certificate(access, inbound.client_cert)  # step 3, mTLS (1012)
         x.access = access
         self._check_modes(envelope, access)  # step 4
         self._check_timestamp(envelope, x.now_ms)  # step 5
