@@ -65,4 +65,3 @@ def check_client_certificate(
     moment = now or datetime.now(UTC)
     if not certificate.not_valid_before_utc <= moment <= certificate.not_valid_after_utc:
         raise reject(Code.CLIENT_CERT_FAILED, "客户端证书不在有效期内")
-
