@@ -10,6 +10,7 @@ from facade.app import create_app
 from facade.cli import (
     apps,
     audit,
+    backup,
     client,
     db,
     excel,
@@ -42,6 +43,7 @@ app.add_typer(indicators.app, name="indicators")
 app.add_typer(synth.app, name="synth")
 app.add_typer(keys.app, name="keys")
 excel.register(app)  # `import-excel` and the `excel` group
+backup.register(app)  # `backup` and `restore`
 
 
 @app.command()

@@ -1,0 +1,160 @@
+"""Restore drill: load a small region, back up, destroy, restore elsewhere, and nothing differs.
+
+The region goes through the real pipeline into the session's HAPI (H2). The backup takes the
+facade's SQLite file through SQLite's online backup and HAPI's H2 through our module's online
+``BACKUP TO``; then the facade database is deleted and both are restored into a fresh var
+directory, where a second HAPI starts on the restored H2. Receipts, every resource of the region
+(by business identifier, whole content) and every indicator value must be identical.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select
+
+from facade.backup import create_backup, restore_backup
+from facade.db import Database
+from facade.fhir.naming import REPORTING_ORG_TAG
+from facade.hapi import HapiLauncher
+from facade.indicators.service import engine
+from facade.native.tables import IntakeRecord
+from facade.settings import SECRET_FIELDS, Settings
+from facade.synth.generator import RegionSpec, generate
+from facade.upstream import UpstreamClient
+from tests.indicators.live_region import live_settings, push_regions
+
+pytestmark = pytest.mark.integration
+# The restored HAPI runs beside the session's, on the next port of this checkout's block.
+RESTORED_PORT = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091")) + 1
+PERIOD = "2026-Q1"
+TYPES = (
+    "Patient",
+    "Encounter",
+    "Condition",
+    "Procedure",
+    "Observation",
+    "RiskAssessment",
+    "MedicationAdministration",
+)
+
+
+def receipts(database: Database) -> list[tuple[Any, ...]]:
+    with database.session() as session:
+        rows = session.execute(
+            select(
+                IntakeRecord.receipt_id,
+                IntakeRecord.org_code,
+                IntakeRecord.service_code,
+                IntakeRecord.record_id,
+                IntakeRecord.record_version,
+                IntakeRecord.status,
+                IntakeRecord.payload_digest,
+                IntakeRecord.result_ref,
+            ).order_by(IntakeRecord.receipt_id)
+        )
+        return [tuple(row) for row in rows]
+
+
+def resources(base: str, orgs: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
+    """Every resource of the region keyed by type and business identifier(s)."""
+    found: dict[tuple[str, str], dict[str, Any]] = {}
+    with httpx.Client(timeout=120) as http:
+        for rtype in TYPES:
+            for org in orgs:
+                url: str | None = f"{base}/{rtype}"
+                params: dict[str, Any] | None = {
+                    "_tag": f"{REPORTING_ORG_TAG}|{org}",
+                    "_count": 500,
+                }
+                while url:
+                    bundle = http.get(url, params=params).raise_for_status().json()
+                    for entry in bundle.get("entry", []):
+                        resource = entry["resource"]
+                        business = "|".join(
+                            sorted(
+                                f"{i.get('system')}#{i.get('value')}"
+                                for i in resource.get("identifier", [])
+                            )
+                        )
+                        found[(rtype, business or resource["id"])] = resource
+                    url = next(
+                        (
+                            link["url"]
+                            for link in bundle.get("link", [])
+                            if link["relation"] == "next"
+                        ),
+                        None,
+                    )
+                    params = None
+    return found
+
+
+def indicators(settings: Settings, orgs: list[str]) -> dict[str, Any]:
+    async def run() -> dict[str, Any]:
+        upstream = UpstreamClient(settings)
+        try:
+            evaluation = await engine(settings, upstream).evaluate(PERIOD, orgs=orgs)
+        finally:
+            await upstream.aclose()
+        return {key: value.as_dict() for key, value in evaluation.results.items()}
+
+    return asyncio.run(run())
+
+
+def test_restore_drill_reproduces_receipts_resources_and_indicators(
+    fhir_base_url: str, ig_loaded: dict[str, int], tmp_path: Path
+) -> None:
+    settings = live_settings(fhir_base_url, tmp_path / "site")
+    database = Database(settings.database_url)
+    database.upgrade()
+    region = generate(RegionSpec(seed=404, hospitals=2, encounters=24, run=uuid.uuid4().hex[:10]))
+    push_regions(settings, database, [region])
+    orgs = region.org_codes
+    before = (receipts(database), resources(fhir_base_url, orgs), indicators(settings, orgs))
+    assert len(before[0]) > 50 and len(before[1]) > 50
+    assert before[2]["A1"]["region"]["populations"]["denominator"] > 0
+
+    archive, manifest = create_backup(settings, tmp_path / "backups")
+    assert manifest.hapi is not None and manifest.hapi.kind == "h2"
+    raw = archive.read_bytes()
+    for name in SECRET_FIELDS:
+        value = getattr(settings, name).get_secret_value()
+        assert value.encode() not in raw and value.upper().encode() not in raw
+        assert bytes.fromhex(value) not in raw
+
+    database.dispose()  # destroy the site's facade database
+    Path(settings.database_url.removeprefix("sqlite:///")).unlink()
+
+    port = RESTORED_PORT
+    fresh = settings.model_copy(
+        update={
+            "var_dir": tmp_path / "fresh",
+            "database_url": f"sqlite:///{tmp_path / 'fresh' / 'facade.db'}",
+            "hapi_port": port,
+            "fhir_base_url": f"http://127.0.0.1:{port}/fhir",
+        }
+    )
+    restore_backup(fresh, archive)
+    launcher = HapiLauncher(fresh)
+    restored_db = Database(fresh.database_url)
+    launcher.start()
+    try:
+        after = (
+            receipts(restored_db),
+            resources(fresh.fhir_base_url, orgs),
+            indicators(fresh, orgs),
+        )
+    finally:
+        launcher.stop()
+        restored_db.dispose()
+    assert after[0] == before[0]
+    assert after[1].keys() == before[1].keys()
+    assert after[1] == before[1]
+    assert after[2] == before[2]
