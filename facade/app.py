@@ -20,6 +20,7 @@ from facade.forward.runner import default_processor, forwarding
 from facade.frontdoor import router as frontdoor_router
 from facade.indicators import api as indicators_api
 from facade.logs import request_id
+from facade.metrics.route import install_metrics
 from facade.native import routes as native_routes
 from facade.native.processor import RecordProcessor
 from facade.settings import Settings, ensure_secrets
@@ -58,6 +59,7 @@ def create_app(
         record_processor = default_processor(settings, app.state.database)
     app.state.record_processor = record_processor  # None: native uploads answer 5001
     install_error_handlers(app)
+    install_metrics(app)
 
     @app.middleware("http")
     async def _request_context(

@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, FastAPI, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from facade.metrics.registry import NATIVE_REPLIES
 from facade.native.audit import no_audit
 from facade.native.gateway import Gateway, Inbound
 from facade.native.mtls import presented_certificate
@@ -95,6 +96,7 @@ async def _serve(request: Request, path_service: str | None) -> Response:
         processor=getattr(app.state, "record_processor", None),
         audit=getattr(app.state, "native_audit", no_audit),
     )
+    NATIVE_REPLIES.labels(reply["code"]).inc()
     return Response(orjson.dumps(reply), status_code=200, media_type=REPLY_MEDIA_TYPE)
 
 
