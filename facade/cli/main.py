@@ -21,6 +21,7 @@ from facade.cli import (
     keys,
     native,
     org,
+    period,
     synth,
 )
 from facade.cli.output import JsonOption, console, emit, settings
@@ -42,6 +43,7 @@ app.add_typer(forward.app, name="forward")
 app.add_typer(indicators.app, name="indicators")
 app.add_typer(synth.app, name="synth")
 app.add_typer(keys.app, name="keys")
+app.add_typer(period.app, name="period")
 excel.register(app)  # `import-excel` and the `excel` group
 backup.register(app)  # `backup` and `restore`
 

@@ -1,0 +1,11 @@
+"""Reporting periods closed by QC: records of a closed period are locked (VTE-X code 3008)."""
+
+from facade.periods.locks import (
+    ClosedPeriodView,
+    close_period,
+    list_periods,
+    locked_by,
+    reopen_period,
+)
+
+__all__ = ["ClosedPeriodView", "close_period", "list_periods", "locked_by", "reopen_period"]
