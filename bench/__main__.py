@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import sys
 
-from bench import hapi_startup, indicators
+from bench import backup_drill, hapi_startup, indicators
 
-BENCHMARKS = {"hapi-startup": hapi_startup.main, "indicators": indicators.main}
+BENCHMARKS = {
+    "hapi-startup": hapi_startup.main,
+    "indicators": indicators.main,
+    "backup": backup_drill.main,
+}
 
 
 def main(argv: list[str]) -> int:

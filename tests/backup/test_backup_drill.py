@@ -9,103 +9,23 @@ directory, where a second HAPI starts on the restored H2. Receipts, every resour
 
 from __future__ import annotations
 
-import asyncio
 import os
 import uuid
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import select
+from drill_kit import snapshot
 
 from facade.backup import create_backup, restore_backup
 from facade.db import Database
-from facade.fhir.naming import REPORTING_ORG_TAG
 from facade.hapi import HapiLauncher
-from facade.indicators.service import engine
-from facade.native.tables import IntakeRecord
-from facade.settings import SECRET_FIELDS, Settings
+from facade.settings import SECRET_FIELDS
 from facade.synth.generator import RegionSpec, generate
-from facade.upstream import UpstreamClient
 from tests.indicators.live_region import live_settings, push_regions
 
 pytestmark = pytest.mark.integration
 # The restored HAPI runs beside the session's, on the next port of this checkout's block.
 RESTORED_PORT = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091")) + 1
-PERIOD = "2026-Q1"
-TYPES = (
-    "Patient",
-    "Encounter",
-    "Condition",
-    "Procedure",
-    "Observation",
-    "RiskAssessment",
-    "MedicationAdministration",
-)
-
-
-def receipts(database: Database) -> list[tuple[Any, ...]]:
-    with database.session() as session:
-        rows = session.execute(
-            select(
-                IntakeRecord.receipt_id,
-                IntakeRecord.org_code,
-                IntakeRecord.service_code,
-                IntakeRecord.record_id,
-                IntakeRecord.record_version,
-                IntakeRecord.status,
-                IntakeRecord.payload_digest,
-                IntakeRecord.result_ref,
-            ).order_by(IntakeRecord.receipt_id)
-        )
-        return [tuple(row) for row in rows]
-
-
-def resources(base: str, orgs: list[str]) -> dict[tuple[str, str], dict[str, Any]]:
-    """Every resource of the region keyed by type and business identifier(s)."""
-    found: dict[tuple[str, str], dict[str, Any]] = {}
-    with httpx.Client(timeout=120) as http:
-        for rtype in TYPES:
-            for org in orgs:
-                url: str | None = f"{base}/{rtype}"
-                params: dict[str, Any] | None = {
-                    "_tag": f"{REPORTING_ORG_TAG}|{org}",
-                    "_count": 500,
-                }
-                while url:
-                    bundle = http.get(url, params=params).raise_for_status().json()
-                    for entry in bundle.get("entry", []):
-                        resource = entry["resource"]
-                        business = "|".join(
-                            sorted(
-                                f"{i.get('system')}#{i.get('value')}"
-                                for i in resource.get("identifier", [])
-                            )
-                        )
-                        found[(rtype, business or resource["id"])] = resource
-                    url = next(
-                        (
-                            link["url"]
-                            for link in bundle.get("link", [])
-                            if link["relation"] == "next"
-                        ),
-                        None,
-                    )
-                    params = None
-    return found
-
-
-def indicators(settings: Settings, orgs: list[str]) -> dict[str, Any]:
-    async def run() -> dict[str, Any]:
-        upstream = UpstreamClient(settings)
-        try:
-            evaluation = await engine(settings, upstream).evaluate(PERIOD, orgs=orgs)
-        finally:
-            await upstream.aclose()
-        return {key: value.as_dict() for key, value in evaluation.results.items()}
-
-    return asyncio.run(run())
 
 
 @pytest.mark.timeout(1800)  # two HAPI start-ups on a busy 2-core machine
@@ -118,7 +38,7 @@ def test_restore_drill_reproduces_receipts_resources_and_indicators(
     region = generate(RegionSpec(seed=404, hospitals=2, encounters=24, run=uuid.uuid4().hex[:10]))
     push_regions(settings, database, [region])
     orgs = region.org_codes
-    before = (receipts(database), resources(fhir_base_url, orgs), indicators(settings, orgs))
+    before = snapshot(settings, database, orgs)
     assert len(before[0]) > 50 and len(before[1]) > 50
     assert before[2]["A1"]["region"]["populations"]["denominator"] > 0
 
@@ -149,11 +69,7 @@ def test_restore_drill_reproduces_receipts_resources_and_indicators(
     restored_db = Database(fresh.database_url)
     try:
         launcher.start()
-        after = (
-            receipts(restored_db),
-            resources(fresh.fhir_base_url, orgs),
-            indicators(fresh, orgs),
-        )
+        after = snapshot(fresh, restored_db, orgs)
     finally:
         launcher.stop()
         restored_db.dispose()
