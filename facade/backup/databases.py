@@ -157,15 +157,20 @@ def sqlite_path(url: str) -> Path:
     return Path(url.removeprefix("sqlite:///"))
 
 
-def sqlite_dump(url: str, out: Path, detail: dict[str, str]) -> DatabaseEntry:
-    """A consistent copy through SQLite's online backup API (writers wait only page by page)."""
-    source = sqlite3.connect(sqlite_path(url))
-    target = sqlite3.connect(out)
+def _sqlite_copy(source_path: Path, target_path: Path) -> None:
+    """SQLite's online backup API: a consistent copy while others write (page by page)."""
+    source = sqlite3.connect(source_path)
+    target = sqlite3.connect(target_path)
     try:
         source.backup(target)
     finally:
         target.close()
         source.close()
+
+
+def sqlite_dump(url: str, out: Path, detail: dict[str, str]) -> DatabaseEntry:
+    """A consistent copy of the facade's SQLite file, taken while it is in use."""
+    _sqlite_copy(sqlite_path(url), out)
     return DatabaseEntry(
         kind="sqlite", file=out.name, tool=f"sqlite {sqlite3.sqlite_version}", detail=detail
     )
@@ -179,13 +184,7 @@ def sqlite_restore(url: str, copy: Path, *, replace: bool) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         stale.unlink(missing_ok=True)
-    source = sqlite3.connect(copy)
-    target = sqlite3.connect(path)
-    try:
-        source.backup(target)
-    finally:
-        target.close()
-        source.close()
+    _sqlite_copy(copy, path)
 
 
 # -- H2 (HAPI's embedded database) --------------------------------------------------------------

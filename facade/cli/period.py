@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+from collections.abc import Callable
 from typing import Any
 
 import typer
@@ -12,7 +13,7 @@ from facade.cli.native import open_database
 from facade.cli.output import JsonOption, console, emit, fail, settings
 from facade.errors import FacadeError
 from facade.mapping.values import parse_offset
-from facade.periods import close_period, list_periods, reopen_period
+from facade.periods import ClosedPeriodView, close_period, list_periods, reopen_period
 
 app = typer.Typer(
     help="Close a reporting period after QC review (its records are locked) or reopen it.",
@@ -31,6 +32,24 @@ def _show(data: dict[str, Any]) -> None:
     )
 
 
+def _change(
+    action: Callable[..., ClosedPeriodView],
+    period: str,
+    org: str | None,
+    by: str | None,
+    as_json: bool,
+    **extra: str,
+) -> None:
+    """Close or reopen in one transaction, then show the closure."""
+    zone = parse_offset(settings().mapping_utc_offset)
+    try:
+        with open_database(as_json).session() as session:
+            view = action(session, period, zone, by=by or getpass.getuser(), org_code=org, **extra)
+    except FacadeError as exc:
+        raise fail(exc, as_json) from exc
+    emit(view.as_dict(), as_json, _show)
+
+
 @app.command()
 def close(
     period: str = typer.Argument(..., help="2026-Q1, 2026-03, 2026-H1 or 2026."),
@@ -40,15 +59,7 @@ def close(
     json: JsonOption = False,
 ) -> None:
     """Close a period: new record versions in it are refused with 3008 until it is reopened."""
-    zone = parse_offset(settings().mapping_utc_offset)
-    try:
-        with open_database(json).session() as session:
-            view = close_period(
-                session, period, zone, by=by or getpass.getuser(), reason=reason, org_code=org
-            )
-    except FacadeError as exc:
-        raise fail(exc, json) from exc
-    emit(view.as_dict(), json, _show)
+    _change(close_period, period, org, by, json, reason=reason)
 
 
 @app.command()
@@ -59,13 +70,7 @@ def reopen(
     json: JsonOption = False,
 ) -> None:
     """Reopen a closed period (the closure stays in the list as history)."""
-    zone = parse_offset(settings().mapping_utc_offset)
-    try:
-        with open_database(json).session() as session:
-            view = reopen_period(session, period, zone, by=by or getpass.getuser(), org_code=org)
-    except FacadeError as exc:
-        raise fail(exc, json) from exc
-    emit(view.as_dict(), json, _show)
+    _change(reopen_period, period, org, by, json)
 
 
 @app.command("list")

@@ -83,6 +83,19 @@ def test_sm2_is_allowed_only_with_a_registered_public_key(
         register(settings, database, sign_types=("SM2",), sm2_public_key=VECTOR_PUBLIC[:-2])
 
 
+def _like(client: VteXClient, http: TestClient, **keys: object) -> VteXClient:
+    """The same app's SM2 client with other keys (its own pair, the platform key it trusts)."""
+    return VteXClient(
+        GATEWAY,
+        app_id=client.app_id,
+        org_code=client.org_code,
+        secret=client.secret,
+        sign_type="SM2",
+        http=http,
+        **keys,  # type: ignore[arg-type]
+    )
+
+
 def _sm2_app(settings: Settings, database: Database) -> tuple[VteXClient, TestClient, bytes]:
     private, public = sm2.generate_keypair()
     app = register(
@@ -91,16 +104,13 @@ def _sm2_app(settings: Settings, database: Database) -> tuple[VteXClient, TestCl
     http = TestClient(create_app(settings, database=database, record_processor=None))
     platform = sm2.parse_public_key(settings.platform_sm2_public_key)
     client = VteXClient(
-        GATEWAY,
-        app_id=app.app_id,
-        org_code=app.org_code,
-        secret=app.secret,
-        sign_type="SM2",
-        http=http,
-        sm2_keys=(private, public),
-        platform_sm2_public_key=platform,
+        GATEWAY, app_id=app.app_id, org_code=app.org_code, secret=app.secret, http=http
     )
-    return client, http, platform
+    return (
+        _like(client, http, sm2_keys=(private, public), platform_sm2_public_key=platform),
+        http,
+        platform,
+    )
 
 
 def test_gateway_verifies_sm2_requests_and_signs_replies_with_the_platform_key(
@@ -114,25 +124,13 @@ def test_gateway_verifies_sm2_requests_and_signs_replies_with_the_platform_key(
             platform, canonical_string(reply.members).encode("utf-8"), reply.members["sign"]
         )
         # A sign made with another private key is a bad signature, and the reply is unsigned.
-        intruder = VteXClient(
-            GATEWAY,
-            app_id=client.app_id,
-            org_code=client.org_code,
-            secret=client.secret,
-            sign_type="SM2",
-            http=http,
-            sm2_keys=sm2.generate_keypair(),
-        )
+        intruder = _like(client, http, sm2_keys=sm2.generate_keypair())
         refused = intruder.ping()
         assert (refused.code, refused.signed) == ("1005", False)
         # A client checking replies against the wrong platform key does not trust them.
-        doubting = VteXClient(
-            GATEWAY,
-            app_id=client.app_id,
-            org_code=client.org_code,
-            secret=client.secret,
-            sign_type="SM2",
-            http=http,
+        doubting = _like(
+            client,
+            http,
             sm2_keys=client.sm2_keys,
             platform_sm2_public_key=sm2.generate_keypair()[1],
         )
