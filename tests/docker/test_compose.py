@@ -118,4 +118,9 @@ def test_database_and_backup_client_have_the_same_postgresql_major_version() -> 
     major = compose["services"]["db"]["image"].split(":")[1].split(".")[0]
     facade_stage = _stages()["facade"]
     assert f"postgresql-client-{major}" in facade_stage
+    # The facade backs up HAPI's database itself, so it is told where that is.
+    facade_env = compose["services"]["facade"]["environment"]
+    hapi_env = compose["services"]["hapi"]["environment"]
+    assert facade_env["VTE_HAPI_JDBC_URL"] == hapi_env["SPRING_DATASOURCE_URL"]
+    assert facade_env["VTE_HAPI_JDBC_USERNAME"] == hapi_env["SPRING_DATASOURCE_USERNAME"]
     assert "-bookworm" in DOCKERFILE.read_text()  # bookworm ships PostgreSQL 15 clients
