@@ -142,8 +142,8 @@ class Gateway:
             "nonce": safe_echo("nonce", envelope.nonce),
         }
         access = self._bind(envelope, inbound.client_ip)  # step 3
-        check_client_certificate(access, inbound.client_cert)  # step 3, mTLS (1012)
         x.access = access
+        check_client_certificate(access, inbound.client_cert)  # step 3, mTLS (1012)
         self._check_modes(envelope, access)  # step 4
         self._check_timestamp(envelope, x.now_ms)  # step 5
         x.key, x.key_version = self._verify_sign(envelope, access)  # step 6
