@@ -17,6 +17,7 @@ from native_helpers import GATEWAY, Registered, register
 from facade.app import create_app
 from facade.db import Database
 from facade.errors import InvalidInput
+from facade.excel.auth import signed_headers
 from facade.native import credentials
 from facade.native.client import VteXClient
 from facade.native.mtls import CERT_HEADER, VERIFY_HEADER, fingerprint
@@ -157,3 +158,25 @@ def test_apps_without_pins_need_no_certificate_and_pins_are_validated(
     with pytest.raises(InvalidInput):
         with database.session() as session:
             credentials.update_app(session, registered.app_id, client_cert_sha256=["abc"])
+
+
+def test_the_excel_door_checks_the_same_pins(
+    proxied_app: Settings,
+    database: Database,
+    pinned: Registered,
+    certificates: dict[str, x509.Certificate],
+) -> None:
+    def summary(headers: dict[str, str]) -> dict[str, object]:
+        signed = signed_headers(
+            app_id=pinned.app_id,
+            org_code=pinned.org_code,
+            secret=pinned.secret,
+            subject={"importId": "none"},
+        )
+        facade = create_app(proxied_app, database=database, record_processor=None)
+        with TestClient(facade, client=PROXY, headers={**signed, **headers}) as http:
+            return http.get("/vte-x/v1/excel/imports/none").json()  # type: ignore[no-any-return]
+
+    assert summary({})["code"] == "1012"
+    # With the pinned certificate the request gets past the check (and finds no such import).
+    assert summary(_proxied(certificates["his"]))["code"] != "1012"
