@@ -77,7 +77,9 @@ class DictionaryProcessor:
         if problems:
             return problems
         payload, ignored = prepare_payload(self.engine, rt, record, self._key)
-        anchors = self._period_anchors(rt, payload, linked, context.org_code)
+        # Version 1 corrects nothing (a correction must raise recordVersion): no old stay to look up.
+        correction = str(record.get("recordVersion", "1")).strip() not in ("", "1")
+        anchors = self._period_anchors(rt, payload, linked, context.org_code, correction)
         self._remember(rt, context.org_code, payload)
         return PreparedRecord(payload, warnings(rt, record, ignored, prefix), anchors)
 
@@ -87,6 +89,7 @@ class DictionaryProcessor:
         payload: Mapping[str, Any],
         linked: Mapping[str, Mapping[str, Any] | None],
         org_code: str,
+        correction: bool,
     ) -> tuple[datetime, ...]:
         """The discharge moments that put this record in reporting periods (facade/periods).
 
@@ -96,7 +99,11 @@ class DictionaryProcessor:
         texts: list[Any] = []
         if rt.record_type == STAY_RECORD_TYPE:
             texts.append(payload.get(DISCHARGE_FIELD))
-            live = self.facts.live(org_code, rt.service_code, str(payload["recordId"]))
+            live = (
+                self.facts.live(org_code, rt.service_code, str(payload["recordId"]))
+                if correction
+                else None
+            )
             if live is not None:
                 old = self.facts.read(
                     org_code, rt.record_type, str(payload["recordId"]), live.digest

@@ -20,7 +20,7 @@ from facade.native.processor import IntakeContext
 from facade.native.reply import biz_text
 from facade.native.sealing import SecretBox
 from facade.native.tables import IntakeBatch, IntakeRecord
-from facade.periods import locked_by
+from facade.periods import ClosedRanges, closed_ranges
 
 
 def sm3_hex(data: bytes) -> str:
@@ -72,6 +72,7 @@ class IntakeStore:
         if existing is not None:
             return _replay(existing, digest)
         batch_id = uuid.uuid4().hex
+        closed = closed_ranges(session, context.org_code)
         live: dict[str, list[_Live]] = {}
         results = []
         rows: list[IntakeRecord] = []
@@ -88,9 +89,7 @@ class IntakeStore:
             if same is not None and same.digest == record_digest:
                 results.append(record_result(check, "DUPLICATE", same.receipt_id))
                 continue
-            problem = _version_problem(check, versions, same) or _lock_problem(
-                session, context, check
-            )
+            problem = _version_problem(check, versions, same) or _lock_problem(closed, check)
             if problem is not None:
                 check.issues.append(problem)
                 results.append(record_result(check, "FAILED"))
@@ -162,10 +161,9 @@ def _live_versions(session: Session, context: IntakeContext, record_id: str) -> 
     return [_Live(version, digest, receipt) for version, digest, receipt in rows]
 
 
-def _lock_problem(session: Session, context: IntakeContext, check: RecordCheck) -> Issue | None:
+def _lock_problem(closed: ClosedRanges, check: RecordCheck) -> Issue | None:
     """3008 when the record belongs to a reporting period QC has closed (facade/periods)."""
-    anchors = check.prepared.period_anchors if check.prepared else ()
-    label = locked_by(session, context.org_code, anchors)
+    label = closed.locked_by(check.prepared.period_anchors if check.prepared else ())
     if label is None:
         return None
     return Issue(

@@ -2,10 +2,20 @@
 
 from facade.periods.locks import (
     ClosedPeriodView,
+    ClosedRanges,
     close_period,
+    closed_ranges,
     list_periods,
     locked_by,
     reopen_period,
 )
 
-__all__ = ["ClosedPeriodView", "close_period", "list_periods", "locked_by", "reopen_period"]
+__all__ = [
+    "ClosedPeriodView",
+    "ClosedRanges",
+    "close_period",
+    "closed_ranges",
+    "list_periods",
+    "locked_by",
+    "reopen_period",
+]

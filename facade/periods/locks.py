@@ -129,22 +129,35 @@ def list_periods(session: Session, *, include_reopened: bool = False) -> list[Cl
     return [_view(row) for row in session.scalars(query)]
 
 
-def locked_by(session: Session, org_code: str, moments: Iterable[datetime]) -> str | None:
-    """The label of a closed period (region-wide or the institution's) holding one of ``moments``."""
-    wanted = [m.astimezone(UTC) for m in moments]
-    if not wanted:
+@dataclass(frozen=True)
+class ClosedRanges:
+    """The periods closed for one institution (its own and the region's), read once per batch."""
+
+    ranges: tuple[tuple[str, datetime, datetime], ...]
+
+    def locked_by(self, moments: Iterable[datetime]) -> str | None:
+        """The label of a closed period holding one of ``moments``, if any."""
+        for moment in (m.astimezone(UTC) for m in moments):
+            for label, start, end in self.ranges:
+                if start <= moment < end:
+                    return label
         return None
+
+
+def closed_ranges(session: Session, org_code: str) -> ClosedRanges:
+    """Every closure in force that applies to ``org_code`` (usually none: then checks cost nothing)."""
     rows = session.execute(
         select(ClosedPeriod.label, ClosedPeriod.start_at, ClosedPeriod.end_at).where(
             ClosedPeriod.status == "closed",
             or_(ClosedPeriod.scope == REGION, ClosedPeriod.scope == org_code),
         )
     )
-    for label, start, end in rows:
-        start, end = _aware(start), _aware(end)
-        if any(start <= moment < end for moment in wanted):
-            return str(label)
-    return None
+    return ClosedRanges(tuple((str(label), _aware(s), _aware(e)) for label, s, e in rows))
+
+
+def locked_by(session: Session, org_code: str, moments: Iterable[datetime]) -> str | None:
+    """The label of a closed period (region-wide or the institution's) holding one of ``moments``."""
+    return closed_ranges(session, org_code).locked_by(moments)
 
 
 def _aware(moment: datetime) -> datetime:
