@@ -43,10 +43,13 @@ HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8097"))
 PASSWORD = "bench-backup"  # noqa: S105 - a throw-away cluster on loopback
 
 
-def _site(cluster: PgCluster, name: str, port: int) -> Settings:
-    base = live_settings(f"http://127.0.0.1:{port}/fhir", STATE / name)
+def _site(cluster: PgCluster, name: str, port: int, keys: Settings | None = None) -> Settings:
+    """A site's settings; ``keys`` gives the keys of another site (a restore needs the same)."""
+    base = keys or live_settings(f"http://127.0.0.1:{port}/fhir", STATE / name)
     return base.model_copy(
         update={
+            "var_dir": STATE / name,
+            "fhir_base_url": f"http://127.0.0.1:{port}/fhir",
             "database_url": cluster.url(f"facade_{name}", "vte", PASSWORD),
             "hapi_port": port,
             "hapi_jdbc_url": cluster.jdbc(f"hapi_{name}"),
@@ -72,7 +75,8 @@ def main() -> None:
     for name in ("site", "fresh"):
         cluster.create_database(f"facade_{name}", "vte", PASSWORD)
         cluster.create_database(f"hapi_{name}", "vte", PASSWORD)
-    site, fresh = _site(cluster, "site", HAPI_PORT), _site(cluster, "fresh", HAPI_PORT + 1)
+    site = _site(cluster, "site", HAPI_PORT)
+    fresh = _site(cluster, "fresh", HAPI_PORT + 1, keys=site)
     figures: dict[str, Any] = {"encounters": encounters, "load_average": os.getloadavg()}
     launchers = [HapiLauncher(site), HapiLauncher(fresh)]
     try:
