@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import sys
 
-from bench import console_overview, extract, hapi_startup, indicators, intake_limits, views
+from bench import (
+    backup_drill,
+    console_overview,
+    extract,
+    hapi_startup,
+    indicators,
+    intake_limits,
+    views,
+)
 
 BENCHMARKS = {
     "hapi-startup": hapi_startup.main,
@@ -13,6 +21,7 @@ BENCHMARKS = {
     "extract": extract.main,
     "intake-limits": intake_limits.main,
     "views": views.main,
+    "backup": backup_drill.main,
 }
 
 

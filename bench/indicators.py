@@ -32,6 +32,7 @@ import httpx
 import orjson
 
 from bench.indicator_load import DirectLoader, LoadStats
+from bench.pgcluster import PgCluster
 from facade.hapi import HapiLauncher
 from facade.ig.loader import load_ig
 from facade.settings import Settings, ensure_secrets
@@ -54,45 +55,21 @@ def _env(name: str, default: str) -> str:
 
 
 class Postgres:
-    """A throw-away cluster on loopback, run as the postgres user (the recipe of docker/hapi/README.md)."""
+    """The benchmark's cluster: the shared throw-away cluster helper, tuned for bulk loading."""
 
     def __init__(self) -> None:
-        versions = sorted(Path("/usr/lib/postgresql").glob("*/bin"))
-        if not versions:
-            raise SystemExit("PostgreSQL is not installed (apt-get install -y postgresql)")
-        self.bin = versions[-1]
-
-    def _as_postgres(self, command: str) -> None:
-        subprocess.run(["su", "postgres", "-c", command], check=True, capture_output=True)
+        self.cluster = PgCluster(
+            PG_DIR, PG_PORT, options="-c shared_buffers=512MB -c synchronous_commit=off"
+        )
 
     def start(self, *, empty: bool) -> str:
         """Start the cluster; ``empty`` drops what an earlier run loaded."""
-        if empty or not (PG_DIR / "data" / "PG_VERSION").exists():
-            shutil.rmtree(PG_DIR, ignore_errors=True)
-            PG_DIR.mkdir(parents=True)
-            (PG_DIR / "pw").write_text("postgres\n")
-            shutil.chown(PG_DIR, "postgres", "postgres")
-            shutil.chown(PG_DIR / "pw", "postgres", "postgres")
-            self._as_postgres(
-                f"{self.bin}/initdb -D {PG_DIR}/data -U postgres --pwfile={PG_DIR}/pw "
-                "--auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8"
-            )
-            fresh = True
-        else:
-            fresh = False
-        self._as_postgres(
-            f"{self.bin}/pg_ctl -D {PG_DIR}/data -o '-c listen_addresses=127.0.0.1 -p {PG_PORT} "
-            f"-k {PG_DIR} -c shared_buffers=512MB -c synchronous_commit=off' -l {PG_DIR}/pg.log -w start"
-        )
-        if fresh:
-            self._as_postgres(
-                f'psql -h {PG_DIR} -p {PG_PORT} -U postgres -c "CREATE ROLE hapi LOGIN PASSWORD '
-                f"'hapi-bench'\" -c 'CREATE DATABASE hapi OWNER hapi'"
-            )
-        return f"jdbc:postgresql://127.0.0.1:{PG_PORT}/hapi"
+        if self.cluster.start(empty=empty):
+            self.cluster.create_database("hapi", "hapi", "hapi-bench")
+        return self.cluster.jdbc("hapi")
 
     def stop(self) -> None:
-        self._as_postgres(f"{self.bin}/pg_ctl -D {PG_DIR}/data -m fast stop")
+        self.cluster.stop()
 
 
 def _settings(jdbc: str) -> Settings:

@@ -19,6 +19,7 @@ from facade.excel import routes as excel_routes
 from facade.frontdoor import router as frontdoor_router
 from facade.indicators import api as indicators_api
 from facade.logs import request_id
+from facade.metrics.route import install_metrics
 from facade.native import routes as native_routes
 from facade.research import api as research_api
 from facade.services import ProcessorChoice, build_services, lifespan
@@ -49,6 +50,7 @@ def create_app(
     app = FastAPI(title="VTE regional FHIR facade", version=__version__, lifespan=_lifespan)
     app.state.services = services
     install_error_handlers(app)
+    install_metrics(app)
 
     @app.middleware("http")
     async def _request_context(

@@ -70,6 +70,12 @@ class Settings(BaseSettings):
     pseudonym_key: SecretStr | None = None
     research_key: SecretStr | None = None
     token_signing_key: SecretStr | None = None
+    # Master-key rotation: a key that still opens what it sealed, never used to seal (README).
+    previous_master_key: SecretStr | None = None
+    # The platform's SM2 key pair (signType=SM2 replies); optional in production: without it
+    # SM2 requests are refused with 1004. Generated in development like the secrets above.
+    platform_sm2_key: SecretStr | None = None
+    platform_sm2_public_key: str = ""
 
     # -- the local HAPI jar managed by ``vte-facade hapi``
     hapi_module_dir: Path = Field(default_factory=lambda: _repo_root() / "docker" / "hapi")
@@ -269,10 +275,22 @@ def ensure_secrets(settings: Settings) -> Settings:
     stored: dict[str, str] = json.loads(path.read_text()) if path.exists() else {}
     for name in missing:
         stored.setdefault(name, secrets.token_hex(32))
+    update: dict[str, object] = {name: SecretStr(stored[name]) for name in missing}
+    if settings.platform_sm2_key is None and "platform_sm2_key" not in stored:
+        from facade.native import sm2  # late: facade.native imports these settings
+
+        private, public = sm2.generate_keypair()
+        stored["platform_sm2_key"], stored["platform_sm2_public_key"] = (
+            private.hex(),
+            sm2.public_key_hex(public),
+        )
+    if settings.platform_sm2_key is None:
+        update["platform_sm2_key"] = SecretStr(stored["platform_sm2_key"])
+        update["platform_sm2_public_key"] = stored["platform_sm2_public_key"]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stored, indent=2))
     path.chmod(0o600)
-    return settings.model_copy(update={name: SecretStr(stored[name]) for name in missing})
+    return settings.model_copy(update=update)
 
 
 @lru_cache

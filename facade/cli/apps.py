@@ -25,7 +25,16 @@ app = typer.Typer(
 )
 
 SignTypesOption = typer.Option(
-    None, help="Allowed signTypes, comma-separated (default: MD5,HMAC-SHA256,HMAC-SM3)."
+    None,
+    help="Allowed signTypes, comma-separated (default: MD5,HMAC-SHA256,HMAC-SM3; SM2 needs --sm2-public-key).",
+)
+Sm2KeyOption = typer.Option(
+    None, "--sm2-public-key", help="The app's SM2 public key (hex 04‖x‖y) for signType SM2."
+)
+CertOption = typer.Option(
+    None,
+    "--client-cert-sha256",
+    help="SHA-256 fingerprint of a client certificate the app must present (mTLS); repeat for several.",
 )
 EncTypesOption = typer.Option(
     None, help="Allowed encTypes, comma-separated (default: NONE,SM4-GCM,AES-256-GCM)."
@@ -71,6 +80,8 @@ def issue(
     enc_types: str | None = EncTypesOption,
     ip: list[str] | None = IpOption,
     service: list[str] | None = ServiceOption,
+    sm2_public_key: str | None = Sm2KeyOption,
+    client_cert_sha256: list[str] | None = CertOption,
     json: JsonOption = False,
 ) -> None:
     """Create an app bound to an institution and show its secret (key version 1) once."""
@@ -86,10 +97,12 @@ def issue(
                 org,
                 name=name,
                 app_id=app_id,
-                sign_types=_csv(sign_types) or credentials.ALL_SIGN_TYPES,
+                sign_types=_csv(sign_types) or credentials.DEFAULT_SIGN_TYPES,
                 enc_types=_csv(enc_types) or credentials.ALL_ENC_TYPES,
                 ip_allowlist=ip or [],
                 services=service or [],
+                sm2_public_key=sm2_public_key,
+                client_cert_sha256=client_cert_sha256 or [],
             )
     except FacadeError as exc:
         raise fail(exc, json) from exc
@@ -172,6 +185,11 @@ def set_(
     any_ip: bool = typer.Option(False, "--any-ip", help="Remove the IP allow-list."),
     service: list[str] | None = ServiceOption,
     all_services: bool = typer.Option(False, "--all-services", help="Allow every service again."),
+    sm2_public_key: str | None = Sm2KeyOption,
+    client_cert_sha256: list[str] | None = CertOption,
+    no_client_cert: bool = typer.Option(
+        False, "--no-client-cert", help="Stop requiring a client certificate."
+    ),
     json: JsonOption = False,
 ) -> None:
     """Change what an app may use (e.g. switch MD5 off); options not given stay as they are."""
@@ -188,6 +206,8 @@ def set_(
                 enc_types=_csv(enc_types),
                 ip_allowlist=[] if any_ip else (ip or None),
                 services=[] if all_services else (service or None),
+                sm2_public_key=sm2_public_key,
+                client_cert_sha256=[] if no_client_cert else (client_cert_sha256 or None),
             )
             access = credentials.load_access(session, app_id)
     except FacadeError as exc:

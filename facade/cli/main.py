@@ -8,6 +8,7 @@ from facade import __version__
 from facade.cli import (
     apps,
     audit,
+    backup,
     client,
     console as console_cli,
     db,
@@ -16,8 +17,10 @@ from facade.cli import (
     hapi,
     ig,
     indicators,
+    keys,
     native,
     org,
+    period,
     research,
     submissions,
     synth,
@@ -45,7 +48,10 @@ app.add_typer(submissions.app, name="submissions")
 app.add_typer(console_cli.app, name="console")
 app.add_typer(research.app, name="research")
 app.add_typer(research.omop_app, name="omop")
+app.add_typer(keys.app, name="keys")
+app.add_typer(period.app, name="period")
 excel.register(app)  # `import-excel` and the `excel` group
+backup.register(app)  # `backup` and `restore`
 
 
 @app.command()

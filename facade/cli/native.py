@@ -53,9 +53,15 @@ def debug_envelope(raw: bytes, secret: str, *, show_secret: bool = False) -> dic
     report["canonicalString"] = canonical
     report["stringToSign"] = f"{canonical}&key={shown}"
     requested = members.get("signType", "")
-    kinds = [SignType(requested)] if requested in set(SignType) else list(SignType)
-    report["expectedSign"] = {kind.value: compute_sign(members, secret, kind) for kind in kinds}
-    if requested in set(SignType):
+    # An SM2 sign is randomised and made with the app's private key: nothing to predict here.
+    keyed = [kind for kind in SignType if kind is not SignType.SM2]
+    kinds = [SignType(requested)] if requested in keyed else keyed
+    report["expectedSign"] = (
+        {}
+        if requested == SignType.SM2
+        else {k.value: compute_sign(members, secret, k) for k in kinds}
+    )
+    if requested in keyed:
         report["signMatches"] = sign_matches(members, secret, requested, members.get("sign", ""))
     enc = members.get("encType", "NONE")
     if enc in set(EncType) and enc != "NONE":

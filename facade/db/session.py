@@ -62,14 +62,16 @@ class Database:
         """Bring the schema to the newest revision of every migration branch."""
         command.upgrade(self.alembic_config(), "heads")
 
+    def current_revisions(self) -> set[str]:
+        """The migration revisions the database is at (one per branch head)."""
+        with self.engine.connect() as conn:
+            return set(MigrationContext.configure(conn).get_current_heads())
+
     def pending_migrations(self) -> set[str]:
         """Revisions the code expects that the database has not applied (empty when current)."""
         if self._heads is None:  # the scripts do not change while the process runs
             self._heads = frozenset(ScriptDirectory.from_config(self.alembic_config()).get_heads())
-        heads = set(self._heads)
-        with self.engine.connect() as conn:
-            current = set(MigrationContext.configure(conn).get_current_heads())
-        return heads - current
+        return set(self._heads) - self.current_revisions()
 
     def dispose(self) -> None:
         """Close pooled connections."""

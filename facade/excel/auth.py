@@ -67,6 +67,7 @@ def verify_request(
     client_ip: str,
     *,
     now_ms: int | None = None,
+    client_cert: bytes | None = None,
 ) -> AppAccess:
     """Check the signed headers over ``subject``; ProtocolRejected with the gateway's 1xxx codes otherwise.
 
@@ -79,6 +80,7 @@ def verify_request(
         now_ms if now_ms is not None else int(time.time() * 1000),
         subject=subject,
         field_names=HEADERS,
+        client_cert=client_cert,
     )
     return callers.authenticate_app(call, AppCaller())
 

@@ -24,7 +24,7 @@ from facade.native.codes import Code, http_status, reject
 from facade.native.credentials import AppAccess
 from facade.native.intake import sm3_hex
 from facade.native.reply import issue_entries
-from facade.native.routes import client_ip, read_body
+from facade.native.routes import client_certificate, client_ip, read_body
 from facade.services import Services
 
 log = logging.getLogger("facade.excel")
@@ -64,12 +64,13 @@ async def import_excel(request: Request, services: ServicesDep) -> Response:
     """Authenticated by the app's signed ``X-VTE-*`` headers over the file's SM3 digest; answers a JSON summary."""
     settings = services.settings
     ip = client_ip(request, settings)
+    cert = client_certificate(request, settings)
     audit: dict[str, Any] = {"outcome_code": Code.INTERNAL_ERROR.value}
     try:
         body, part_name = await _file_of(request, settings.excel_max_file_bytes)
         filename = unquote(request.headers.get("X-VTE-FileName", "")) or part_name
         summary = await run_in_threadpool(
-            _import, services, dict(request.headers), body, ip, filename, audit
+            _import, services, dict(request.headers), body, (ip, cert), filename, audit
         )
         return Response(orjson.dumps(summary), media_type=JSON)
     except FacadeError as error:
@@ -117,7 +118,7 @@ def _import(
     services: Services,
     headers: dict[str, str],
     body: bytes | None,
-    ip: str,
+    caller: tuple[str, bytes | None],
     filename: str | None,
     audit: dict[str, Any],
 ) -> dict[str, Any]:
@@ -128,7 +129,10 @@ def _import(
         )
     digest = sm3_hex(body)
     audit["message"] = f"file SM3 {digest}"
-    access = verify_request(services.callers, _lower(headers), {"fileDigest": digest}, ip)
+    ip, cert = caller
+    access = verify_request(
+        services.callers, _lower(headers), {"fileDigest": digest}, ip, client_cert=cert
+    )
     audit.update(app_id=access.app_id, org_code=access.org_code, authenticated=True)
     processor = services.record_processor
     if processor is None:
@@ -221,6 +225,7 @@ def _verify_download(request: Request, services: Services, import_id: str) -> Ap
         _lower(dict(request.headers)),
         {"importId": import_id},
         client_ip(request, services.settings),
+        client_cert=client_certificate(request, services.settings),
     )
 
 

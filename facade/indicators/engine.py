@@ -29,6 +29,7 @@ from facade.indicators.periods import Period, parse_period
 from facade.indicators.results import IndicatorResult
 from facade.indicators.search import Searcher, SearchStats
 from facade.indicators.vocab import Vocabulary
+from facade.metrics.registry import INDICATOR_RUNS
 from facade.upstream import UpstreamClient
 
 log = logging.getLogger("facade.indicators")
@@ -189,6 +190,7 @@ class IndicatorEngine:
         if stats.attribution is not None:
             stats.attribution.to_stays_in_period = attributed
         stats.total_seconds = time.perf_counter() - started
+        INDICATOR_RUNS.observe(stats.total_seconds)
         return Evaluation(span, known_orgs, bool(orgs), results, plans, stats)
 
     async def select_stays(

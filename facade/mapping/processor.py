@@ -9,6 +9,7 @@ necessary) and keep the facts later records will need.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from facade.db import Database
@@ -21,6 +22,10 @@ from facade.mapping.prepare import prepare_payload, warnings
 from facade.mapping.validate import issue, location, validate_record
 from facade.native.processor import IntakeContext, PreparedRecord
 from facade.settings import Settings
+
+# The period of a record is the discharge of its stay (facade/periods/locks.py).
+STAY_RECORD_TYPE = "case"
+DISCHARGE_FIELD = "dischargeDateTime"
 
 
 class DictionaryProcessor:
@@ -72,8 +77,47 @@ class DictionaryProcessor:
         if problems:
             return problems
         payload, ignored = prepare_payload(self.engine, rt, record, self._key)
+        # Version 1 corrects nothing (a correction must raise recordVersion): no old stay to look up.
+        correction = str(record.get("recordVersion", "1")).strip() not in ("", "1")
+        anchors = self._period_anchors(rt, payload, linked, context.org_code, correction)
         self._remember(rt, context.org_code, payload)
-        return PreparedRecord(payload, warnings(rt, record, ignored, prefix))
+        return PreparedRecord(payload, warnings(rt, record, ignored, prefix), anchors)
+
+    def _period_anchors(
+        self,
+        rt: RecordType,
+        payload: Mapping[str, Any],
+        linked: Mapping[str, Mapping[str, Any] | None],
+        org_code: str,
+        correction: bool,
+    ) -> tuple[datetime, ...]:
+        """The discharge moments that put this record in reporting periods (facade/periods).
+
+        A case: its own discharge, and the discharge of the version it corrects. Any record
+        linking to a case: that case's discharge. Others (an institution): none.
+        """
+        texts: list[Any] = []
+        if rt.record_type == STAY_RECORD_TYPE:
+            texts.append(payload.get(DISCHARGE_FIELD))
+            live = (
+                self.facts.live(org_code, rt.service_code, str(payload["recordId"]))
+                if correction
+                else None
+            )
+            if live is not None:
+                old = self.facts.read(
+                    org_code, rt.record_type, str(payload["recordId"]), live.digest
+                )
+                texts.append((old or {}).get(DISCHARGE_FIELD))
+        for ref in self.engine.links_by_record_id(rt):
+            if ref.record_type == STAY_RECORD_TYPE:
+                texts.append((linked.get(ref.by_field or "") or {}).get(DISCHARGE_FIELD))
+        zone = self.engine.zone
+        return tuple(
+            datetime.strptime(text, values.NATIVE_DATETIME).replace(tzinfo=zone)
+            for text in texts
+            if isinstance(text, str) and text
+        )
 
     def _links(
         self, rt: RecordType, record: Mapping[str, Any], org_code: str, prefix: str

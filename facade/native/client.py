@@ -68,7 +68,11 @@ class VteXClient:
         enc_type: EncType | str = EncType.NONE,
         key_version: int | None = None,
         http: httpx.Client | None = None,
+        sm2_keys: tuple[bytes, bytes] | None = None,
+        platform_sm2_public_key: bytes | None = None,
     ) -> None:
+        """``sm2_keys`` (the app's own private and public key) and ``platform_sm2_public_key``
+        (handed out by the platform) are needed only with ``sign_type="SM2"``."""
         self.url = url
         self.app_id = app_id
         self.org_code = org_code
@@ -77,6 +81,8 @@ class VteXClient:
         self.enc_type = EncType(enc_type)
         self.key_version = key_version
         self.http = http or httpx.Client(timeout=60)
+        self.sm2_keys = sm2_keys
+        self.platform_sm2_public_key = platform_sm2_public_key
 
     def envelope(
         self,
@@ -109,7 +115,7 @@ class VteXClient:
             members["iv"], members["encData"] = encrypt_payload(
                 self.enc_type, key, text.encode("utf-8"), aad, iv=iv
             )
-        members["sign"] = compute_sign(members, self.secret, self.sign_type)
+        members["sign"] = compute_sign(members, self.secret, self.sign_type, sm2_keys=self.sm2_keys)
         return members
 
     def post(self, body: bytes | Mapping[str, str], *, path: str | None = None) -> Reply:
@@ -153,7 +159,13 @@ class VteXClient:
         signed = "sign" in members
         if signed and members.get("signType") not in set(SignType):
             raise ReplyNotTrusted("reply names an unknown signType")
-        if signed and not sign_matches(members, self.secret, members["signType"], members["sign"]):
+        if signed and not sign_matches(
+            members,
+            self.secret,
+            members["signType"],
+            members["sign"],
+            sm2_public_key=self.platform_sm2_public_key,
+        ):
             raise ReplyNotTrusted("reply sign does not verify")
         if not signed and members.get("code") == "0":
             raise ReplyNotTrusted("a successful reply must be signed")

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from facade.db.tables import utcnow
 from facade.errors import Conflict, InvalidInput, Issue, NotFound
+from facade.native import sm2
 from facade.native.crypto import EncType
 from facade.native.envelope import APP_ID
 from facade.native.orgs import require_org
@@ -24,6 +25,9 @@ from facade.native.tables import NativeApp, NativeAppKey, NativeOrg
 
 IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 ALL_SIGN_TYPES = tuple(t.value for t in SignType)
+# SM2 needs the app's public key, so it is only allowed when one is registered.
+DEFAULT_SIGN_TYPES = tuple(t for t in ALL_SIGN_TYPES if t != SignType.SM2)
+_FINGERPRINT = re.compile(r"[0-9a-f]{64}")
 ALL_ENC_TYPES = tuple(t.value for t in EncType)
 _REGION = re.compile(r"[0-9]{6}")
 
@@ -63,6 +67,8 @@ class AppAccess:
     networks: tuple[IpNetwork, ...]
     services: frozenset[str]  # empty: every service
     key_versions: tuple[int, ...]  # active versions, newest first
+    sm2_public_key: bytes | None = None  # x‖y, for signType=SM2
+    client_cert_sha256: frozenset[str] = frozenset()  # pinned certificates; empty: no mTLS
 
     def allows_ip(self, address: str) -> bool:
         """Whether a request from ``address`` may pass (no allow-list: every address)."""
@@ -89,6 +95,10 @@ class AppAccess:
             "ipAllowList": [str(n) for n in self.networks],
             "services": sorted(self.services),
             "keyVersions": list(self.key_versions),
+            "sm2PublicKey": sm2.public_key_hex(self.sm2_public_key)
+            if self.sm2_public_key
+            else None,
+            "clientCertSha256": sorted(self.client_cert_sha256),
         }
 
 
@@ -127,6 +137,46 @@ def parse_networks(values: Iterable[str]) -> list[str]:
                 issues=[Issue("ipAllowList", "cidr", "an address or CIDR such as 10.2.0.0/16")],
             ) from exc
     return networks
+
+
+def parse_sm2_public_key(text: str) -> str:
+    """An app's SM2 public key as stored (uncompressed hex); InvalidInput naming the rule if not one."""
+    try:
+        return sm2.public_key_hex(sm2.parse_public_key(text))
+    except sm2.Sm2KeyError as exc:
+        raise InvalidInput(
+            "the SM2 public key is not a point of the SM2 curve",
+            issues=[Issue("sm2PublicKey", "sm2-point", str(exc))],
+        ) from exc
+
+
+def parse_fingerprints(values: Iterable[str]) -> list[str]:
+    """SHA-256 certificate fingerprints as lower-case hex (colons, as openssl prints them, allowed)."""
+    chosen = list(dict.fromkeys(v.strip().replace(":", "").lower() for v in values if v.strip()))
+    if any(not _FINGERPRINT.fullmatch(value) for value in chosen):
+        raise InvalidInput(
+            "client certificate fingerprints are SHA-256 digests",
+            issues=[
+                Issue(
+                    "clientCertSha256",
+                    "sha256-hex",
+                    "64 hex digits, e.g. from `openssl x509 -noout -fingerprint -sha256`",
+                )
+            ],
+        )
+    return chosen
+
+
+def _sm2_settings(sign_types: Sequence[str], public_key: str | None) -> tuple[str, str | None]:
+    """The stored sign types and key; SM2 may only be allowed together with a public key."""
+    chosen = parse_choices(sign_types, ALL_SIGN_TYPES, "signTypes")
+    stored_key = parse_sm2_public_key(public_key) if public_key else None
+    if SignType.SM2 in chosen and stored_key is None:
+        raise InvalidInput(
+            "signType SM2 needs the app's SM2 public key",
+            issues=[Issue("sm2PublicKey", "required-for-sm2", "register the app's SM2 public key")],
+        )
+    return ",".join(chosen), stored_key
 
 
 def _split(text: str) -> list[str]:
@@ -183,10 +233,12 @@ def issue_app(
     *,
     name: str,
     app_id: str | None = None,
-    sign_types: Sequence[str] = ALL_SIGN_TYPES,
+    sign_types: Sequence[str] = DEFAULT_SIGN_TYPES,
     enc_types: Sequence[str] = ALL_ENC_TYPES,
     ip_allowlist: Sequence[str] = (),
     services: Sequence[str] = (),
+    sm2_public_key: str | None = None,
+    client_cert_sha256: Sequence[str] = (),
 ) -> IssuedSecret:
     """Create an app bound to an active institution and issue key version 1."""
     org = require_org(session, org_code)
@@ -201,15 +253,18 @@ def issue_app(
         )
     if session.scalar(select(NativeApp.id).where(NativeApp.app_id == app_id)) is not None:
         raise Conflict(f"app {app_id} already exists (app ids are never reused)")
+    stored_sign_types, stored_key = _sm2_settings(sign_types, sm2_public_key)
     app = NativeApp(
         app_id=app_id,
         org_id=org.id,
         name=name,
         status="active",
-        sign_types=",".join(parse_choices(sign_types, ALL_SIGN_TYPES, "signTypes")),
+        sign_types=stored_sign_types,
         enc_types=",".join(parse_choices(enc_types, ALL_ENC_TYPES, "encTypes")),
         ip_allowlist=",".join(parse_networks(ip_allowlist)),
         services=",".join(parse_services(services)),
+        sm2_public_key=stored_key,
+        client_cert_sha256=",".join(parse_fingerprints(client_cert_sha256)),
     )
     session.add(app)
     session.flush()
@@ -224,11 +279,18 @@ def update_app(
     enc_types: Sequence[str] | None = None,
     ip_allowlist: Sequence[str] | None = None,
     services: Sequence[str] | None = None,
+    sm2_public_key: str | None = None,
+    client_cert_sha256: Sequence[str] | None = None,
 ) -> None:
     """Change what an app may do (e.g. switch MD5 off); ``None`` leaves a setting as it is."""
     app = _require_app(session, app_id)
-    if sign_types is not None:
-        app.sign_types = ",".join(parse_choices(sign_types, ALL_SIGN_TYPES, "signTypes"))
+    if sign_types is not None or sm2_public_key is not None:
+        app.sign_types, app.sm2_public_key = _sm2_settings(
+            _split(app.sign_types) if sign_types is None else sign_types,
+            sm2_public_key or app.sm2_public_key,
+        )
+    if client_cert_sha256 is not None:
+        app.client_cert_sha256 = ",".join(parse_fingerprints(client_cert_sha256))
     if enc_types is not None:
         app.enc_types = ",".join(parse_choices(enc_types, ALL_ENC_TYPES, "encTypes"))
     if ip_allowlist is not None:
@@ -303,6 +365,8 @@ def load_access(session: Session, app_id: str) -> AppAccess | None:
         networks=networks,
         services=frozenset(_split(app.services)),
         key_versions=tuple(key.key_version for key in _active_keys(session, app)),
+        sm2_public_key=sm2.parse_public_key(app.sm2_public_key) if app.sm2_public_key else None,
+        client_cert_sha256=frozenset(_split(app.client_cert_sha256)),
     )
 
 
@@ -370,6 +434,8 @@ def check_sign(
         versions = list(access.key_versions)  # newest first: current, then previous
     for version in versions:
         secret = load_secret(session, box, access.app_id, version)
-        if secret is not None and sign_matches(members, secret, sign_type, sign):
+        if secret is not None and sign_matches(
+            members, secret, sign_type, sign, sm2_public_key=access.sm2_public_key
+        ):
             return SignCheck(version_active=True, key_version=version, secret=secret)
     return SignCheck(version_active=True)

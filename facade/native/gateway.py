@@ -54,6 +54,7 @@ class Inbound:
     raw: bytes | None
     client_ip: str
     path_service: str | None = None
+    client_cert: bytes | None = None  # DER, as verified by our TLS proxy (facade/native/mtls.py)
 
 
 @dataclass
@@ -77,6 +78,7 @@ class _Exchange:
             self.caller.secret,
             self.envelope.get("signType"),
             EncType(self.envelope.get("encType")),
+            self.caller.sm2_keys,
         )
 
 
@@ -158,6 +160,7 @@ class Gateway:
             inbound.client_ip,
             x.now_ms,
             enc_type=envelope.get("encType"),
+            client_cert=inbound.client_cert,
         )
         access = self.callers.authenticate_app(call, x.caller)  # steps 3-7
         key = x.key

@@ -20,6 +20,7 @@ from facade.native.processor import IntakeContext
 from facade.native.reply import biz_text
 from facade.native.sealing import SecretBox
 from facade.native.tables import IntakeBatch, IntakeRecord
+from facade.periods import ClosedRanges, closed_ranges
 
 
 def sm3_hex(data: bytes) -> str:
@@ -71,6 +72,7 @@ class IntakeStore:
         if existing is not None:
             return _replay(existing, digest)
         batch_id = uuid.uuid4().hex
+        closed = closed_ranges(session, context.org_code)
         live: dict[str, list[_Live]] = {}
         results = []
         rows: list[IntakeRecord] = []
@@ -87,7 +89,7 @@ class IntakeStore:
             if same is not None and same.digest == record_digest:
                 results.append(record_result(check, "DUPLICATE", same.receipt_id))
                 continue
-            problem = _version_problem(check, versions, same)
+            problem = _version_problem(check, versions, same) or _lock_problem(closed, check)
             if problem is not None:
                 check.issues.append(problem)
                 results.append(record_result(check, "FAILED"))
@@ -157,6 +159,19 @@ def _live_versions(session: Session, context: IntakeContext, record_id: str) -> 
         )
     )
     return [_Live(version, digest, receipt) for version, digest, receipt in rows]
+
+
+def _lock_problem(closed: ClosedRanges, check: RecordCheck) -> Issue | None:
+    """3008 when the record belongs to a reporting period QC has closed (facade/periods)."""
+    label = closed.locked_by(check.prepared.period_anchors if check.prepared else ())
+    if label is None:
+        return None
+    return Issue(
+        f"records[{check.index}]",
+        "period-closed",
+        f"所属期间 {label} 已由质控关闭，补报或更正须先由平台重新开放该期间",
+        native_code=Code.RECORD_LOCKED.value,
+    )
 
 
 def _version_problem(check: RecordCheck, versions: list[_Live], same: _Live | None) -> Issue | None:

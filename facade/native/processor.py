@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from facade.errors import Issue
@@ -33,11 +34,14 @@ class PreparedRecord:
     replaces it by the regional pseudonym (``facade.privacy.regional_pseudonym``) before the
     gateway ever stores it. It should be deterministic for the same input, because an unchanged
     re-send is recognised by the digest of this payload. ``warnings`` (e.g. an ignored extra
-    field) are reported back on a successful record.
+    field) are reported back on a successful record. ``period_anchors`` are the moments that
+    place the record in reporting periods (its stay's discharge; facade/periods): a new version
+    is refused with 3008 when one of them lies in a period QC has closed.
     """
 
     payload: Mapping[str, Any]
     warnings: list[Issue] = field(default_factory=list)
+    period_anchors: tuple[datetime, ...] = ()
 
 
 @runtime_checkable

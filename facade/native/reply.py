@@ -39,6 +39,8 @@ class ReplyKey:
     secret: str
     sign_type: str
     enc_type: EncType
+    # signType=SM2: the platform's (private, public) key pair that signs the reply.
+    sm2_keys: tuple[bytes, bytes] | None = None
 
 
 def biz_text(payload: Mapping[str, Any]) -> str:
@@ -93,5 +95,5 @@ def build_reply(
         members["bizContent"] = biz
     members = {name: members[name] for name in ORDER if members.get(name)}
     if key is not None:
-        members["sign"] = compute_sign(members, key.secret, key.sign_type)
+        members["sign"] = compute_sign(members, key.secret, key.sign_type, sm2_keys=key.sm2_keys)
     return members

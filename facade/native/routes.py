@@ -10,7 +10,9 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from facade.api.deps import GatewayDep
+from facade.metrics.registry import NATIVE_REPLIES
 from facade.native.gateway import Gateway, Inbound
+from facade.native.mtls import presented_certificate
 from facade.settings import Settings
 
 router = APIRouter(tags=["native (VTE-X)"])
@@ -30,10 +32,27 @@ async def read_body(request: Request, limit: int) -> bytes | None:
     return bytes(body)
 
 
+def _proxies(settings: Settings) -> list[Any]:
+    return [ipaddress.ip_network(cidr, strict=False) for cidr in settings.native_trusted_proxies]
+
+
+def from_trusted_proxy(request: Request, settings: Settings) -> bool:
+    """Whether the TCP peer is one of our own proxies (whose forwarded headers we believe)."""
+    peer = request.client.host if request.client else ""
+    return _within(peer, _proxies(settings))
+
+
+def client_certificate(request: Request, settings: Settings) -> bytes | None:
+    """The client certificate our TLS proxy verified (DER), if any (see facade/native/mtls.py)."""
+    return presented_certificate(
+        request.headers, from_trusted_proxy=from_trusted_proxy(request, settings)
+    )
+
+
 def client_ip(request: Request, settings: Settings) -> str:
     """The caller's address; X-Forwarded-For counts only when the peer is a trusted proxy."""
     peer = request.client.host if request.client else ""
-    proxies = [ipaddress.ip_network(cidr, strict=False) for cidr in settings.native_trusted_proxies]
+    proxies = _proxies(settings)
     if not proxies or not _within(peer, proxies):
         return peer
     hops = [
@@ -59,8 +78,10 @@ async def _serve(request: Request, gateway: Gateway, path_service: str | None) -
         raw=await read_body(request, settings.native_max_body_bytes),
         client_ip=client_ip(request, settings),
         path_service=path_service,
+        client_cert=client_certificate(request, settings),
     )
     reply = await run_in_threadpool(gateway.handle, inbound)
+    NATIVE_REPLIES.labels(reply["code"]).inc()
     return Response(orjson.dumps(reply), status_code=200, media_type=REPLY_MEDIA_TYPE)
 
 

@@ -1,4 +1,4 @@
-"""The VTE-X string to sign and the three sign types: MD5, HMAC-SHA256, HMAC-SM3 (§2.5)."""
+"""The VTE-X string to sign and the sign types: MD5, HMAC-SHA256, HMAC-SM3 (§2.5) and SM2 (§2.11)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ from enum import StrEnum
 
 from cryptography.hazmat.primitives import hashes, hmac
 
+from facade.native import sm2
+
 
 class SignType(StrEnum):
     """How ``sign`` is computed from the canonical string."""
@@ -16,6 +18,7 @@ class SignType(StrEnum):
     MD5 = "MD5"
     HMAC_SHA256 = "HMAC-SHA256"
     HMAC_SM3 = "HMAC-SM3"
+    SM2 = "SM2"
 
 
 def canonical_string(members: Mapping[str, str]) -> str:
@@ -36,14 +39,25 @@ def string_to_sign(members: Mapping[str, str], secret: str) -> str:
     return f"{canonical_string(members)}&key={secret}"
 
 
-def compute_sign(members: Mapping[str, str], secret: str, sign_type: SignType | str) -> str:
+def compute_sign(
+    members: Mapping[str, str],
+    secret: str,
+    sign_type: SignType | str,
+    *,
+    sm2_keys: tuple[bytes, bytes] | None = None,
+) -> str:
     """The upper-case hex ``sign`` of ``members`` under ``secret``.
 
     The HMAC modes keep the ``&key=`` suffix inside the message on purpose: that is WeChat's
-    HMAC-SHA256 rule, so vendor code written for it works unchanged.
+    HMAC-SHA256 rule, so vendor code written for it works unchanged. SM2 signs the canonical
+    string alone (no secret in it) with the signer's ``(private, public)`` key pair.
     """
-    message = string_to_sign(members, secret).encode("utf-8")
     kind = SignType(sign_type)
+    if kind is SignType.SM2:
+        if sm2_keys is None:
+            raise ValueError("an SM2 sign needs the signer's key pair")
+        return sm2.sign(*sm2_keys, canonical_string(members).encode("utf-8"))
+    message = string_to_sign(members, secret).encode("utf-8")
     if kind is SignType.MD5:
         # Compatibility mode only (the draft standard lists MD5); not used as a security primitive alone.
         return hashlib.md5(message, usedforsecurity=False).hexdigest().upper()
@@ -57,8 +71,20 @@ def compute_sign(members: Mapping[str, str], secret: str, sign_type: SignType | 
 
 
 def sign_matches(
-    members: Mapping[str, str], secret: str, sign_type: SignType | str, given: str
+    members: Mapping[str, str],
+    secret: str,
+    sign_type: SignType | str,
+    given: str,
+    *,
+    sm2_public_key: bytes | None = None,
 ) -> bool:
-    """Whether ``given`` is the sign of ``members``, compared in constant time."""
+    """Whether ``given`` is the sign of ``members``, compared in constant time.
+
+    For SM2 ``sm2_public_key`` is the signer's key; without one no SM2 sign matches.
+    """
+    if SignType(sign_type) is SignType.SM2:
+        return sm2_public_key is not None and sm2.verify(
+            sm2_public_key, canonical_string(members).encode("utf-8"), given
+        )
     expected = compute_sign(members, secret, sign_type)
     return std_hmac.compare_digest(expected.encode("ascii"), given.encode("utf-8"))

@@ -61,6 +61,11 @@ class NativeApp(Base):
     enc_types: Mapped[str] = mapped_column(String(64))
     ip_allowlist: Mapped[str] = mapped_column(Text, default="")  # "" = any source address
     services: Mapped[str] = mapped_column(Text, default="")  # "" = every service
+    # signType=SM2: the app's public key, uncompressed 04‖x‖y in hex (not a secret).
+    sm2_public_key: Mapped[str | None] = mapped_column(String(130), nullable=True)
+    # Mutual TLS (code 1012): SHA-256 fingerprints of the client certificates the app may present,
+    # comma-separated hex; "" = no client certificate required.
+    client_cert_sha256: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), default=utcnow, onupdate=utcnow

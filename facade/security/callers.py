@@ -20,11 +20,13 @@ from dataclasses import dataclass, field
 
 from facade.db import Database
 from facade.errors import Forbidden, Issue, NotFound
-from facade.native import replay
+from facade.native import replay, sm2
 from facade.native.codes import Code, reject
 from facade.native.credentials import AppAccess, check_sign, load_access
+from facade.native.mtls import check_client_certificate
 from facade.native.ratelimit import take_token
 from facade.native.sealing import APP_SECRETS, SecretBox
+from facade.native.signing import SignType
 from facade.security.clients import ClientInfo, ClientRegistry
 from facade.security.institutions import InstitutionRegistry
 from facade.security.roles import Role, policy
@@ -55,6 +57,7 @@ class AppCall:
     subject: Mapping[str, str] = field(default_factory=dict)
     field_names: Mapping[str, str] = field(default_factory=dict)
     enc_type: str | None = None  # the gateway's encType; None where nothing is encrypted
+    client_cert: bytes | None = None  # DER, as verified by our TLS proxy (facade/native/mtls.py)
 
     def get(self, name: str) -> str:
         """A member's value ("" when absent)."""
@@ -72,6 +75,7 @@ class AppCaller:
     access: AppAccess | None = None
     secret: str | None = None  # set once the signature verified
     key_version: int = 0
+    sm2_keys: tuple[bytes, bytes] | None = None  # signType=SM2: the platform pair signing replies
 
 
 class CallerCheck:
@@ -89,6 +93,8 @@ class CallerCheck:
         self.institutions = institutions
         self.tokens = tokens
         self.secrets = SecretBox.for_purpose(settings, APP_SECRETS)
+        # signType=SM2: the platform's key pair that signs replies (None: SM2 is refused, 1004).
+        self.platform_sm2 = sm2.platform_keys(settings)
         self._last_purge_ms = 0
         self._purge_lock = threading.Lock()
 
@@ -116,9 +122,12 @@ class CallerCheck:
         """Steps 3–7 of §2.6 in order; ``into`` records the progress even when a step refuses."""
         access = self._bind(call)
         into.access = access
+        check_client_certificate(access, call.client_cert)  # step 3, mTLS (1012)
         self._check_modes(call, access)
         self._check_timestamp(call)
         into.secret, into.key_version = self._verify_sign(call, access)
+        if call.get("signType") == SignType.SM2:
+            into.sm2_keys = self.platform_sm2
         self._admit(call, access)
         return access
 
@@ -152,13 +161,16 @@ class CallerCheck:
             raise reject(Code.IP_NOT_ALLOWED)
         return access
 
-    @staticmethod
-    def _check_modes(call: AppCall, access: AppAccess) -> None:
+    def _check_modes(self, call: AppCall, access: AppAccess) -> None:
         # The app's lists hold only values validated when it was issued, so they also reject unknown ones.
         if call.get("signType") not in access.sign_types:
             allowed = "、".join(sorted(access.sign_types))
             raise reject(
                 Code.SIGN_TYPE_NOT_ALLOWED, f"该应用允许：{allowed}", field=call.field("signType")
+            )
+        if call.get("signType") == SignType.SM2 and self.platform_sm2 is None:
+            raise reject(
+                Code.SIGN_TYPE_NOT_ALLOWED, "平台未配置 SM2 签名密钥", field=call.field("signType")
             )
         if call.enc_type is not None and call.enc_type not in access.enc_types:
             allowed = "、".join(sorted(access.enc_types))

@@ -95,19 +95,26 @@ class InstitutionRegistry:
         HAPI first: if it is down nothing is registered, and a retry is safe (conditional update).
         Raises InvalidInput (rule or code), Conflict (already registered) or UpstreamError.
         """
-        issues: list[Issue] = []  # every refused field at once, not one per attempt
+        problems: list[InvalidInput] = []  # every refused field at once, not one per attempt
         try:
             orgs.check_org_code(org_code)
         except InvalidInput as exc:
-            issues.extend(exc.issues)
+            problems.append(exc)
         try:
             orgs.check_admission(grade, has_vte_system)
         except InvalidInput as exc:
-            issues.extend(exc.issues)
+            problems.append(exc)
         if not name.strip():
-            issues.append(Issue("name", "required", "the registered name"))
-        if issues:
-            raise InvalidInput("the institution is not admitted", issues=issues)
+            problems.append(
+                InvalidInput(
+                    "the institution needs a name",
+                    issues=[Issue("name", "required", "the registered name")],
+                )
+            )
+        if problems:
+            raise InvalidInput(
+                problems[0].message, issues=[issue for p in problems for issue in p.issues]
+            )
         with self.database.session() as session:
             if orgs.find_org(session, org_code) is not None:
                 raise Conflict(f"institution {org_code} is already registered")

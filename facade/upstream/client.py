@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
@@ -12,6 +13,7 @@ import orjson
 
 from facade.errors import UpstreamRejected, UpstreamUnavailable
 from facade.fhir.outcome import upstream_message
+from facade.metrics.registry import UPSTREAM_LATENCY
 from facade.settings import Settings
 from facade.upstream.address import UpstreamAddress
 
@@ -68,19 +70,29 @@ class UpstreamClient:
         if content is not None:
             send_headers.setdefault("Content-Type", FHIR_JSON)
         async with self._gate:
+            started = time.perf_counter()
             try:
                 response = await self._http.request(
                     method, path, params=params, content=content, headers=send_headers
                 )
             except httpx.TimeoutException as exc:
+                UPSTREAM_LATENCY.labels(method, "unavailable").observe(
+                    time.perf_counter() - started
+                )
                 # The address is configuration operators know; clients never see it.
                 log.debug("FHIR server %s timed out on %s %s", self.base_url, method, path)
                 raise UpstreamUnavailable(
                     f"FHIR server timed out on {method} {self.address.text(path)}"
                 ) from exc
             except httpx.HTTPError as exc:
+                UPSTREAM_LATENCY.labels(method, "unavailable").observe(
+                    time.perf_counter() - started
+                )
                 log.debug("FHIR server %s unreachable: %r", self.base_url, exc)
                 raise UpstreamUnavailable(f"FHIR server unreachable: {type(exc).__name__}") from exc
+            UPSTREAM_LATENCY.labels(method, _outcome(response.status_code)).observe(
+                time.perf_counter() - started
+            )
         if response.status_code >= 400:
             body = self.address.scrub(_json_or_none(response))
             text = upstream_message(body, f"FHIR server answered {response.status_code}")
@@ -149,3 +161,10 @@ def _json_or_none(response: httpx.Response) -> dict[str, Any] | None:
     except orjson.JSONDecodeError:
         return None
     return body if isinstance(body, dict) else None
+
+
+def _outcome(status: int) -> str:
+    """The outcome label of an upstream answer: ok, rejected (4xx) or unavailable (retryable)."""
+    if status in _RETRYABLE:
+        return "unavailable"
+    return "rejected" if status >= 400 else "ok"

@@ -55,11 +55,72 @@ def test_compose_holds_no_secret_values() -> None:
     assert checked >= 6
 
 
-def test_hapi_image_matches_the_jar_version() -> None:
+DOCKERFILE = COMPOSE.parent / "Dockerfile"
+HAPI_MODULE = COMPOSE.parent / "hapi"
+
+
+def _stages() -> dict[str, str]:
+    """Each named stage of the Dockerfile and the instructions under it."""
+    stages: dict[str, list[str]] = {}
+    current = ""
+    for line in DOCKERFILE.read_text().splitlines():
+        match = re.match(r"^FROM\s+\S+\s+AS\s+(\S+)", line, re.IGNORECASE)
+        if match:
+            current = match.group(1)
+            stages[current] = []
+        elif current:
+            stages[current].append(line)
+    return {name: "\n".join(lines) for name, lines in stages.items()}
+
+
+def test_compose_runs_the_hapi_module_we_test_not_a_public_image() -> None:
     compose = yaml.safe_load(COMPOSE.read_text())
-    pom = ElementTree.parse(COMPOSE.parent / "hapi" / "pom.xml")  # noqa: S314  (our own file)
-    parent = pom.getroot().find("m:parent", POM_NS)
-    assert parent is not None
-    hapi_version = parent.findtext("m:version", namespaces=POM_NS)
-    image = compose["services"]["hapi"]["image"]
-    assert image.startswith(f"hapiproject/hapi:v{hapi_version}-"), (image, hapi_version)
+    hapi = compose["services"]["hapi"]
+    assert hapi["build"] == {"context": "..", "dockerfile": "docker/Dockerfile", "target": "hapi"}
+    assert compose["services"]["facade"]["build"]["target"] == "facade"
+    assert not any("hapiproject" in str(s.get("image", "")) for s in compose["services"].values())
+    stages = _stages()
+    # The jar comes out of a Maven build of docker/hapi, the module the launcher builds for tests.
+    assert "COPY docker/hapi/pom.xml" in stages["hapi-build"]
+    assert "COPY docker/hapi/src" in stages["hapi-build"]
+    assert "mvn -B -q package" in stages["hapi-build"]
+    pom = ElementTree.parse(HAPI_MODULE / "pom.xml")  # noqa: S314  (our own file)
+    final_name = pom.getroot().findtext("m:build/m:finalName", namespaces=POM_NS)
+    assert f"--from=hapi-build /build/target/{final_name}.jar" in stages["hapi"]
+    assert re.search(r"FROM \S*jre\S* AS hapi\b", DOCKERFILE.read_text())
+
+
+def test_hapi_environment_in_compose_is_what_the_jar_reads() -> None:
+    """Every HAPI_* variable compose sets is one application.yaml or the module's code reads."""
+    hapi_env = yaml.safe_load(COMPOSE.read_text())["services"]["hapi"]["environment"]
+    read = (HAPI_MODULE / "src/main/resources/application.yaml").read_text() + "".join(
+        path.read_text() for path in (HAPI_MODULE / "src").rglob("*.java")
+    )
+    documented = (HAPI_MODULE / "README.md").read_text()
+    names = [name for name in hapi_env if name.startswith("HAPI_")]
+    assert len(names) >= 5
+    for name in names:
+        assert "${" + name in read, f"{name} is not read by the HAPI module"
+        assert f"`{name}`" in documented, f"{name} is not documented in docker/hapi/README.md"
+    spring = {name for name in hapi_env if name.startswith("SPRING_")}
+    assert spring == {
+        "SPRING_DATASOURCE_URL",
+        "SPRING_DATASOURCE_USERNAME",
+        "SPRING_DATASOURCE_PASSWORD",
+    }
+    assert hapi_env["SPRING_DATASOURCE_URL"].startswith("jdbc:postgresql://db:5432/")
+    # No leftovers of the official image's dotted property names.
+    assert not [name for name in hapi_env if "." in name]
+
+
+def test_database_and_backup_client_have_the_same_postgresql_major_version() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text())
+    major = compose["services"]["db"]["image"].split(":")[1].split(".")[0]
+    facade_stage = _stages()["facade"]
+    assert f"postgresql-client-{major}" in facade_stage
+    # The facade backs up HAPI's database itself, so it is told where that is.
+    facade_env = compose["services"]["facade"]["environment"]
+    hapi_env = compose["services"]["hapi"]["environment"]
+    assert facade_env["VTE_HAPI_JDBC_URL"] == hapi_env["SPRING_DATASOURCE_URL"]
+    assert facade_env["VTE_HAPI_JDBC_USERNAME"] == hapi_env["SPRING_DATASOURCE_USERNAME"]
+    assert "-bookworm" in DOCKERFILE.read_text()  # bookworm ships PostgreSQL 15 clients

@@ -31,6 +31,7 @@ from facade.ig.build import ensure_core_package
 from facade.privacy.projector import Projector
 from facade.privacy.viewdata import load_view_data
 from facade.security.roles import POLICIES, Role, View
+from facade.services import services_of
 from facade.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -175,7 +176,7 @@ def test_no_role_ever_sees_a_marker_its_view_does_not_declare(
 ) -> None:
     started = time.monotonic()
     since = datetime.now(UTC).isoformat(timespec="seconds")
-    projector: Projector = door.app.state.projector  # type: ignore[attr-defined]
+    projector: Projector = services_of(door.app).projector  # type: ignore[arg-type]
     org = random_org()
     hospital = register(database, "hospital", org=org, scopes="system/*.crus")
     hs = bearer(hospital, "system/*.crus")

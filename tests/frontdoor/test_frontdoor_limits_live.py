@@ -31,6 +31,7 @@ from facade.db import Database
 from facade.fhir.naming import REGIONAL_PSEUDONYM_SYSTEM
 from facade.hapi import HapiLauncher
 from facade.ig.loader import load_ig
+from facade.services import services_of
 from facade.settings import Settings
 from facade.upstream.client import UpstreamClient
 
@@ -144,7 +145,7 @@ def test_nested_extensions_answered_4xx_within_a_second_audited_and_hapi_idle(
     database: Database,
     hapi: MeasuredHapi,
 ) -> None:
-    limit = door.app.state.frontdoor.limits.max_extension_nesting
+    limit = services_of(door.app).frontdoor.limits.max_extension_nesting
     body = transaction_text(nested_patient_text(depth, patient(resident_id())))
     before = len(_outbox(database))
     response, cost = hapi.cost(lambda: door.post("/fhir", content=body, headers=headers))

@@ -57,7 +57,7 @@ def app_client(
 
 @pytest.fixture
 def registered(settings: Settings, database: Database) -> Registered:
-    """A registered institution with one app allowed every signType and encType."""
+    """A registered institution with one app allowed every keyed signType (not SM2) and every encType."""
     return register(settings, database)
 
 

@@ -47,10 +47,12 @@ def register(
     database: Database,
     *,
     org_code: str | None = None,
-    sign_types: tuple[str, ...] = credentials.ALL_SIGN_TYPES,
+    sign_types: tuple[str, ...] = credentials.DEFAULT_SIGN_TYPES,
     enc_types: tuple[str, ...] = credentials.ALL_ENC_TYPES,
     ip_allowlist: tuple[str, ...] = (),
     services: tuple[str, ...] = (),
+    sm2_public_key: str | None = None,
+    client_cert_sha256: tuple[str, ...] = (),
 ) -> Registered:
     """Register an institution (its FHIR side is out of scope here) and issue an app."""
     code = org_code or random_uscc()
@@ -67,6 +69,8 @@ def register(
             enc_types=enc_types,
             ip_allowlist=ip_allowlist,
             services=services,
+            sm2_public_key=sm2_public_key,
+            client_cert_sha256=client_cert_sha256,
         )
     return Registered(code, issued.app_id, issued.secret)
 
