@@ -23,7 +23,7 @@ import pytest
 from fastapi.testclient import TestClient
 from frontdoor_stay import RESIDENT_ID_SYSTEM, Bearer, resident_id, stay_bundle, stay_resources
 from marker_kit import Codes, Generator, Marked, Marker, MarkerFactory, Oracle
-from smart_kit import random_org, register
+from smart_kit import admitted_org, register
 
 from facade.db import Database
 from facade.fhir.naming import REPORTING_ORG_TAG
@@ -177,7 +177,7 @@ def test_no_role_ever_sees_a_marker_its_view_does_not_declare(
     started = time.monotonic()
     since = datetime.now(UTC).isoformat(timespec="seconds")
     projector: Projector = services_of(door.app).projector  # type: ignore[arg-type]
-    org = random_org()
+    org = admitted_org(database)
     hospital = register(database, "hospital", org=org, scopes="system/*.crus")
     hs = bearer(hospital, "system/*.crus")
     stay = door.post("/fhir", json=stay_bundle(org, resident_id()), headers=hs)

@@ -22,7 +22,7 @@ import pytest
 from fastapi.testclient import TestClient
 from frontdoor_stay import resident_id
 from hapi_load import HapiMeter, nested_patient_text, patient, transaction_text, wall_budget
-from smart_kit import get_token, random_org, register
+from smart_kit import admitted_org, get_token, register
 from sqlalchemy import select
 
 from facade.app import create_app
@@ -119,7 +119,7 @@ def door(hapi: MeasuredHapi, settings: Settings, database: Database) -> Iterator
 @pytest.fixture
 def headers(door: TestClient, database: Database, settings: Settings) -> dict[str, str]:
     """A hospital's bearer token for writes."""
-    hospital = register(database, "hospital", org=random_org(), scopes="system/*.crus")
+    hospital = register(database, "hospital", org=admitted_org(database), scopes="system/*.crus")
     token = get_token(door, hospital, settings.public_base_url, "system/*.crus")
     return {"Authorization": f"Bearer {token}", **FHIR_JSON}
 

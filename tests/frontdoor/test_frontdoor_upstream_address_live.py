@@ -14,7 +14,7 @@ import pytest
 from fastapi.testclient import TestClient
 from frontdoor_stay import Bearer, entry_index, resident_id, stay_bundle
 from hapi_load import nested_patient_text, patient
-from smart_kit import get_token, random_org, register
+from smart_kit import admitted_org, get_token, random_org, register
 from sqlalchemy import select
 
 from facade.app import create_app
@@ -56,7 +56,7 @@ def test_no_answer_of_the_fhir_door_names_the_upstream(
     door: TestClient, database: Database, bearer: Bearer, fhir_base_url: str, settings: Settings
 ) -> None:
     markers = _markers(fhir_base_url)
-    org = random_org()
+    org = admitted_org(database)
     hospital = register(database, "hospital", org=org, scopes="system/*.crus")
     headers = bearer(hospital, "system/*.crus")
     answers: dict[str, httpx.Response] = {}
@@ -147,7 +147,7 @@ def test_an_unreachable_upstream_is_a_503_that_does_not_name_it(
     )
     database = Database(down.database_url)
     database.upgrade()
-    org = random_org()
+    org = admitted_org(database)
     hospital = register(database, "hospital", org=org, scopes="system/*.crus")
     with TestClient(create_app(down, database=database)) as door:
         token = get_token(door, hospital, down.public_base_url, "system/*.crus")
