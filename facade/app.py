@@ -22,6 +22,9 @@ from facade.indicators import api as indicators_api
 from facade.logs import request_id
 from facade.native import routes as native_routes
 from facade.native.processor import RecordProcessor
+from facade.native.services import DQ_QUERY
+from facade.quality import api as quality_api
+from facade.quality.service import QualityService, native_query
 from facade.settings import Settings, ensure_secrets
 from facade.upstream import UpstreamClient
 
@@ -57,6 +60,9 @@ def create_app(
     if record_processor == "dictionary":
         record_processor = default_processor(settings, app.state.database)
     app.state.record_processor = record_processor  # None: native uploads answer 5001
+    # Data quality: counters are kept by the intake itself; reports through /dq and VTE.DQ.QUERY.
+    app.state.quality = QualityService(settings, app.state.database)
+    app.state.native_queries = {DQ_QUERY: native_query(app.state.quality)}
     install_error_handlers(app)
 
     @app.middleware("http")
@@ -86,4 +92,5 @@ def create_app(
     app.include_router(excel_routes.router)
     app.include_router(frontdoor_router.router)
     app.include_router(indicators_api.router)
+    app.include_router(quality_api.router)
     return app

@@ -12,6 +12,7 @@ from facade.cli import (
     audit,
     client,
     db,
+    dq,
     excel,
     forward,
     hapi,
@@ -39,6 +40,7 @@ app.add_typer(audit.app, name="audit")
 app.add_typer(forward.app, name="forward")
 app.add_typer(indicators.app, name="indicators")
 app.add_typer(synth.app, name="synth")
+app.add_typer(dq.app, name="dq")
 excel.register(app)  # `import-excel` and the `excel` group
 
 

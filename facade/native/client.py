@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from facade.native.crypto import (
     encrypt_payload,
     envelope_aad,
 )
-from facade.native.services import BATCH_QUERY, PING, PROTOCOL_VERSION
+from facade.native.services import BATCH_QUERY, DQ_QUERY, PING, PROTOCOL_VERSION
 from facade.native.signing import SignType, compute_sign, sign_matches
 
 
@@ -68,6 +68,7 @@ class VteXClient:
         enc_type: EncType | str = EncType.NONE,
         key_version: int | None = None,
         http: httpx.Client | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.url = url
         self.app_id = app_id
@@ -77,6 +78,7 @@ class VteXClient:
         self.enc_type = EncType(enc_type)
         self.key_version = key_version
         self.http = http or httpx.Client(timeout=60)
+        self.clock = clock  # seconds since the epoch: the envelope timestamp
 
     def envelope(
         self,
@@ -93,7 +95,7 @@ class VteXClient:
             "orgCode": self.org_code,
             "serviceCode": service_code,
             "version": PROTOCOL_VERSION,
-            "timestamp": timestamp or str(int(time.time() * 1000)),
+            "timestamp": timestamp or str(int(self.clock() * 1000)),
             "nonce": nonce or uuid.uuid4().hex,
             "signType": self.sign_type.value,
             "encType": self.enc_type.value,
@@ -136,6 +138,10 @@ class VteXClient:
     def query_batch(self, batch_no: str) -> Reply:
         """Fetch a batch's results and the storage status of its receipts."""
         return self.call(BATCH_QUERY, {"batchNo": batch_no})
+
+    def query_quality(self, period: str) -> Reply:
+        """Fetch the institution's data-quality report of a period (``2026-Q1``, ``2026-03``, ...)."""
+        return self.call(DQ_QUERY, {"period": period})
 
     def ping(self) -> Reply:
         """Check clock and credentials."""

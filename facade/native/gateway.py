@@ -6,6 +6,7 @@ import logging
 import re
 import time
 import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,8 +40,10 @@ from facade.native.services import (
     PROTOCOL_SERVICES,
     PROTOCOL_VERSION,
     SERVICE_CODE,
+    QueryService,
 )
 from facade.native.signing import sign_matches
+from facade.quality.recorder import QualityRecorder
 from facade.settings import Settings
 
 log = logging.getLogger("facade.native")
@@ -75,16 +78,28 @@ class _Exchange:
 class Gateway:
     """Verifies requests, runs the services, and always answers with a reply envelope."""
 
-    def __init__(self, settings: Settings, database: Database) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        database: Database,
+        *,
+        clock: Callable[[], float] = time.time,
+        queries: Mapping[str, QueryService] | None = None,
+    ) -> None:
         self.settings = settings
         self.database = database
         self.secrets = SecretBox.for_purpose(settings, APP_SECRETS)
-        self.store = IntakeStore(database, SecretBox.for_purpose(settings, RECORD_PAYLOADS))
+        self.store = IntakeStore(
+            database,
+            SecretBox.for_purpose(settings, RECORD_PAYLOADS),
+            QualityRecorder.for_settings(settings),
+        )
+        self.clock = clock  # seconds since the epoch; tests replay a schedule with their own
+        self.queries = dict(queries or {})
         self._last_purge_ms = 0
 
-    @staticmethod
-    def _now_ms() -> int:
-        return int(time.time() * 1000)
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
 
     def handle(
         self,
@@ -147,6 +162,9 @@ class Gateway:
         plaintext = self._decrypt(envelope, x.key)  # step 8
         service = self._service(envelope, access, inbound.path_service, processor)  # step 9
         document = parse_biz(plaintext)
+        query = self.queries.get(service)
+        if query is not None:
+            return Code.OK.value, biz_text(dict(query(envelope.org_code, document)))
         if service == PING:
             return Code.OK.value, biz_text(
                 {
@@ -268,15 +286,16 @@ class Gateway:
         except UnicodeDecodeError as exc:
             raise reject(Code.BAD_BIZ_CONTENT, "解密结果不是 UTF-8 文本", field="encData") from exc
 
-    @staticmethod
     def _service(
+        self,
         envelope: Envelope,
         access: AppAccess,
         path_service: str | None,
         processor: RecordProcessor | None,
     ) -> str:
         service = envelope.service_code
-        if service not in PROTOCOL_SERVICES and service not in _installed(processor).service_codes:
+        own = service in PROTOCOL_SERVICES or service in self.queries
+        if not own and service not in _installed(processor).service_codes:
             raise reject(Code.UNKNOWN_SERVICE, field="serviceCode")
         if path_service is not None and path_service != service:
             raise reject(Code.UNKNOWN_SERVICE, "serviceCode 与请求路径不一致", field="serviceCode")
@@ -309,7 +328,7 @@ class Gateway:
                 prepare_record(processor, context, index, record, max_bytes)
                 for index, record in enumerate(batch.records)
             ]
-            stored = self.store.store(context, digest, checks)  # step 11
+            stored = self.store.store(context, digest, checks, received_ms=x.now_ms)  # step 11
         summary = orjson.loads(stored)
         x.counts = (summary["total"], summary["successCount"], summary["failCount"])
         return Code.OK.value, stored

@@ -21,7 +21,11 @@ def _gateway(app: FastAPI) -> Gateway:
     """The app's gateway, built on first use from the app's settings and database."""
     gateway: Gateway | None = getattr(app.state, "native_gateway", None)
     if gateway is None:
-        gateway = Gateway(app.state.settings, app.state.database)
+        gateway = Gateway(
+            app.state.settings,
+            app.state.database,
+            queries=getattr(app.state, "native_queries", None),
+        )
         app.state.native_gateway = gateway
     return gateway
 
