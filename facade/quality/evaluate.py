@@ -237,14 +237,19 @@ def _parse(text: str) -> datetime:
 
 
 def issue_path(issue: Issue) -> str:
-    """``records[3].diagnoses[0].icd10Code`` → ``diagnoses.icd10Code`` (``""`` for the record)."""
+    """``records[3].diagnoses[0].icd10Code`` → ``diagnoses.icd10Code``; ``""`` for the record.
+
+    An issue about a whole item (``records[3].reasons[0]``, e.g. an empty item) keeps a
+    trailing ``[]`` (``reasons[]``), so it is never mistaken for the group itself being absent.
+    """
     location = issue.location
     if location.startswith("records["):
         location = location.partition("]")[2].lstrip(".")
-    parts = []
-    for part in location.split("."):
-        parts.append(part.partition("[")[0])
-    return ".".join(p for p in parts if p)
+    if not location:
+        return ""
+    parts = [part.partition("[")[0] for part in location.split(".")]
+    path = ".".join(p for p in parts if p)
+    return path + "[]" if location.endswith("]") else path
 
 
 def refuse(rules: RuleSet, name: str, issues: Iterable[Issue]) -> list[str]:

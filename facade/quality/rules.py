@@ -277,7 +277,15 @@ def _expand(spec: RuleSpec, dictionary: Dictionary, config: QualityConfig) -> It
     elif isinstance(spec, RecommendedFields):
         for name, listed in spec.fields.items():
             rt = _record_type(dictionary, name)
+            refused = refusable_fields(rt)
             for item in listed:
+                _, field = _field(rt, item.field)
+                if item.field in refused:
+                    raise KeyError(
+                        f"{name}.{item.field} is required: its absence is refused, not missed"
+                    )
+                if field is not None and not field.forwarded:
+                    raise KeyError(f"{name}.{item.field} is not forwarded, so never stored")
                 if item.when is not None:
                     _field(rt, item.when.present or item.when.field or "")
                 population = tokens.accepted(name, item.when.key if item.when else None)
