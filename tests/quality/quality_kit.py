@@ -15,7 +15,8 @@ from facade.native.client import VteXClient
 from facade.native.gateway import Gateway
 from facade.native.sealing import APP_SECRETS, SecretBox
 from facade.quality.rules import RuleSet, rule_set
-from facade.quality.service import QualityService
+from facade.native.services import DQ_QUERY
+from facade.quality.service import QualityService, native_query
 from facade.settings import Settings, ensure_secrets
 from facade.synth.defects import DefectRegion, SimulatedClock, replay, with_defects
 from facade.synth.generator import RegionSpec, generate
@@ -53,6 +54,7 @@ def replayed(
     clock = SimulatedClock(defects.submissions[0].at_ms)
     app = create_app(current, database=database)
     app.state.quality = QualityService(current, database, clock=clock)
+    app.state.native_queries = {DQ_QUERY: native_query(app.state.quality)}
     app.state.native_gateway = Gateway(
         current, database, clock=clock, queries=app.state.native_queries
     )
