@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from bench import hapi_startup, indicators
+from bench import dq, hapi_startup, indicators
 
-BENCHMARKS = {"hapi-startup": hapi_startup.main, "indicators": indicators.main}
+BENCHMARKS = {"hapi-startup": hapi_startup.main, "indicators": indicators.main, "dq": dq.main}
 
 
 def main(argv: list[str]) -> int:

@@ -162,7 +162,7 @@ def accept(
     own = [tokens.accepted(name)]
     facts: dict[str, Any] = {"t": _time(payload, rules.time_of(name))}
     lags: dict[str, int] = dict(previous.get("lag") or {})
-    for check in rules.checks.values():
+    for check in rules.concerning(name):
         spec = check.spec
         if isinstance(spec, RecommendedFields) and check.record_type == name:
             item = next(i for i in spec.fields[name] if i.field == check.field)
@@ -283,7 +283,8 @@ class Context:
 
     def __init__(self, rules: RuleSet, states: Iterable[RecordState]) -> None:
         self.rules = rules
-        stay_type = rules.config.stay.record_type
+        self.tz = rules.config.tz
+        self.stay_type = stay_type = rules.config.stay.record_type
         self.stays: dict[str, RecordState] = {}
         self.firsts: dict[tuple[str, str], str] = {}  # (stay, record type) -> earliest time
         self.dups: dict[str, list[RecordState]] = {}
@@ -307,10 +308,10 @@ class Context:
 
     def bucket(self, state: RecordState) -> str:
         """The month a record's contribution is counted in."""
-        tz = self.rules.config.tz
+        tz = self.tz
         if not state.accepted:
             return local_text(state.refused_ms or 0, tz)[:7]
-        if state.record_type == self.rules.config.stay.record_type:
+        if state.record_type == self.stay_type:
             moment = state.facts.get("dis") or state.facts.get("adm")
         else:
             case = self.stays.get(state.stay_key or "")
@@ -325,11 +326,7 @@ class Context:
         """Tokens that depend on related records."""
         found: list[str] = []
         name = state.record_type
-        case = (
-            self.stays.get(state.stay_key or "")
-            if name != self.rules.config.stay.record_type
-            else None
-        )
+        case = self.stays.get(state.stay_key or "") if name != self.stay_type else None
         at = state.facts.get("t")
         for check in self.rules.checks.values():
             spec = check.spec
@@ -352,7 +349,7 @@ class Context:
                     died = case.facts.get("dis")
                     if case.facts.get("death") and died and at > died:
                         found.append(check.problem)
-            elif isinstance(spec, AfterDeathStays) and name == self.rules.config.stay.record_type:
+            elif isinstance(spec, AfterDeathStays) and name == self.stay_type:
                 admitted = state.facts.get("adm")
                 if admitted:
                     found.append(check.denominator[0])
@@ -374,7 +371,7 @@ class Context:
             found += state.own
             found += self.tokens(state)
             admitted = state.facts.get("adm")
-            if state.record_type == self.rules.config.stay.record_type and admitted:
+            if state.record_type == self.stay_type and admitted:
                 pairs.add((str(admitted)[:10], tokens.daily(state.record_type)))
         pairs.update((bucket, token) for token in found)
         return sorted(pairs)

@@ -8,6 +8,7 @@ Schema documentation: ``mappings/quality/README.md``. Families (``required-field
 from __future__ import annotations
 
 import datetime as dt
+from functools import cached_property
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -102,7 +103,7 @@ class QualityConfig(Strict):
             raise ValueError("grades must descend and the last must start at 0")
         return self
 
-    @property
+    @cached_property
     def tz(self) -> dt.timezone:
         """The reporting time zone."""
         sign = 1 if self.timezone[0] == "+" else -1

@@ -130,7 +130,9 @@ class _Workspace:
         self.org = org
         self.rows: dict[tuple[str, str], _Row] = {}
         self.dirty_rows: set[tuple[str, str]] = set()
-        self.stays: set[str] = set()
+        self.stay_type = recorder.rules.config.stay.record_type
+        self.stays: set[str] = set()  # stays whose case changed: every record re-evaluated
+        self.siblings: dict[str, set[str]] = {}  # stay -> record types of changed children
         self.dups: set[str] = set()
         self.patients: set[str] = set()
 
@@ -197,8 +199,10 @@ class _Workspace:
     def touch(self, state: RecordState) -> None:
         """The record changed (or is about to): its groups need re-evaluation."""
         self.dirty_rows.add((state.record_type, state.key))
-        if state.stay_key:
+        if state.stay_key and state.record_type == self.stay_type:
             self.stays.add(state.stay_key)
+        elif state.stay_key:
+            self.siblings.setdefault(state.stay_key, set()).add(state.record_type)
         if state.dup_key:
             self.dups.add(state.dup_key)
         if state.patient_key:
@@ -212,11 +216,20 @@ class _Workspace:
         self.session.flush()  # new rows get their ids (duplicates are ordered by them)
         for row in self.rows.values():
             row.state.id = row.orm.id
-        stay_type = self.recorder.rules.config.stay.record_type
-        members = self._members(self.stays, self.dups, self.patients, stay_type)
-        members.update(self.dirty_rows)
+        rules, stay_type = self.recorder.rules, self.stay_type
+        stays = self.stays | set(self.siblings)
+        loaded = self._members(stays, self.dups, self.patients, stay_type)
+        members = set(self.dirty_rows)
+        for slot in loaded:
+            state = self.rows[slot].state
+            if state.stay_key in self.stays or state.dup_key in self.dups:
+                members.add(slot)
+            elif state.patient_key in self.patients and slot[0] == stay_type:
+                members.add(slot)
+            elif state.record_type in _dependents(rules, self.siblings.get(state.stay_key or "")):
+                members.add(slot)  # reads its siblings (prophylaxis after the first assessment)
         # Rows re-evaluated need their own groups too, even those no change touched.
-        more_stays = {self.rows[s].state.stay_key for s in members} - {None} - self.stays
+        more_stays = {self.rows[s].state.stay_key for s in members} - {None} - stays
         more_dups = {self.rows[s].state.dup_key for s in members} - {None} - self.dups
         more_patients = (
             {self.rows[s].state.patient_key for s in members if s[0] == stay_type}
@@ -314,6 +327,15 @@ class _Workspace:
                 DqFinding(org_code=self.org, token=t, bucket=b, record_type=rt, record_key=key)
                 for t, b, rt, key in sorted(added)
             )
+
+
+def _dependents(rules: RuleSet, changed: set[str] | None) -> frozenset[str]:
+    if not changed:
+        return frozenset()
+    found: frozenset[str] = frozenset()
+    for record_type in changed:
+        found |= rules.dependents(record_type)
+    return found
 
 
 def _chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:

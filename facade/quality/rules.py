@@ -9,7 +9,7 @@ population tokens its denominator sums (see ``facade.quality.tokens``).
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field as dataclass_field
 from functools import cache
 from pathlib import Path
 from typing import Any, TypeVar
@@ -118,6 +118,7 @@ class RuleSet:
     checks: dict[str, Check]
     dictionary: Dictionary
     version: str  # e.g. "completeness:1,conformance:1,..." — which files the numbers came from
+    _cache: dict[Any, Any] = dataclass_field(default_factory=dict, compare=False, repr=False)
 
     def of_kind(self, kind: type[Any]) -> Iterator[Check]:
         """Checks expanded from rules of one model class."""
@@ -125,11 +126,47 @@ class RuleSet:
 
     def field_checks(self, kind: type[Any]) -> dict[tuple[str, str], Check]:
         """Checks of a per-field family by (record type, field path)."""
-        return {(c.record_type or "", c.field or ""): c for c in self.of_kind(kind)}
+        key = ("fields", kind)
+        if key not in self._cache:
+            self._cache[key] = {(c.record_type or "", c.field or ""): c for c in self.of_kind(kind)}
+        found: dict[tuple[str, str], Check] = self._cache[key]
+        return found
+
+    def concerning(self, record_type: str) -> tuple[Check, ...]:
+        """Checks an accepted record of this type can count for (beside the refusal families)."""
+        key = ("concerning", record_type)
+        if key not in self._cache:
+            self._cache[key] = tuple(
+                c for c in self.checks.values() if _concerns(c, record_type, self.config)
+            )
+        found: tuple[Check, ...] = self._cache[key]
+        return found
+
+    def dependents(self, record_type: str) -> frozenset[str]:
+        """Record types whose checks read sibling records of this type in the same stay."""
+        return frozenset(
+            name
+            for c in self.of_kind(AfterFirstAssessment)
+            if isinstance(c.spec, AfterFirstAssessment) and c.spec.assessment_type == record_type
+            for name in c.spec.record_types
+        )
 
     def time_of(self, record_type: str) -> list[str]:
         """The fields a record type is dated by (the first present counts)."""
         return self.config.time_fields.get(record_type, [])
+
+
+def _concerns(check: Check, record_type: str, config: QualityConfig) -> bool:
+    spec = check.spec
+    if isinstance(spec, RecommendedFields | Duplicates):
+        return check.record_type == record_type
+    if isinstance(spec, AgeRange | ScoreBands | Lag):
+        return spec.record_type == record_type
+    if isinstance(spec, WithinStay | AfterFirstAssessment | AfterDeathRecords):
+        return record_type in spec.record_types
+    if isinstance(spec, AfterDeathStays):
+        return record_type == config.stay.record_type
+    return isinstance(spec, Corrections)
 
 
 @cache

@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from fractions import Fraction
 from typing import Any
 
 from facade.quality.models import DailyDrop, DailyGap
@@ -35,7 +34,7 @@ class Outcome:
         """Problem rate (None without a denominator)."""
         if not self.denominator:
             return None
-        return float(Fraction(self.numerator, self.denominator))
+        return self.numerator / self.denominator
 
     @property
     def status(self) -> str:
@@ -77,33 +76,35 @@ def judge_volume(
 ) -> tuple[dict[str, Outcome], list[DayVolume]]:
     """Gap and drop checks over the days ``first``..``last`` (days from ``today`` on are not judged)."""
     outcomes: dict[str, Outcome] = {}
-    shown: dict[date, DayVolume] = {}
+    days = (last - first).days + 1
+    shown = [
+        DayVolume(first + timedelta(days=n), per_day.get(first + timedelta(days=n), 0), None)
+        for n in range(days)
+    ]
     for check in rules.checks.values():
         spec = check.spec
         if not isinstance(spec, DailyGap | DailyDrop):
             continue
+        history = spec.history_days
+        # running sums over [first - history, last]: the window of day n is sums[n + h] - sums[n]
+        sums = [0]
+        for n in range(-history, days):
+            sums.append(sums[-1] + per_day.get(first + timedelta(days=n), 0))
         judged = 0
         problems: list[date] = []
-        day = first
-        while day <= last:
-            count = per_day.get(day, 0)
-            history = [
-                per_day.get(day - timedelta(days=n), 0) for n in range(1, spec.history_days + 1)
-            ]
-            baseline = sum(history) / spec.history_days
-            entry = shown.setdefault(day, DayVolume(day, count, None))
-            if day < today and baseline >= spec.min_baseline:
-                judged += 1
-                entry.baseline = round(baseline, 2)
-                broken = (
-                    count == 0 if isinstance(spec, DailyGap) else 0 < count < spec.ratio * baseline
-                )
-                if broken:
-                    problems.append(day)
-                    entry.flag = "gap" if isinstance(spec, DailyGap) else "drop"
-            day += timedelta(days=1)
+        for n, entry in enumerate(shown):
+            baseline = (sums[n + history] - sums[n]) / history
+            if entry.day >= today or baseline < spec.min_baseline:
+                continue
+            judged += 1
+            entry.baseline = round(baseline, 2)
+            count = entry.count
+            broken = count == 0 if isinstance(spec, DailyGap) else 0 < count < spec.ratio * baseline
+            if broken:
+                problems.append(entry.day)
+                entry.flag = "gap" if isinstance(spec, DailyGap) else "drop"
         outcomes[check.id] = Outcome(check, len(problems), judged, tuple(problems))
-    return outcomes, [shown[d] for d in sorted(shown)]
+    return outcomes, shown
 
 
 def scorecard(

@@ -14,8 +14,8 @@ from facade.native import credentials, orgs
 from facade.native.client import VteXClient
 from facade.native.gateway import Gateway
 from facade.native.sealing import APP_SECRETS, SecretBox
-from facade.quality.rules import RuleSet, rule_set
 from facade.native.services import DQ_QUERY
+from facade.quality.rules import RuleSet, rule_set
 from facade.quality.service import QualityService, native_query
 from facade.settings import Settings, ensure_secrets
 from facade.synth.defects import DefectRegion, SimulatedClock, replay, with_defects

@@ -105,6 +105,6 @@ def test_fhir_and_rules(shared: Replayed, hospital: dict[str, str]) -> None:
     report = reports[0]
     assert report["meta"]["tag"][0]["code"] == own
     assert report["identifier"][0]["value"] == f"DQ:2026-02:{own}"
-    assert [g["id"] for g in report["group"]][0] == "overall"
+    assert report["group"][0]["id"] == "overall"
     rules = shared.http.get("/dq/rules", headers=hospital).json()
     assert len(rules["rules"]) == len(shared.rules.checks)
