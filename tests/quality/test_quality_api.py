@@ -66,7 +66,10 @@ def test_a_hospital_sees_only_itself(shared: Replayed, hospital: dict[str, str])
 
 def test_other_roles_and_bad_periods_are_refused(shared: Replayed, qc: dict[str, str]) -> None:
     researcher = _token(shared, "researcher")
-    assert shared.http.get("/dq/report", params={"period": "2026-02"}, headers=researcher).status_code == 403
+    assert (
+        shared.http.get("/dq/report", params={"period": "2026-02"}, headers=researcher).status_code
+        == 403
+    )
     assert shared.http.get("/dq/report", params={"period": "2026-02"}).status_code == 401
     bad = shared.http.get("/dq/report", params={"period": "2026-13"}, headers=qc)
     assert bad.status_code == 400

@@ -66,7 +66,9 @@ def _case(number: int, discharged: str = "2026-02-10 10:00:00", **changes: Any) 
 class Site:
     """One institution uploading through the real gateway at a chosen moment."""
 
-    def __init__(self, settings: Settings, database: Database, http: TestClient, clock: SimulatedClock) -> None:
+    def __init__(
+        self, settings: Settings, database: Database, http: TestClient, clock: SimulatedClock
+    ) -> None:
         self.database = database
         self.clock = clock
         box = SecretBox.for_purpose(settings, APP_SECRETS)
@@ -84,7 +86,9 @@ class Site:
         self.app_id = issued.app_id
 
     def at(self, moment: str) -> None:
-        self.clock.now_ms = int(datetime.fromisoformat(moment).replace(tzinfo=CST).timestamp() * 1000)
+        self.clock.now_ms = int(
+            datetime.fromisoformat(moment).replace(tzinfo=CST).timestamp() * 1000
+        )
 
     def send(self, batch: str, *records: dict[str, Any]) -> list[str]:
         reply = self.client.upload("VTE.CASE.UPLOAD", batch, list(records))
@@ -107,7 +111,9 @@ def site(settings: Settings, database: Database) -> Iterator[Site]:
     current = ensure_secrets(settings.model_copy(update={"forward_enabled": False}))
     clock = SimulatedClock(0)
     app = create_app(current, database=database)
-    app.state.native_gateway = Gateway(current, database, clock=clock, queries=app.state.native_queries)
+    app.state.native_gateway = Gateway(
+        current, database, clock=clock, queries=app.state.native_queries
+    )
     with TestClient(app) as http:
         yield Site(current, database, http, clock)
 
@@ -151,7 +157,9 @@ def test_refusals_count_once_and_clear_when_fixed(site: Site) -> None:
     site.at("2026-02-13T02:00:00")
     assert site.send("B3", _case(2)) == ["SUCCESS"]
     fixed = site.counts()
-    assert not [t for (_b, t) in fixed if t.startswith(("x:conformance", "x:completeness.required", "b:"))]
+    assert not [
+        t for (_b, t) in fixed if t.startswith(("x:conformance", "x:completeness.required", "b:"))
+    ]
     assert fixed[("2026-02", "r:case")] == 1 and fixed[("2026-02", "a:case")] == 1
     assert not site.findings()
 
@@ -167,7 +175,9 @@ def test_a_refused_correction_is_kept_beside_the_accepted_version(site: Site) ->
     assert counts[("2026-02", "r:case")] == 1
 
 
-def test_excel_import_counts_through_the_same_intake(settings: Settings, database: Database) -> None:
+def test_excel_import_counts_through_the_same_intake(
+    settings: Settings, database: Database
+) -> None:
     current = ensure_secrets(settings)
     box = SecretBox.for_purpose(current, APP_SECRETS)
     with database.session() as session:

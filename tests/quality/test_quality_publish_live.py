@@ -31,9 +31,13 @@ def test_publish_validates_and_replaces(
     ).json()
     assert found["total"] == 1
     report = found["entry"][0]["resource"]
-    assert report["meta"]["profile"] == ["https://fhir.vte-region.cn/ig/StructureDefinition/vte-dq-measurereport"]
+    assert report["meta"]["profile"] == [
+        "https://fhir.vte-region.cn/ig/StructureDefinition/vte-dq-measurereport"
+    ]
     expected = shared.service.report("2026-02", org)
-    assert report["group"][0]["measureScore"]["value"] == round(expected["overall"]["score"] / 100, 6)
+    assert report["group"][0]["measureScore"]["value"] == round(
+        expected["overall"]["score"] / 100, 6
+    )
     # a hospital publishes only its own report
     hospital = register(shared.service.reports.database, "hospital", org=org)
     own = get_token(shared.http, hospital, shared.service.settings.public_base_url, "system/*.rs")

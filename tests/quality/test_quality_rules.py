@@ -53,14 +53,54 @@ def _copy(tmp_path: Path) -> Path:
 @pytest.mark.parametrize(
     ("file", "old", "new", "message"),
     [
-        ("volume.yaml", "    ratio: 0.5", "    ratio: 0.5\n    colour: red", "volume.yaml: rules.1.daily-drop.colour"),
-        ("timeliness.yaml", "dimension: timeliness", "dimension: punctuality", "dimension: unknown dimension 'punctuality'"),
-        ("volume.yaml", "kahn: {category: plausibility, subcategory: atemporal}", "kahn: {category: completeness}", "'completeness' is not allowed under accuracy"),
-        ("completeness.yaml", "        - {field: inpatientNo}", "        - {field: sex}", "case.sex is required"),
-        ("completeness.yaml", "        - {field: inpatientNo}", "        - {field: bedNo}", "case has no field 'bedNo'"),
-        ("plausibility.yaml", "      wells: [caseRecordId, wellsVariant, assessmentDateTime]", "      dvt: [caseRecordId]", "unknown record type 'dvt'"),
-        ("_config.yaml", "  case: [admissionDateTime]", "  case: [birthDate]", "'birthDate' is not a date-time field"),
-        ("timeliness.yaml", "    threshold: 0.05\n    name: {zh: 出院", "    threshold: 5\n    name: {zh: 出院", "timeliness.yaml: rules.0.lag.threshold"),
+        (
+            "volume.yaml",
+            "    ratio: 0.5",
+            "    ratio: 0.5\n    colour: red",
+            "volume.yaml: rules.1.daily-drop.colour",
+        ),
+        (
+            "timeliness.yaml",
+            "dimension: timeliness",
+            "dimension: punctuality",
+            "dimension: unknown dimension 'punctuality'",
+        ),
+        (
+            "volume.yaml",
+            "kahn: {category: plausibility, subcategory: atemporal}",
+            "kahn: {category: completeness}",
+            "'completeness' is not allowed under accuracy",
+        ),
+        (
+            "completeness.yaml",
+            "        - {field: inpatientNo}",
+            "        - {field: sex}",
+            "case.sex is required",
+        ),
+        (
+            "completeness.yaml",
+            "        - {field: inpatientNo}",
+            "        - {field: bedNo}",
+            "case has no field 'bedNo'",
+        ),
+        (
+            "plausibility.yaml",
+            "      wells: [caseRecordId, wellsVariant, assessmentDateTime]",
+            "      dvt: [caseRecordId]",
+            "unknown record type 'dvt'",
+        ),
+        (
+            "_config.yaml",
+            "  case: [admissionDateTime]",
+            "  case: [birthDate]",
+            "'birthDate' is not a date-time field",
+        ),
+        (
+            "timeliness.yaml",
+            "    threshold: 0.05\n    name: {zh: 出院",
+            "    threshold: 5\n    name: {zh: 出院",
+            "timeliness.yaml: rules.0.lag.threshold",
+        ),
     ],
 )
 def test_a_bad_file_names_the_file_and_key(
