@@ -4,14 +4,16 @@
 envelope checks, HMAC-SM3 signature, nonce, the dictionary processor and the durable intake with
 its receipts), into a SQLite facade database under ``var/bench-dq/``, without forwarding to HAPI.
 
-1. **Intake cost**: ``VTE_BENCH_DQ_INTAKE`` stays (default 2,000) loaded twice into fresh
-   databases, once with the quality recorder in the intake transaction and once without it.
+1. **Intake cost**: ``VTE_BENCH_DQ_INTAKE`` stays (default 2,000) loaded into fresh databases
+   with the quality recorder in the intake transaction and without it (twice each, alternating);
+   compared by the process's CPU time, and the recorder's own CPU time measured around it.
 2. **Report at scale**: ``VTE_BENCH_DQ_STAYS`` stays (default 100,000, 20 hospitals) loaded with
    the recorder; then, median of 5 after one warm-up, in the same process:
    * *direct*: the counter reads a report issues (monthly counters of the period and of the
      previous period for every institution, and the daily volumes), nothing else;
    * *region* and *institution* reports (``QualityService.report``) built from them.
-   ``VTE_BENCH_DQ_REMEASURE=1`` measures the kept database again without loading.
+   ``VTE_BENCH_DQ_REMEASURE=1`` measures the kept database again without loading;
+   ``VTE_BENCH_DQ_STEPS`` picks steps (``intake,load,report``).
 
 The rate limit is switched off (``native_rate_per_second=0``): the benchmark loads one app per
 hospital as fast as it can, which a production limit would throttle. Results:
@@ -27,6 +29,7 @@ import time
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -93,11 +96,23 @@ def load(where: Path, region: Region, *, observe: bool) -> dict[str, Any]:
                 sign_type="HMAC-SM3",
             )
     gateway = Gateway(settings, database)
+    observer = gateway.store.observer
+    spent = [0.0]
     if not observe:
         gateway.store.observer = None
+    elif observer is not None:
+
+        def timed(*args: Any, **kwargs: Any) -> None:
+            begun = time.process_time()
+            try:
+                observer.observe(*args, **kwargs)
+            finally:
+                spent[0] += time.process_time() - begun
+
+        gateway.store.observer = SimpleNamespace(observe=timed)  # type: ignore[assignment]
     processor = DictionaryProcessor.from_settings(settings, database)
     records = batches = 0
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for org, kinds in region.records().items():
         client = clients[org]
         for kind in RECORD_TYPES:
@@ -114,7 +129,7 @@ def load(where: Path, region: Region, *, observe: bool) -> dict[str, Any]:
                     raise SystemExit(f"batch refused: {reply}")
                 records += len(part)
                 batches += 1
-    seconds = time.perf_counter() - started
+    seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
     database.dispose()
     return {
         "stays": len(region.stays),
@@ -122,6 +137,9 @@ def load(where: Path, region: Region, *, observe: bool) -> dict[str, Any]:
         "batches": batches,
         "seconds": round(seconds, 1),
         "recordsPerSecond": round(records / seconds, 1),
+        "cpuSeconds": round(cpu, 1),
+        "recorderCpuSeconds": round(spent[0], 1),
+        "recorderCpuMsPerRecord": round(1000 * spent[0] / records, 3),
         "observe": observe,
     }
 
@@ -184,17 +202,27 @@ def main() -> None:
     out = ROOT / "results.json"
     if out.exists():
         results = orjson.loads(out.read_bytes())
-    if _env("VTE_BENCH_DQ_REMEASURE", "") != "1":
+    steps = _env("VTE_BENCH_DQ_STEPS", "intake,load,report").split(",")
+    if _env("VTE_BENCH_DQ_REMEASURE", "") == "1":
+        steps = ["report"]
+    if "intake" in steps:
         small = int(_env("VTE_BENCH_DQ_INTAKE", "2000"))
         region = generate(RegionSpec(seed=11, hospitals=3, encounters=small))
-        without = load(ROOT / "intake-plain", region, observe=False)
-        with_dq = load(ROOT / "intake-dq", region, observe=True)
+        # CPU time of this process: other work on the machine does not inflate it as it does
+        # wall time; each side is loaded twice, alternating, and the smaller figure kept.
+        runs: dict[bool, list[dict[str, Any]]] = {False: [], True: []}
+        for observe in (False, True, False, True):
+            runs[observe].append(load(ROOT / f"intake-{observe}", region, observe=observe))
+        without = min(runs[False], key=lambda r: r["cpuSeconds"])
+        with_dq = min(runs[True], key=lambda r: r["cpuSeconds"])
         results["intake"] = {
             "without": without,
             "with": with_dq,
-            "ratio": round(with_dq["seconds"] / without["seconds"], 2),
+            "cpuRatio": round(with_dq["cpuSeconds"] / without["cpuSeconds"], 2),
+            "recorderShareOfCpu": round(with_dq["recorderCpuSeconds"] / with_dq["cpuSeconds"], 3),
         }
         print(f"intake {small} stays: {results['intake']}", flush=True)
+    if "load" in steps:
         stays = int(_env("VTE_BENCH_DQ_STAYS", "100000"))
         big = generate(RegionSpec(seed=12, hospitals=20, encounters=stays))
         results["load"] = load(ROOT / "big", big, observe=True)

@@ -13,10 +13,12 @@ is 403. Every request, refused ones included, is audited like a FHIR request.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, FastAPI, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
@@ -28,8 +30,6 @@ from facade.security.tokens import Principal
 
 router = APIRouter(prefix="/dq", route_class=AuditedRoute, tags=["data quality"])
 
-PeriodQuery = Query(..., description="Reporting period: YYYY, YYYY-H1, YYYY-Q1 or YYYY-MM.")
-OrgQuery = Query(None, description="Institution code; omit for the region (QC only).")
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
@@ -43,11 +43,39 @@ def quality_service(app: FastAPI) -> QualityService:
     return service
 
 
-def _scope(request: Request, principal: Principal, org: str | None, action: str) -> str | None:
-    ctx = audit_context(request)
-    ctx.interaction, ctx.action, ctx.resource_type = "operation", action, "MeasureReport"
-    require(principal, "MeasureReport", "r")
-    return visible_scope(principal.role.value, principal.org_code, org)
+@dataclass(frozen=True)
+class Asked:
+    """What a report request may see: the period, the scope (None: the region) and the service."""
+
+    period: str
+    scope: str | None
+    service: QualityService
+
+
+def _asked(
+    action: str,
+) -> Callable[[Request, Principal, str, str | None], Asked]:
+    def dependency(
+        request: Request,
+        principal: CurrentPrincipal,
+        period: str = Query(
+            ..., description="Reporting period: YYYY, YYYY-H1, YYYY-Q1 or YYYY-MM."
+        ),
+        org: str | None = Query(
+            None, description="Institution code; omit for the region (QC only)."
+        ),
+    ) -> Asked:
+        ctx = audit_context(request)
+        ctx.interaction, ctx.action, ctx.resource_type = "operation", action, "MeasureReport"
+        require(principal, "MeasureReport", "r")
+        scope = visible_scope(principal.role.value, principal.org_code, org)
+        return Asked(period, scope, quality_service(request.app))
+
+    return dependency
+
+
+Read = Annotated[Asked, Depends(_asked("R"))]
+Publish = Annotated[Asked, Depends(_asked("E"))]
 
 
 def _json(content: Any) -> Response:
@@ -57,49 +85,32 @@ def _json(content: Any) -> Response:
 @router.get("/rules", summary="The data-quality rules in force")
 async def rules(request: Request, principal: CurrentPrincipal) -> Response:
     """Every check with its dimension, Kahn category, severity and threshold."""
-    _scope(request, principal, None, "R")
+    ctx = audit_context(request)
+    ctx.interaction, ctx.action, ctx.resource_type = "read", "R", "Measure"
+    visible_scope(principal.role.value, principal.org_code, None)
     return _json(quality_service(request.app).rules())
 
 
 @router.get("/report", summary="Data-quality report of a period (JSON)")
-async def report(
-    request: Request,
-    principal: CurrentPrincipal,
-    period: str = PeriodQuery,
-    org: str | None = OrgQuery,
-) -> Response:
+async def report(asked: Read) -> Response:
     """An institution's report, or the region's (QC without ``org``)."""
-    scope = _scope(request, principal, org, "R")
-    service = quality_service(request.app)
-    return _json(await run_in_threadpool(service.report, period, scope))
+    return _json(await run_in_threadpool(asked.service.report, asked.period, asked.scope))
 
 
 @router.get("/report.xlsx", summary="Data-quality report of a period (Excel)")
-async def workbook(
-    request: Request,
-    principal: CurrentPrincipal,
-    period: str = PeriodQuery,
-    org: str | None = OrgQuery,
-) -> Response:
+async def workbook(asked: Read) -> Response:
     """The report as a workbook: scores, problems and every record id behind them."""
-    scope = _scope(request, principal, org, "R")
-    content = await run_in_threadpool(quality_service(request.app).workbook, period, scope)
-    name = f"vte-dq-{period}-{scope or 'region'}.xlsx"
+    content = await run_in_threadpool(asked.service.workbook, asked.period, asked.scope)
+    name = f"vte-dq-{asked.period}-{asked.scope or 'region'}.xlsx"
     return Response(
         content, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
 
 
 @router.get("/report/fhir", summary="Data-quality report of a period (FHIR MeasureReports)")
-async def fhir(
-    request: Request,
-    principal: CurrentPrincipal,
-    period: str = PeriodQuery,
-    org: str | None = OrgQuery,
-) -> Response:
+async def fhir(asked: Read) -> Response:
     """The MeasureReports (profile vte-dq-measurereport) in a collection Bundle, not stored."""
-    scope = _scope(request, principal, org, "R")
-    reports = await run_in_threadpool(quality_service(request.app).measure_reports, period, scope)
+    reports = await run_in_threadpool(asked.service.measure_reports, asked.period, asked.scope)
     bundle = {
         "resourceType": "Bundle",
         "type": "collection",
@@ -109,14 +120,7 @@ async def fhir(
 
 
 @router.post("/$publish", summary="Store the data-quality MeasureReports of a period in HAPI")
-async def publish(
-    request: Request,
-    principal: CurrentPrincipal,
-    upstream: UpstreamDep,
-    period: str = PeriodQuery,
-    org: str | None = OrgQuery,
-) -> Response:
+async def publish(asked: Publish, upstream: UpstreamDep) -> Response:
     """QC without ``org``: the region and every hospital; otherwise one institution."""
-    scope = _scope(request, principal, org, "E")
-    stored = await quality_service(request.app).publish(upstream, period, scope)
-    return _json({"period": period, "scope": scope, "measureReports": stored})
+    stored = await asked.service.publish(upstream, asked.period, asked.scope)
+    return _json({"period": asked.period, "scope": asked.scope, "measureReports": stored})

@@ -11,7 +11,9 @@ import datetime as dt
 from functools import cached_property
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
+
+from facade.indicators.definitions import Strict, Text
 
 RULE_ID = r"^[a-z]+(\.[a-z0-9-]+)+$"
 Severity = Literal["error", "warning", "info"]
@@ -19,19 +21,6 @@ KahnCategory = Literal["conformance", "completeness", "plausibility"]
 KahnSubcategory = Literal[
     "value", "relational", "computational", "uniqueness", "atemporal", "temporal"
 ]
-
-
-class Strict(BaseModel):
-    """Every model refuses unknown keys, so a typo fails at start-up, not in a report."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Text(Strict):
-    """A text in Chinese and English."""
-
-    zh: str = Field(min_length=1)
-    en: str = Field(min_length=1)
 
 
 class Kahn(Strict):
@@ -280,22 +269,24 @@ class Lag(_Rule):
     deadline_days: int = Field(ge=1, le=365)
 
 
-class DailyGap(_Rule):
+class _Daily(_Rule):
+    """A day is judged when the mean of the ``history_days`` before it reaches ``min_baseline``."""
+
+    record_type: str
+    history_days: int = Field(ge=1, le=366)
+    min_baseline: float = Field(gt=0)
+
+
+class DailyGap(_Daily):
     """Days without a record although the hospital's recent history says there should be some."""
 
     kind: Literal["daily-gap"]
-    record_type: str
-    history_days: int = Field(ge=1, le=366)
-    min_baseline: float = Field(gt=0)
 
 
-class DailyDrop(_Rule):
+class DailyDrop(_Daily):
     """Days with fewer than ``ratio`` × the recent mean (but more than none)."""
 
     kind: Literal["daily-drop"]
-    record_type: str
-    history_days: int = Field(ge=1, le=366)
-    min_baseline: float = Field(gt=0)
     ratio: float = Field(gt=0, lt=1)
 
 

@@ -20,6 +20,7 @@ from pydantic import BaseModel, ValidationError
 from facade.dictionary.loader import Dictionary, load_dictionary
 from facade.dictionary.models import Field as DictField, Group, RecordType
 from facade.errors import ConfigurationError
+from facade.indicators.definitions import Text
 from facade.native.codes import MESSAGES, Code
 from facade.quality import tokens
 from facade.quality.models import (
@@ -42,7 +43,6 @@ from facade.quality.models import (
     RuleSpec,
     ScoreBands,
     Severity,
-    Text,
     WithinStay,
 )
 from facade.settings import Settings
