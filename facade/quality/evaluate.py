@@ -11,6 +11,7 @@ Times are native local date-time strings (``yyyy-MM-dd HH:mm:ss``), which compar
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -41,6 +42,8 @@ from facade.quality.models import (
 from facade.quality.rules import RuleSet
 
 Contribution = list[tuple[str, str]]  # (bucket, token), sorted, without repeats
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 @dataclass
@@ -172,7 +175,12 @@ def accept(
                     own.append(check.problem)
         elif isinstance(spec, AgeRange) and spec.record_type == name:
             birth, at = payload.get(spec.birth_field), payload.get(spec.at_field)
-            if isinstance(birth, str) and isinstance(at, str):
+            if (
+                isinstance(birth, str)
+                and isinstance(at, str)
+                and _DAY.match(birth)
+                and _DAY.match(at)
+            ):
                 own.append(check.denominator[0])
                 years = _years(birth, at)
                 if not spec.min_years <= years <= spec.max_years:
@@ -190,8 +198,8 @@ def accept(
                 if str(level) not in allowed:
                     own.append(check.problem)
         elif isinstance(spec, Lag) and spec.record_type == name:
-            start = payload.get(spec.from_field)
-            if isinstance(start, str) and start:
+            start = _time(payload, [spec.from_field])
+            if start is not None and _DATETIME.fullmatch(start):
                 first = lags.setdefault(check.id, received_ms)
                 seconds = (_parse(local_text(first, tz)) - _parse(start)).total_seconds()
                 own.append(check.denominator[0])
@@ -201,16 +209,17 @@ def accept(
         elif isinstance(spec, Corrections) and version > 1:
             own.append(check.problem)
         elif isinstance(spec, AfterFirstAssessment) and name in spec.record_types:
-            value = payload.get(spec.time_field)
-            if isinstance(value, str):
+            value = _time(payload, [spec.time_field])
+            if value is not None:
                 facts.setdefault("f", {})[spec.time_field] = value
     if lags:
         facts["lag"] = lags
     stay_key: str | None = None
     patient_key: str | None = None
     if name == stay.record_type:
-        facts["adm"] = payload.get(stay.admission_field)
-        facts["dis"] = payload.get(stay.discharge_field)
+        # only date-time text: another processor's payload may hold anything under these names
+        facts["adm"] = _time(payload, [stay.admission_field])
+        facts["dis"] = _time(payload, [stay.discharge_field])
         facts["death"] = str(payload.get(stay.disposition_field)) in stay.death_codes
         stay_key = str(payload.get("recordId") or "") or None
         patient = payload.get(stay.patient_field)
