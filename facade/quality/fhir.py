@@ -81,16 +81,14 @@ def build_measure_report(document: dict[str, Any], rules: RuleSet) -> dict[str, 
         }
         if dimension["score"] is not None:
             group["measureScore"] = _score(dimension["score"])
+        # The Measure's groups all have the stratifier: a report must carry it, strata or not.
+        stratifier: dict[str, Any] = {
+            "code": [{"coding": [{"system": CODE_SYSTEM, "code": "rule"}], "text": "规则 (rule)"}]
+        }
         strata = [_stratum(row) for row in rows_by_dimension.get(dimension["id"], [])]
         if strata:
-            group["stratifier"] = [
-                {
-                    "code": [
-                        {"coding": [{"system": CODE_SYSTEM, "code": "rule"}], "text": "规则 (rule)"}
-                    ],
-                    "stratum": strata,
-                }
-            ]
+            stratifier["stratum"] = strata
+        group["stratifier"] = [stratifier]
         groups.append(group)
     report: dict[str, Any] = {
         "resourceType": "MeasureReport",

@@ -307,6 +307,7 @@ Usage: #example
 * group[1].id = "conformity"
 * group[1].code = DataQuality#conformity
 * group[1].measureScore.value = 0.9880
+* group[1].stratifier[0].code = DataQuality#rule
 * group[2].id = "completeness"
 * group[2].code = DataQuality#completeness
 * group[2].measureScore.value = 0.9650
@@ -317,9 +318,11 @@ Usage: #example
 * group[3].id = "accuracy"
 * group[3].code = DataQuality#accuracy
 * group[3].measureScore.value = 0.9421
+* group[3].stratifier[0].code = DataQuality#rule
 * group[4].id = "consistency"
 * group[4].code = DataQuality#consistency
 * group[4].measureScore.value = 0.8933
+* group[4].stratifier[0].code = DataQuality#rule
 * group[5].id = "timeliness"
 * group[5].code = DataQuality#timeliness
 * group[5].measureScore.value = 0.9176
