@@ -492,7 +492,8 @@ class _Injector:
             "diagnoses",
         ):
             opened.pop(gone, None)
-        self.send(hospital, "case", opened, self.slot_after(stay.admitted))
+        opened_at = self.slot_after(stay.admitted)
+        self.send(hospital, "case", opened, opened_at)
         late = _discharged(stay) + hours(2)
         risk = {
             "recordId": f"{stay.case_id}-R9",
@@ -504,7 +505,9 @@ class _Injector:
             "totalScore": 4,
             "riskLevel": "3",
         }
-        moment = self.slot_after(max(late, self.slot_after(stay.admitted)))
+        # right after the open case when that went out after the assessment's time: the
+        # closing version then follows within the deadline (this defect is not a late one)
+        moment = opened_at + hours(1) if opened_at >= late else self.slot_after(late)
         self.send(hospital, "vte-risk", risk, moment)
         closed = {**stay_records(stay)["case"][0], "recordVersion": 2}
         self.send(hospital, "case", closed, moment + timedelta(hours=1))
@@ -535,7 +538,7 @@ class _Injector:
         original = rendered[name][0]
         copy_of = {**copy.deepcopy(original), "recordId": f"{original['recordId']}-DUP"}
         ready = stay.discharged or stay.admitted
-        self.send(hospital, name, copy_of, self.slot_after(self.slot_after(ready)))
+        self.send(hospital, name, copy_of, self.slot_after(ready) + hours(1))  # an hour after it
         self.plan.injected[check.id] += 1
 
     def late(self, check: Check, hospital: Hospital, turn: int) -> None:
