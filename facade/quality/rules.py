@@ -122,7 +122,11 @@ class RuleSet:
 
     def of_kind(self, kind: type[Any]) -> Iterator[Check]:
         """Checks expanded from rules of one model class."""
-        return (c for c in self.checks.values() if isinstance(c.spec, kind))
+        key = ("kind", kind)
+        if key not in self._cache:
+            self._cache[key] = tuple(c for c in self.checks.values() if isinstance(c.spec, kind))
+        found: tuple[Check, ...] = self._cache[key]
+        return iter(found)
 
     def field_checks(self, kind: type[Any]) -> dict[tuple[str, str], Check]:
         """Checks of a per-field family by (record type, field path)."""
@@ -144,12 +148,17 @@ class RuleSet:
 
     def dependents(self, record_type: str) -> frozenset[str]:
         """Record types whose checks read sibling records of this type in the same stay."""
-        return frozenset(
-            name
-            for c in self.of_kind(AfterFirstAssessment)
-            if isinstance(c.spec, AfterFirstAssessment) and c.spec.assessment_type == record_type
-            for name in c.spec.record_types
-        )
+        key = ("dependents", record_type)
+        if key not in self._cache:
+            self._cache[key] = frozenset(
+                name
+                for c in self.of_kind(AfterFirstAssessment)
+                if isinstance(c.spec, AfterFirstAssessment)
+                and c.spec.assessment_type == record_type
+                for name in c.spec.record_types
+            )
+        found: frozenset[str] = self._cache[key]
+        return found
 
     def time_of(self, record_type: str) -> list[str]:
         """The fields a record type is dated by (the first present counts)."""
