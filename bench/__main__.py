@@ -7,6 +7,7 @@ import sys
 from bench import (
     backup_drill,
     console_overview,
+    dq,
     extract,
     hapi_startup,
     indicators,
@@ -22,6 +23,7 @@ BENCHMARKS = {
     "intake-limits": intake_limits.main,
     "views": views.main,
     "backup": backup_drill.main,
+    "dq": dq.main,
 }
 
 

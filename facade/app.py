@@ -21,6 +21,7 @@ from facade.indicators import api as indicators_api
 from facade.logs import request_id
 from facade.metrics.route import install_metrics
 from facade.native import routes as native_routes
+from facade.quality import api as quality_api
 from facade.research import api as research_api
 from facade.services import ProcessorChoice, build_services, lifespan
 from facade.settings import Settings
@@ -34,13 +35,16 @@ def create_app(
     *,
     database: Database | None = None,
     record_processor: ProcessorChoice = "dictionary",
+    clock: Callable[[], float] = time.time,
 ) -> FastAPI:
     """Build the facade app: every service once (``app.state.services``), then the routes.
 
     ``record_processor`` defaults to the data-element dictionary's (and then the forwarder runs
     in the lifespan); ``None`` leaves native uploads answering 5001.
     """
-    services = build_services(settings, database=database, record_processor=record_processor)
+    services = build_services(
+        settings, database=database, record_processor=record_processor, clock=clock
+    )
 
     @asynccontextmanager
     async def _lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -82,5 +86,6 @@ def create_app(
     app.include_router(indicators_api.router)
     app.include_router(submissions_api.router)
     app.include_router(research_api.router)
+    app.include_router(quality_api.router)
     install_console(app)  # people's web console: /console (pages, static files, refresher)
     return app

@@ -11,11 +11,12 @@ How they depend on each other (each arrow: "is built with")::
     tokens ────────── clients
     callers ───────── institutions, tokens    (the one caller check of every door)
     audit ─────────── database            (the AuditEvent outbox)
-    gateway ───────── callers, record_processor, audit.native_hook
+    gateway ───────── callers, record_processor, audit.native_hook, quality (VTE.DQ.QUERY)
     projector ─────── the role views (mappings/views), checked against every profile at start-up
     frontdoor ─────── projector           (keys, intake limits, caches of the FHIR door)
     indicators ────── upstream
     submissions ───── database            (batches, receipts, imports as operators list them)
+    quality ───────── database            (data-quality counters kept at intake, reports)
     console ───────── institutions, submissions (people's sign-in, pages, indicator refresher)
     forwarder ─────── upstream, engine    (only beside the dictionary processor)
 
@@ -34,7 +35,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -52,7 +54,9 @@ from facade.mapping.engine import MappingEngine
 from facade.mapping.processor import DictionaryProcessor
 from facade.native.gateway import Gateway
 from facade.native.processor import RecordProcessor
+from facade.native.services import DQ_QUERY
 from facade.privacy.projector import Projector
+from facade.quality.service import QualityService, native_query
 from facade.research import jobs as research_jobs
 from facade.security.callers import CallerCheck
 from facade.security.clients import ClientRegistry
@@ -94,6 +98,7 @@ class Services:
     indicators: IndicatorService
     forwarder: Forwarder | None
     submissions: Submissions
+    quality: QualityService
     console: ConsoleServices | None  # None when VTE_CONSOLE_ENABLED is off
 
     @property
@@ -108,11 +113,14 @@ def build_services(
     database: Database | None = None,
     record_processor: ProcessorChoice = "dictionary",
     upstream: UpstreamClient | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> Services:
     """Build every service of an app from one Settings object.
 
     ``record_processor``: ``"dictionary"`` (production: the data-element dictionary's, and then
     the forwarder runs beside it), another ``RecordProcessor`` (tests), or None (uploads 5001).
+    ``clock`` (seconds since the epoch) is what the gateway and data quality take as "now";
+    tests replay a dated schedule with their own.
     """
     settings = ensure_secrets(settings)
     database = database or Database(settings.database_url)
@@ -128,6 +136,8 @@ def build_services(
     # The role views, checked against every profile now: an unclassified element stops start-up.
     projector = Projector.from_settings(settings)
     submissions = Submissions(settings, database)
+    # Data quality: counters are kept by the intake itself; reports through /dq and VTE.DQ.QUERY.
+    quality = QualityService(settings, database, clock=clock)
     return Services(
         settings=settings,
         database=database,
@@ -142,7 +152,13 @@ def build_services(
         audit=audit,
         # The gateway's audit hook: one AuditEvent per native request, refused ones included.
         gateway=Gateway(
-            settings, database, callers, processor=record_processor, audit=audit.native_hook
+            settings,
+            database,
+            callers,
+            processor=record_processor,
+            audit=audit.native_hook,
+            queries={DQ_QUERY: native_query(quality)},
+            clock=clock,
         ),
         projector=projector,
         frontdoor=FrontDoor(settings, projector),
@@ -152,6 +168,7 @@ def build_services(
         if isinstance(record_processor, DictionaryProcessor)
         else None,
         submissions=submissions,
+        quality=quality,
         console=ConsoleServices(settings, database, institutions, submissions)
         if settings.console_enabled
         else None,

@@ -18,6 +18,7 @@ from facade.db import Database
 from facade.frontdoor.context import FrontDoor
 from facade.indicators.service import IndicatorService
 from facade.native.gateway import Gateway
+from facade.quality.service import QualityService
 from facade.security.callers import CallerCheck
 from facade.security.tokens import TokenService
 from facade.services import Services, services_of
@@ -48,3 +49,4 @@ GatewayDep = Annotated[Gateway, Depends(service(lambda s: s.gateway))]
 FrontDoorDep = Annotated[FrontDoor, Depends(service(lambda s: s.frontdoor))]
 IndicatorsDep = Annotated[IndicatorService, Depends(service(lambda s: s.indicators))]
 SubmissionsDep = Annotated[Submissions, Depends(service(lambda s: s.submissions))]
+QualityDep = Annotated[QualityService, Depends(service(lambda s: s.quality))]

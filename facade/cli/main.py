@@ -12,6 +12,7 @@ from facade.cli import (
     client,
     console as console_cli,
     db,
+    dq,
     excel,
     forward,
     hapi,
@@ -50,6 +51,7 @@ app.add_typer(research.app, name="research")
 app.add_typer(research.omop_app, name="omop")
 app.add_typer(keys.app, name="keys")
 app.add_typer(period.app, name="period")
+app.add_typer(dq.app, name="dq")
 excel.register(app)  # `import-excel` and the `excel` group
 backup.register(app)  # `backup` and `restore`
 

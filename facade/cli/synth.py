@@ -29,6 +29,11 @@ def synth(
     push: bool = typer.Option(
         False, "--push", help="Register the hospitals and upload through the gateway."
     ),
+    defects: bool = typer.Option(
+        False,
+        "--defects",
+        help="Add known data-quality defects of every check (dq/submissions.json, dq/expected.json).",
+    ),
     gateway: str | None = typer.Option(
         None, help="Gateway URL for --push (default: <public base URL>/vte-x/v1/gateway)."
     ),
@@ -71,6 +76,9 @@ def synth(
         "records": {org: {k: len(v) for k, v in kinds.items()} for org, kinds in records.items()},
         "edgeCases": sorted(labels),
     }
+    if defects:
+        summary["defects"] = _defects(current, region, out, push)
+        push = False  # the defect schedule was pushed instead of the plain records
     _write(out / "region.json", summary)
     if push:
         url = gateway or f"{current.public_base_url}/vte-x/v1/gateway"
@@ -89,11 +97,47 @@ def synth(
     )
 
 
-def _push(current: Any, region: Any, url: str) -> dict[str, Any]:
+def _defects(current: Any, region: Any, out: Path, push: bool) -> dict[str, Any]:
+    """Write the defect schedule and its ground truth (and push it through the gateway)."""
+    from dataclasses import replace
+
+    from facade.quality.rules import rule_set
+    from facade.synth.defects import with_defects
+    from facade.synth.dq_truth import expected_quality
+
+    rules = rule_set(current)
+    planned = with_defects(region, rules)
+    truth = expected_quality(planned, rules)
+    _write(out / "dq" / "submissions.json", planned.as_dict())
+    _write(
+        out / "dq" / "expected.json",
+        {
+            "note": "numerator/denominator per institution, month and check, for the planned "
+            "receipt times (atMs); a live push receives records now, so timeliness differs",
+            "counts": [
+                {"orgCode": org, "month": month, "check": check, "numerator": n, "denominator": d}
+                for (org, month, check), (n, d) in sorted(truth.tally.items())
+            ],
+        },
+    )
+    summary: dict[str, Any] = {
+        "volumeHospital": planned.hospitals[-1].org_code,
+        "submissions": len(planned.submissions),
+        "injected": sum(planned.injected.values()),
+    }
+    if push:
+        url = f"{current.public_base_url}/vte-x/v1/gateway"
+        summary["push"] = _push(current, replace(region, hospitals=planned.hospitals), url, planned)
+    return summary
+
+
+def _push(current: Any, region: Any, url: str, planned: Any = None) -> dict[str, Any]:
     import asyncio
 
     import httpx
 
+    from facade.native.client import VteXClient
+    from facade.quality.rules import rule_set
     from facade.synth.push import register_region, upload_region, wait_stored
     from facade.upstream import UpstreamClient
 
@@ -108,6 +152,25 @@ def _push(current: Any, region: Any, url: str) -> dict[str, Any]:
 
     apps = asyncio.run(register())
     with httpx.Client(timeout=120) as http:
+        if planned is not None:  # defects: the schedule in order, refusals expected
+            clients = {
+                org: VteXClient(
+                    url,
+                    app_id=app.app_id,
+                    org_code=org,
+                    secret=app.secret,
+                    sign_type="HMAC-SM3",
+                    http=http,
+                )
+                for org, app in apps.items()
+            }
+            for submission in planned.submissions:
+                service = rule_set(current).dictionary.record_types[submission.record_type]
+                clients[submission.org_code].upload(
+                    service.service_code, submission.batch_no, submission.records
+                )
+            records = sum(len(s.records) for s in planned.submissions)
+            return {"records": records, "apps": {org: a.app_id for org, a in apps.items()}}
         result = upload_region(region, apps, http, url=url)
         wait_stored(result, apps, http, url=url)
     return {

@@ -28,6 +28,7 @@ from facade.native.batch import RecordCheck, prepare_record
 from facade.native.intake import IntakeStore, sm3_hex
 from facade.native.processor import IntakeContext, RecordProcessor
 from facade.native.sealing import RECORD_PAYLOADS, SecretBox
+from facade.quality.recorder import QualityRecorder
 from facade.settings import Settings
 
 # Called with the stage ("read", "validate", "store"), the count done and the total (None: unknown).
@@ -159,7 +160,11 @@ def run_import(
             message = f"该应用未获授权上报“{sheet}”（{service}）"
             raise Forbidden(message, issues=[Issue("file", "service", message, native_code="1003")])
     digest = sm3_hex(data)
-    store = IntakeStore(database, SecretBox.for_purpose(settings, RECORD_PAYLOADS))
+    store = IntakeStore(
+        database,
+        SecretBox.for_purpose(settings, RECORD_PAYLOADS),
+        QualityRecorder.for_settings(settings),
+    )
     chunks = _chunks(parsed, layout, importer, digest, settings.excel_batch_size)
     total = sum(len(c.records) for c in chunks)
     validated = stored = 0

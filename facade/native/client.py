@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,7 +27,7 @@ from facade.native.crypto import (
     encrypt_payload,
     envelope_aad,
 )
-from facade.native.services import BATCH_QUERY, PING, PROTOCOL_VERSION
+from facade.native.services import BATCH_QUERY, DQ_QUERY, PING, PROTOCOL_VERSION
 from facade.native.signing import SignType, compute_sign, sign_matches
 
 
@@ -70,6 +70,7 @@ class VteXClient:
         http: httpx.Client | None = None,
         sm2_keys: tuple[bytes, bytes] | None = None,
         platform_sm2_public_key: bytes | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         """``sm2_keys`` (the app's own private and public key) and ``platform_sm2_public_key``
         (handed out by the platform) are needed only with ``sign_type="SM2"``."""
@@ -83,6 +84,7 @@ class VteXClient:
         self.http = http or httpx.Client(timeout=60)
         self.sm2_keys = sm2_keys
         self.platform_sm2_public_key = platform_sm2_public_key
+        self.clock = clock  # seconds since the epoch: the envelope timestamp
 
     def envelope(
         self,
@@ -99,7 +101,7 @@ class VteXClient:
             "orgCode": self.org_code,
             "serviceCode": service_code,
             "version": PROTOCOL_VERSION,
-            "timestamp": timestamp or str(int(time.time() * 1000)),
+            "timestamp": timestamp or str(int(self.clock() * 1000)),
             "nonce": nonce or uuid.uuid4().hex,
             "signType": self.sign_type.value,
             "encType": self.enc_type.value,
@@ -142,6 +144,10 @@ class VteXClient:
     def query_batch(self, batch_no: str) -> Reply:
         """Fetch a batch's results and the storage status of its receipts."""
         return self.call(BATCH_QUERY, {"batchNo": batch_no})
+
+    def query_quality(self, period: str) -> Reply:
+        """Fetch the institution's data-quality report of a period (``2026-Q1``, ``2026-03``, ...)."""
+        return self.call(DQ_QUERY, {"period": period})
 
     def ping(self) -> Reply:
         """Check clock and credentials."""

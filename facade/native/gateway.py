@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -40,7 +41,9 @@ from facade.native.services import (
     PROTOCOL_SERVICES,
     PROTOCOL_VERSION,
     SERVICE_CODE,
+    QueryService,
 )
+from facade.quality.recorder import QualityRecorder
 from facade.security.callers import AppCall, AppCaller, CallerCheck
 from facade.settings import Settings
 
@@ -86,7 +89,8 @@ class Gateway:
     """Verifies requests, runs the services, and always answers with a reply envelope.
 
     ``processor`` validates and prepares upload records (None: uploads answer 5001); ``audit``
-    is called once per request, whatever its outcome.
+    is called once per request, whatever its outcome; ``queries`` answer query services such as
+    ``VTE.DQ.QUERY``; ``clock`` (seconds since the epoch) lets tests replay a schedule.
     """
 
     def __init__(
@@ -97,17 +101,24 @@ class Gateway:
         *,
         processor: RecordProcessor | None = None,
         audit: AuditHook = no_audit,
+        queries: Mapping[str, QueryService] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.settings = settings
         self.database = database
         self.callers = callers
         self.processor = processor
         self.audit = audit
-        self.store = IntakeStore(database, SecretBox.for_purpose(settings, RECORD_PAYLOADS))
+        self.queries = dict(queries or {})
+        self.clock = clock
+        self.store = IntakeStore(
+            database,
+            SecretBox.for_purpose(settings, RECORD_PAYLOADS),
+            QualityRecorder.for_settings(settings),
+        )
 
-    @staticmethod
-    def _now_ms() -> int:
-        return int(time.time() * 1000)
+    def _now_ms(self) -> int:
+        return int(self.clock() * 1000)
 
     def handle(self, inbound: Inbound) -> dict[str, str]:
         """Answer one request; never raises. Every failure becomes a reply with its spec code."""
@@ -169,6 +180,9 @@ class Gateway:
         plaintext = self._decrypt(envelope, key)  # step 8
         service = self._service(envelope, access, inbound.path_service, processor)  # step 9
         document = parse_biz(plaintext)
+        query = self.queries.get(service)
+        if query is not None:
+            return Code.OK.value, biz_text(dict(query(envelope.org_code, document)))
         if service == PING:
             return Code.OK.value, biz_text(
                 {
@@ -205,15 +219,16 @@ class Gateway:
         except UnicodeDecodeError as exc:
             raise reject(Code.BAD_BIZ_CONTENT, "解密结果不是 UTF-8 文本", field="encData") from exc
 
-    @staticmethod
     def _service(
+        self,
         envelope: Envelope,
         access: AppAccess,
         path_service: str | None,
         processor: RecordProcessor | None,
     ) -> str:
         service = envelope.service_code
-        if service not in PROTOCOL_SERVICES and service not in _installed(processor).service_codes:
+        own = service in PROTOCOL_SERVICES or service in self.queries
+        if not own and service not in _installed(processor).service_codes:
             raise reject(Code.UNKNOWN_SERVICE, field="serviceCode")
         if path_service is not None and path_service != service:
             raise reject(Code.UNKNOWN_SERVICE, "serviceCode 与请求路径不一致", field="serviceCode")
@@ -246,7 +261,7 @@ class Gateway:
                 prepare_record(processor, context, index, record, max_bytes)
                 for index, record in enumerate(batch.records)
             ]
-            stored = self.store.store(context, digest, checks)  # step 11
+            stored = self.store.store(context, digest, checks, received_ms=x.now_ms)  # step 11
         summary = orjson.loads(stored)
         x.counts = (summary["total"], summary["successCount"], summary["failCount"])
         return Code.OK.value, stored

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 import orjson
 from cryptography.hazmat.primitives import hashes
@@ -30,6 +32,36 @@ def sm3_hex(data: bytes) -> str:
     return digest.finalize().hex()
 
 
+@dataclass(frozen=True)
+class Observed:
+    """What became of one record of a stored batch, as an ``IntakeObserver`` sees it.
+
+    ``status`` is SUCCESS (``payload`` is the prepared record), DUPLICATE (an unchanged re-send)
+    or FAILED (``issues`` say why). ``record_id`` is "" when the record had no usable recordId.
+    """
+
+    index: int
+    record_id: str
+    version: int
+    status: str
+    payload: Any = None
+    issues: Sequence[Issue] = ()
+
+
+class IntakeObserver(Protocol):
+    """Called inside the storage transaction of every new batch (data-quality counters)."""
+
+    def observe(
+        self,
+        session: Session,
+        context: IntakeContext,
+        outcomes: Sequence[Observed],
+        received_ms: int | None = None,
+    ) -> None:
+        """Record the batch's outcomes; raising rolls the whole batch back."""
+        ...
+
+
 @dataclass
 class _Live:
     """A non-failed receipt of some version of a record (stored or from earlier in this batch)."""
@@ -42,9 +74,12 @@ class _Live:
 class IntakeStore:
     """Writes processed batches; every record it accepts is committed before the reply is sent."""
 
-    def __init__(self, database: Database, box: SecretBox) -> None:
+    def __init__(
+        self, database: Database, box: SecretBox, observer: IntakeObserver | None = None
+    ) -> None:
         self.database = database
         self.box = box
+        self.observer = observer
 
     def stored_reply(self, app_id: str, batch_no: str, digest: str) -> str | None:
         """The stored reply payload of a retried batch, None for a new one; 2006 if the content differs."""
@@ -52,21 +87,35 @@ class IntakeStore:
             batch = _find(session, app_id, batch_no)
             return _replay(batch, digest) if batch else None
 
-    def store(self, context: IntakeContext, digest: str, checks: Sequence[RecordCheck]) -> str:
+    def store(
+        self,
+        context: IntakeContext,
+        digest: str,
+        checks: Sequence[RecordCheck],
+        *,
+        received_ms: int | None = None,
+    ) -> str:
         """Store the batch with a receipt per accepted record and return the reply payload text.
 
         Two identical batches racing each other: the loser's insert violates a unique key, and
-        the retry then finds the winner's batch and answers with its reply (or 2006).
+        the retry then finds the winner's batch and answers with its reply (or 2006). The
+        observer sees a new batch in the same transaction; ``received_ms`` is when it arrived.
         """
+        when = received_ms if received_ms is not None else int(time.time() * 1000)
         try:
             with self.database.session() as session:
-                return self._store(session, context, digest, checks)
+                return self._store(session, context, digest, checks, when)
         except IntegrityError:
             with self.database.session() as session:
-                return self._store(session, context, digest, checks)
+                return self._store(session, context, digest, checks, when)
 
     def _store(
-        self, session: Session, context: IntakeContext, digest: str, checks: Sequence[RecordCheck]
+        self,
+        session: Session,
+        context: IntakeContext,
+        digest: str,
+        checks: Sequence[RecordCheck],
+        received_ms: int,
     ) -> str:
         existing = _find(session, context.app_id, context.batch_no)
         if existing is not None:
@@ -76,9 +125,11 @@ class IntakeStore:
         live: dict[str, list[_Live]] = {}
         results = []
         rows: list[IntakeRecord] = []
+        seen: list[Observed] = []
         for check in checks:
             if check.issues or check.prepared is None:
                 results.append(record_result(check, "FAILED"))
+                seen.append(_observed(check, "FAILED"))
                 continue
             body = orjson.dumps(check.prepared.payload, option=orjson.OPT_SORT_KEYS)
             record_digest = sm3_hex(body)
@@ -88,11 +139,13 @@ class IntakeStore:
             same = next((v for v in versions if v.version == check.version), None)
             if same is not None and same.digest == record_digest:
                 results.append(record_result(check, "DUPLICATE", same.receipt_id))
+                seen.append(_observed(check, "DUPLICATE"))
                 continue
             problem = _version_problem(check, versions, same) or _lock_problem(closed, check)
             if problem is not None:
                 check.issues.append(problem)
                 results.append(record_result(check, "FAILED"))
+                seen.append(_observed(check, "FAILED"))
                 continue
             receipt_id = "R" + uuid.uuid4().hex
             versions.append(_Live(check.version, record_digest, receipt_id))
@@ -113,6 +166,7 @@ class IntakeStore:
                 )
             )
             results.append(record_result(check, "SUCCESS", receipt_id))
+            seen.append(_observed(check, "SUCCESS"))
         payload = batch_payload(context.batch_no, results)
         reply = biz_text(payload)
         session.add(
@@ -132,7 +186,16 @@ class IntakeStore:
         session.flush()  # the batch row first: receipts reference it
         session.add_all(rows)
         session.flush()
+        if self.observer is not None:
+            self.observer.observe(session, context, seen, received_ms)
         return reply
+
+
+def _observed(check: RecordCheck, status: str) -> Observed:
+    payload = check.prepared.payload if status == "SUCCESS" and check.prepared else None
+    return Observed(
+        check.index, check.record_id, check.version, status, payload, tuple(check.issues)
+    )
 
 
 def _find(session: Session, app_id: str, batch_no: str) -> IntakeBatch | None:

@@ -314,3 +314,52 @@ RuleSet: Populations(at, initial, denominator, numerator)
 * {at}.population[1].count = {denominator}
 * {at}.population[2].code = $MeasurePopulation#numerator
 * {at}.population[2].count = {numerator}
+
+Instance: vte-dq-measurereport-example
+InstanceOf: VteDataQualityMeasureReport
+Title: "Data quality of a hospital, January 2026 (every group, two rules shown)"
+Usage: #example
+* insert Tenant
+* status = #complete
+* type = #summary
+* measure = "https://fhir.vte-region.cn/ig/Measure/vte-data-quality"
+* date = "2026-02-01T02:00:00+08:00"
+* reporter = Reference(vte-organization-example)
+* period.start = "2026-01-01T00:00:00+08:00"
+* period.end = "2026-01-31T23:59:59+08:00"
+* improvementNotation = http://terminology.hl7.org/CodeSystem/measure-improvement-notation#increase
+* group[0].id = "overall"
+* group[0].code = DataQuality#overall
+* group[0].measureScore.value = 0.9412
+* group[1].id = "conformity"
+* group[1].code = DataQuality#conformity
+* group[1].measureScore.value = 0.9880
+* group[1].stratifier[0].code = DataQuality#rule
+* group[2].id = "completeness"
+* group[2].code = DataQuality#completeness
+* group[2].measureScore.value = 0.9650
+* group[2].stratifier[0].code = DataQuality#rule
+* group[2].stratifier[0].stratum[0].value.text = "completeness.required.case.sex"
+* insert RuleStratum(group[2].stratifier[0].stratum[0], 1250, 1248)
+* group[2].stratifier[0].stratum[0].measureScore.value = 0.9984
+* group[3].id = "accuracy"
+* group[3].code = DataQuality#accuracy
+* group[3].measureScore.value = 0.9421
+* group[3].stratifier[0].code = DataQuality#rule
+* group[4].id = "consistency"
+* group[4].code = DataQuality#consistency
+* group[4].measureScore.value = 0.8933
+* group[4].stratifier[0].code = DataQuality#rule
+* group[5].id = "timeliness"
+* group[5].code = DataQuality#timeliness
+* group[5].measureScore.value = 0.9176
+* group[5].stratifier[0].code = DataQuality#rule
+* group[5].stratifier[0].stratum[0].value.text = "timeliness.case"
+* insert RuleStratum(group[5].stratifier[0].stratum[0], 1190, 1092)
+* group[5].stratifier[0].stratum[0].measureScore.value = 0.9176
+
+RuleSet: RuleStratum(at, denominator, numerator)
+* {at}.population[0].code = $MeasurePopulation#denominator
+* {at}.population[0].count = {denominator}
+* {at}.population[1].code = $MeasurePopulation#numerator
+* {at}.population[1].count = {numerator}

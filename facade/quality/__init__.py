@@ -1,0 +1,1 @@
+"""Data quality: rules as data, counters kept at intake, per-institution reports through every door."""
