@@ -45,10 +45,26 @@ def outcome_for_error(error: FacadeError) -> dict[str, Any]:
     return outcome(error.message, code=error.fhir_code, issues=error.issues)
 
 
+_SEVERITY_RANK = {"fatal": 0, "error": 1, "warning": 2, "information": 3}
+
+
 def upstream_message(body: dict[str, Any] | None, fallback: str) -> str:
-    """The most useful text in an upstream OperationOutcome: details.text, else diagnostics."""
+    """The most useful text in an upstream OperationOutcome: the most severe issue's text.
+
+    HAPI lists informational notes (an unknown identifier system, say) before the error that
+    refused the request, so the first issue is often not the reason.
+    """
     if not body or body.get("resourceType") != "OperationOutcome":
         return fallback
+    issues = sorted(
+        (issue for issue in body.get("issue", []) if isinstance(issue, dict)),
+        key=lambda issue: _SEVERITY_RANK.get(str(issue.get("severity")), 4),
+    )
+    for issue in issues:
+        text = (issue.get("details") or {}).get("text") or issue.get("diagnostics")
+        if text:
+            return str(text)
+    return fallback
     for issue in body.get("issue", []):
         text = (issue.get("details") or {}).get("text") or issue.get("diagnostics")
         if text:
