@@ -135,6 +135,15 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     return response
 
 
+def attachment(content: bytes, filename: str, media_type: str) -> Response:
+    """A file download; ``filename`` is built by the caller from checked parts only."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
 def redirect(location: str) -> RedirectResponse:
     """303 See Other: after a form, the browser GETs the next page."""
     return RedirectResponse(location, status_code=303)
