@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from facade.console.grid import XLSX_MEDIA_TYPE
 from facade.console.i18n import LANGUAGES, Translator, translator
 from facade.console.services import console_services
 from facade.console.sessions import SignedIn
@@ -135,7 +136,7 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
     return response
 
 
-def attachment(content: bytes, filename: str, media_type: str) -> Response:
+def attachment(content: bytes, filename: str, media_type: str = XLSX_MEDIA_TYPE) -> Response:
     """A file download; ``filename`` is built by the caller from checked parts only."""
     return Response(
         content,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request, Response
@@ -18,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from facade.api.deps import QualityDep
 from facade.audit.route import audit_context
 from facade.console.deps import QcOrHospital, Services
-from facade.console.grid import XLSX_MEDIA_TYPE, to_xlsx
+from facade.console.grid import to_xlsx
 from facade.console.pages.quality_tables import dimensions_option, grids, hospitals_option
 from facade.console.route import ConsoleRoute
 from facade.console.services import NavEntry
@@ -73,13 +74,20 @@ def _asked(
     return Asked(period, org, sorted({*recent, period}, reverse=True))
 
 
+async def _report(
+    request: Request, user: QcOrHospital, services: Services, quality: QualityService
+) -> tuple[Asked, dict[str, Any]]:
+    """What the request may see, and that scope's report of the period."""
+    asked = _asked(request, user, services, quality)
+    return asked, await run_in_threadpool(quality.report, asked.period, asked.org)
+
+
 @router.get("")
 async def data_quality(
     request: Request, user: QcOrHospital, services: Services, quality: QualityDep
 ) -> Response:
     """The report of a period: the region (QC) or one institution."""
-    asked = _asked(request, user, services, quality)
-    document = await run_in_threadpool(quality.report, asked.period, asked.org)
+    asked, document = await _report(request, user, services, quality)
     qc = user.user.role.value == "qc"
     names = await run_in_threadpool(quality.institutions) if qc else {}
     t = texts(request)
@@ -101,18 +109,15 @@ async def export(
     request: Request, user: QcOrHospital, services: Services, quality: QualityDep
 ) -> Response:
     """One of the page's tables as an Excel workbook (the rows the page shows)."""
-    asked = _asked(request, user, services, quality)
+    asked, document = await _report(request, user, services, quality)
     name = request.query_params.get("table", "")
-    document = await run_in_threadpool(quality.report, asked.period, asked.org)
     tables = grids(document, texts(request))
     if name not in tables:
         raise InvalidInput(
             f"no table {name!r}", issues=[Issue("table", "choice", ", ".join(tables))]
         )
     audit_context(request).extra["export"] = name
-    return attachment(
-        to_xlsx(tables[name]), f"dq-{asked.period}-{asked.scope}-{name}.xlsx", XLSX_MEDIA_TYPE
-    )
+    return attachment(to_xlsx(tables[name]), f"dq-{asked.period}-{asked.scope}-{name}.xlsx")
 
 
 @router.get("/workbook")
@@ -123,4 +128,4 @@ async def workbook(
     asked = _asked(request, user, services, quality)
     content = await run_in_threadpool(quality.workbook, asked.period, asked.org)
     audit_context(request).extra["export"] = "workbook"
-    return attachment(content, f"vte-dq-{asked.period}-{asked.scope}.xlsx", XLSX_MEDIA_TYPE)
+    return attachment(content, f"vte-dq-{asked.period}-{asked.scope}.xlsx")

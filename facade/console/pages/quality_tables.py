@@ -11,6 +11,7 @@ from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlencode
 
+from facade.console.charts import ranked_bars
 from facade.console.grid import Cell, Grid
 from facade.console.i18n import Translator
 
@@ -210,37 +211,19 @@ def _axis_floor(values: Iterable[float | None]) -> int:
 def hospitals_option(document: dict[str, Any], t: Translator) -> dict[str, Any]:
     """Every hospital's overall score as sorted bars (best on top), the region's score marked."""
     bars = [h for h in document["hospitals"] if h["overall"] is not None]
-    bars.sort(key=lambda h: (h["overall"], h["orgCode"]))
+    bars.sort(key=lambda h: (-h["overall"], h["orgCode"]))
     region = document["overall"]["score"]
-    series: dict[str, Any] = {
-        "id": "hospitals",
-        "name": t("dq.overall"),
-        "type": "bar",
-        "data": [h["overall"] for h in bars],
-        "label": {"show": True, "position": "right"},
-        "barMaxWidth": 18,
-    }
-    if region is not None:
-        series["markLine"] = {
-            "symbol": "none",
-            "label": {"formatter": f"{t('indicators.region')} {{c}}"},
-            "lineStyle": {"type": "dashed", "color": _COLOURS[2]},
-            "data": [{"name": t("indicators.region"), "xAxis": region}],
-        }
-    return {
-        "color": _COLOURS,
-        "animation": False,
-        "grid": {"left": 8, "right": 56, "top": 24, "bottom": 24, "containLabel": True},
-        "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
-        "xAxis": {
-            "type": "value",
-            "min": _axis_floor([*series["data"], region]),
-            "max": 100,
-            "name": t("dq.points"),
-        },
-        "yAxis": {"type": "category", "data": [h["name"] for h in bars]},
-        "series": [series],
-    }
+    values = [h["overall"] for h in bars]
+    return ranked_bars(
+        [h["name"] for h in bars],
+        values,
+        region,
+        t,
+        name=t("dq.overall"),
+        unit="",
+        axis_name=t("dq.points"),
+        axis_min=_axis_floor([*values, region]),
+    )
 
 
 def dimensions_option(document: dict[str, Any], t: Translator) -> dict[str, Any]:

@@ -38,7 +38,7 @@ def _state(services: Services) -> dict[str, Any]:
         "clients": clients,
         "grades": orgs.ADMITTED_GRADES,
         "roles": [r.value for r in Role],
-        "sign_types": credentials.ALL_SIGN_TYPES,
+        "sign_types": credentials.DEFAULT_SIGN_TYPES,  # no SM2 key field here: SM2 via the CLI
     }
 
 
@@ -142,7 +142,7 @@ async def issue(
                 _box(services),
                 org_code.strip(),
                 name=name.strip() or org_code.strip(),
-                sign_types=sign_types or credentials.ALL_SIGN_TYPES,
+                sign_types=sign_types or credentials.DEFAULT_SIGN_TYPES,
             )
 
     try:
