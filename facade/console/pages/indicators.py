@@ -15,7 +15,7 @@ from facade.api.deps import UpstreamDep
 from facade.audit.route import audit_context
 from facade.console.charts import hospitals_option, trend_option
 from facade.console.deps import QcOrHospital, Services
-from facade.console.grid import Cell, Grid, to_xlsx
+from facade.console.grid import Cell, Grid, pick, to_xlsx
 from facade.console.i18n import Translator
 from facade.console.indicator_data import Figure, IndicatorPage, load_page
 from facade.console.route import ConsoleRoute
@@ -183,15 +183,9 @@ async def export(
     """One of the page's tables as an Excel workbook."""
     page, _ = await _page(request, user, services, upstream)
     name = request.query_params.get("table", "overview")
-    tables = grids(page, texts(request))
-    if name not in tables:
-        raise InvalidInput(
-            f"no table {name!r}", issues=[Issue("table", "choice", ", ".join(tables))]
-        )
+    grid = pick(grids(page, texts(request)), name)
     audit_context(request).extra["export"] = name
-    return _xlsx(
-        tables[name], f"indicators-{page.period}-{page.scope_key}-{page.selected.id}-{name}.xlsx"
-    )
+    return _xlsx(grid, f"indicators-{page.period}-{page.scope_key}-{page.selected.id}-{name}.xlsx")
 
 
 def _xlsx(grid: Grid, filename: str) -> Response:

@@ -19,12 +19,11 @@ from starlette.concurrency import run_in_threadpool
 from facade.api.deps import QualityDep
 from facade.audit.route import audit_context
 from facade.console.deps import QcOrHospital, Services
-from facade.console.grid import to_xlsx
+from facade.console.grid import pick, to_xlsx
 from facade.console.pages.quality_tables import dimensions_option, grids, hospitals_option
 from facade.console.route import ConsoleRoute
 from facade.console.services import NavEntry
 from facade.console.web import attachment, render, texts
-from facade.errors import InvalidInput, Issue
 from facade.indicators.schedule import recent_periods
 from facade.quality.service import QualityService, visible_scope
 
@@ -111,13 +110,9 @@ async def export(
     """One of the page's tables as an Excel workbook (the rows the page shows)."""
     asked, document = await _report(request, user, services, quality)
     name = request.query_params.get("table", "")
-    tables = grids(document, texts(request))
-    if name not in tables:
-        raise InvalidInput(
-            f"no table {name!r}", issues=[Issue("table", "choice", ", ".join(tables))]
-        )
+    grid = pick(grids(document, texts(request)), name)
     audit_context(request).extra["export"] = name
-    return attachment(to_xlsx(tables[name]), f"dq-{asked.period}-{asked.scope}-{name}.xlsx")
+    return attachment(to_xlsx(grid), f"dq-{asked.period}-{asked.scope}-{name}.xlsx")
 
 
 @router.get("/workbook")

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from facade.audit.route import audit_context
 from facade.console.deps import Operators, Services
-from facade.console.grid import Cell, Grid, to_xlsx
+from facade.console.grid import Cell, Grid, pick, to_xlsx
 from facade.console.i18n import Translator
 from facade.console.route import ConsoleRoute
 from facade.console.web import attachment, render, texts
@@ -344,12 +344,7 @@ async def export(request: Request, user: Operators, services: Services) -> Respo
         )
     else:
         data = await run_in_threadpool(_overview, services.submissions, org, _days(request))
-        tables = overview_grids(data, t, services.submissions.tz, org)
-        if name not in tables:
-            raise InvalidInput(
-                f"no table {name!r}", issues=[Issue("table", "choice", ", ".join(tables))]
-            )
-        grid = tables[name]
+        grid = pick(overview_grids(data, t, services.submissions.tz, org), name)
     audit_context(request).extra["export"] = name
     return attachment(to_xlsx(grid), f"submissions-{org or 'region'}-{name}.xlsx")
 
