@@ -37,24 +37,47 @@ def trend_option(page: IndicatorPage, t: Translator) -> dict[str, Any]:
 
 
 def hospitals_option(page: IndicatorPage, t: Translator) -> dict[str, Any]:
-    """Hospitals' scores as sorted horizontal bars, the regional value marked by a line.
-
-    ECharts draws the first category at the bottom, so the best hospital is listed last.
-    """
-    bars = [s for s in page.hospitals if s.figure.percent is not None][::-1]
+    """Hospitals' scores as sorted horizontal bars, the regional value marked by a line."""
+    bars = [s for s in page.hospitals if s.figure.percent is not None]
     region = page.region_figure.percent if page.region_figure else None
+    return ranked_bars(
+        [s.label for s in bars],
+        [s.figure.percent for s in bars],
+        region,
+        t,
+        name=t("indicators.score"),
+        unit="%",
+    )
+
+
+def ranked_bars(
+    labels: list[str],
+    values: list[float | None],
+    region: float | None,
+    t: Translator,
+    *,
+    name: str,
+    unit: str,
+    axis_name: str | None = None,
+    axis_min: float = 0,
+) -> dict[str, Any]:
+    """Scores as horizontal bars, best first, the region's value marked by a dashed line.
+
+    ``labels``/``values`` come best first; ECharts draws the first category at the bottom, so
+    they are reversed to put the best at the top.
+    """
     series: dict[str, Any] = {
         "id": "hospitals",
-        "name": t("indicators.score"),
+        "name": name,
         "type": "bar",
-        "data": [s.figure.percent for s in bars],
-        "label": {"show": True, "position": "right", "formatter": "{c}%"},
+        "data": values[::-1],
+        "label": {"show": True, "position": "right", "formatter": f"{{c}}{unit}"},
         "barMaxWidth": 18,
     }
     if region is not None:
         series["markLine"] = {
             "symbol": "none",
-            "label": {"formatter": f"{t('indicators.region')} {{c}}%"},
+            "label": {"formatter": f"{t('indicators.region')} {{c}}{unit}"},
             "lineStyle": {"type": "dashed", "color": "#c0392b"},
             "data": [{"name": t("indicators.region"), "xAxis": region}],
         }
@@ -63,7 +86,7 @@ def hospitals_option(page: IndicatorPage, t: Translator) -> dict[str, Any]:
         "animation": False,
         "grid": {"left": 8, "right": 56, "top": 24, "bottom": 24, "containLabel": True},
         "tooltip": {"trigger": "axis", "axisPointer": {"type": "shadow"}},
-        "xAxis": {"type": "value", "min": 0, "max": 100, "name": "%"},
-        "yAxis": {"type": "category", "data": [s.label for s in bars]},
+        "xAxis": {"type": "value", "min": axis_min, "max": 100, "name": axis_name or unit},
+        "yAxis": {"type": "category", "data": labels[::-1]},
         "series": [series],
     }

@@ -8,6 +8,7 @@ from typing import Any
 
 from openpyxl import Workbook
 
+from facade.errors import InvalidInput, Issue
 from facade.excel.neutralise import neutralise
 
 _LONG = 48
@@ -64,3 +65,12 @@ def to_xlsx(grid: Grid) -> bytes:
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
+
+
+def pick(tables: dict[str, Grid], name: str) -> Grid:
+    """The table an export asked for by name; InvalidInput listing the choices when unknown."""
+    if name not in tables:
+        raise InvalidInput(
+            f"no table {name!r}", issues=[Issue("table", "choice", ", ".join(tables))]
+        )
+    return tables[name]

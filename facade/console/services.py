@@ -35,7 +35,7 @@ class NavEntry:
 
 
 # The console's own pages. Another concern adds its page with ``ConsoleServices.add_page``
-# (e.g. data quality, once that service exists) and the bar shows it to the roles named.
+# (as data quality does in ``wiring.install_console``) and the bar shows it to the roles named.
 PAGES = (
     NavEntry("indicators", "/console/indicators", "nav.indicators", frozenset({"qc", "hospital"})),
     NavEntry(

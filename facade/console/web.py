@@ -15,6 +15,7 @@ from urllib.parse import quote
 from fastapi import Request, Response
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from facade.console.grid import XLSX_MEDIA_TYPE
 from facade.console.i18n import LANGUAGES, Translator, translator
 from facade.console.services import console_services
 from facade.console.sessions import SignedIn
@@ -133,6 +134,15 @@ def render(request: Request, template: str, *, status: int = 200, **context: Any
             max_age=int(timedelta(hours=1).total_seconds()),
         )
     return response
+
+
+def attachment(content: bytes, filename: str, media_type: str = XLSX_MEDIA_TYPE) -> Response:
+    """A file download; ``filename`` is built by the caller from checked parts only."""
+    return Response(
+        content,
+        media_type=media_type,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def redirect(location: str) -> RedirectResponse:

@@ -15,7 +15,7 @@ from fastapi.responses import FileResponse, PlainTextResponse, Response
 from fastapi.staticfiles import StaticFiles
 
 from facade.console import vendor
-from facade.console.pages import audit, indicators, registry, signin, submissions
+from facade.console.pages import audit, indicators, quality, registry, signin, submissions
 from facade.services import services_of
 
 log = logging.getLogger("facade.console")
@@ -49,7 +49,9 @@ def install_console(app: FastAPI) -> None:
         return
     for name, problem in services.vendor_problems.items():
         log.error("console asset %s cannot be served: %s", name, problem)
-    for module in (signin, indicators, submissions, registry, audit):
+    for module in (signin, indicators, submissions, quality, registry, audit):
         app.include_router(module.router)
+    # The data-quality page (pages/quality.py, reading Services.quality) joins the bar.
+    services.add_page(quality.NAV)
     app.include_router(assets)
     app.mount("/console/static", StaticFiles(directory=STATIC), name="console-static")

@@ -4,6 +4,7 @@
     service.report("2026-Q1", org="12330100...")   # one institution (dict, see README)
     service.report("2026-Q1")                      # the region
     service.rules()                                # the rules catalogue
+    service.institutions()                         # the institutions reports cover (code -> name)
     service.workbook("2026-Q1", org=...)           # .xlsx bytes
     service.measure_reports("2026-Q1", org=...)    # FHIR MeasureReports (dicts)
     await service.publish(upstream, "2026-Q1")     # store them in HAPI
@@ -22,6 +23,7 @@ from facade.errors import Forbidden, InvalidInput, ProtocolRejected
 from facade.indicators.report import publish_reports
 from facade.native.codes import Code, reject
 from facade.native.services import QueryService
+from facade.quality import counters
 from facade.quality.fhir import build_measure_report
 from facade.quality.report import QualityReports
 from facade.quality.rules import rule_set
@@ -48,6 +50,11 @@ class QualityService:
     def rules(self) -> dict[str, Any]:
         """Every check with its dimension, Kahn category, severity and threshold."""
         return self.reports.rules_catalogue()
+
+    def institutions(self) -> dict[str, str]:
+        """The institutions reports cover (code -> name): the registered ones and any with counters."""
+        with self.reports.database.session() as session:
+            return counters.institutions(session)
 
     def workbook(self, period: str, org: str | None = None) -> bytes:
         """The report as an Excel workbook (every affected record id listed for an institution)."""

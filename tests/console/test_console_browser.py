@@ -4,7 +4,8 @@ One region (3 hospitals, 48 stays) goes through the real pipeline into HAPI, its
 published once, then a real browser signs in (TOTP for admin and auditor), opens every page,
 reads the charts' series back from ECharts and compares them with the MeasureReports in HAPI,
 drills down, exports, and tries what must be refused. Screenshots of every page are written to
-var/test-artifacts/console/ (git-ignored).
+var/test-artifacts/console/ (git-ignored). The last test adds a data-quality defect region through
+the real gateway (simulated clock) and compares the data-quality page with QualityService.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from console_kit import CHROMIUM, CHROMIUM_ARGS, Account, account, free_port, fr
 from live_region import live_settings, push_regions
 from openpyxl import load_workbook
 from playwright.sync_api import Browser, Page, sync_playwright
+from quality_kit import replayed
 from sqlalchemy import select
 
 from facade.app import create_app
@@ -33,6 +35,7 @@ from facade.db import Database
 from facade.indicators.report import REPORT_IDENTIFIER_SYSTEM, region_key
 from facade.indicators.service import catalog, evaluate_and_publish
 from facade.native.tables import IntakeRecord, NativeOrg
+from facade.quality.service import QualityService
 from facade.settings import Settings
 from facade.synth.generator import Region, RegionSpec, generate
 from facade.synth.truth import expected
@@ -86,7 +89,10 @@ def live(
         "auditor": account(store, f"audit-{run}", "auditor"),
     }
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
-    with serving(create_app(settings, database=database), port) as base, sync_playwright() as pw:
+    # The region is in HAPI already (push_regions waited for it); records the data-quality test
+    # sends later are about intake counters and stay there.
+    served = create_app(settings.model_copy(update={"forward_enabled": False}), database=database)
+    with serving(served, port) as base, sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
         try:
             yield Live(base, settings, database, region, users, browser)
@@ -275,6 +281,7 @@ def test_a_hospital_user_cannot_reach_another_hospitals_stays(live: Live) -> Non
         f"{live.base}/console/indicators?period={PERIOD}&org={other}",
         f"{live.base}/console/indicators/export?table=overview&period={PERIOD}&org={other}",
         f"{live.base}/console/submissions?org={other}",
+        f"{live.base}/console/data-quality?period={PERIOD}&org={other}",
         f"{base_stays}&org={own}&department={quote(other + '/x')}",
     ):
         refused = page.goto(url)
@@ -362,3 +369,31 @@ def test_the_auditor_finds_every_page_view_and_refusal(live: Live) -> None:
     assert book.active.max_row - 1 >= len(rows)
     page.goto(f"{live.base}/console/language?set=en&next=/console/audit")
     assert page.inner_text("header nav") == "Audit"
+
+
+def test_the_data_quality_page_shows_the_service_report(live: Live) -> None:
+    with replayed(live.settings, live.database, seed=6, encounters=12) as run:
+        added = {h.org_code for h in run.defects.hospitals}
+    page = new_page(live)
+    sign_in(live, page, "qc")
+    page.goto(f"{live.base}/console/data-quality?period={PERIOD}")
+    report = QualityService(live.settings, live.database).report(PERIOD)
+    assert added | set(live.orgs) <= {h["orgCode"] for h in report["hospitals"]}
+    bars = chart_option(page, "hospitals")
+    # Two synthetic regions: hospital names repeat, so pairs are compared, not a dict.
+    shown = list(zip(bars["yAxis"][0]["data"], bars["series"][0]["data"], strict=True))
+    assert sorted(shown) == sorted(
+        (h["name"], h["overall"]) for h in report["hospitals"] if h["overall"] is not None
+    )
+    assert [v for _, v in shown] == sorted(v for _, v in shown)  # the best drawn at the top
+    assert bars["series"][0]["markLine"]["data"][0]["xAxis"] == report["overall"]["score"]
+    dimensions = chart_option(page, "dimensions")
+    assert [s["data"] for s in dimensions["series"]] == [
+        [d["score"] for d in report["dimensions"]],
+        [d["previous"] for d in report["dimensions"]],
+    ]
+    assert [row[1] for row in table(page, "hospitals")] == [
+        h["orgCode"] for h in report["hospitals"]
+    ]
+    assert page.evaluate("document.documentElement.scrollWidth") <= 1366  # no sideways scrolling
+    shot(page, "11-data-quality")

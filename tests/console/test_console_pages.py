@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -148,15 +149,21 @@ def test_languages_share_every_text_and_english_can_be_chosen(
     )
 
 
-def test_a_data_quality_page_appears_once_registered(web: tuple[TestClient, UserStore]) -> None:
+def test_pages_join_the_bar_where_registered(web: tuple[TestClient, UserStore]) -> None:
     client, store = web
     sign_in_http(client, account(store, "ward", "hospital", org=ORG))
-    assert 'data-nav="dq"' not in client.get("/console/submissions").text
+
+    def bar() -> list[str]:
+        return re.findall(r'data-nav="([a-z-]+)"', client.get("/console/submissions").text)
+
+    assert bar() == ["indicators", "submissions", "dq"]  # data quality: added by install_console
     services = console_services(client.app)  # type: ignore[arg-type]
-    services.add_page(
-        NavEntry("dq", "/console/data-quality", "nav.indicators", frozenset({"hospital"}))
-    )
-    assert 'data-nav="dq"' in client.get("/console/submissions").text
+    extra = NavEntry("extra", "/console/extra", "nav.indicators", frozenset({"hospital", "qc"}))
+    services.add_page(extra, before="dq")
+    try:
+        assert bar() == ["indicators", "submissions", "extra", "dq"]
+    finally:
+        services.pages.remove(extra)
 
 
 def test_the_chart_library_is_served_only_with_its_pinned_digest(

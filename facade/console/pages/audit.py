@@ -15,10 +15,10 @@ from fastapi import APIRouter, Request, Response
 from facade.api.deps import UpstreamDep
 from facade.audit.route import audit_context
 from facade.console.deps import Auditor, Services
-from facade.console.grid import XLSX_MEDIA_TYPE, Grid, to_xlsx
+from facade.console.grid import Grid, to_xlsx
 from facade.console.i18n import Translator
 from facade.console.route import ConsoleRoute
-from facade.console.web import render, texts
+from facade.console.web import attachment, render, texts
 from facade.errors import InvalidInput, Issue
 from facade.indicators.service import catalog
 from facade.services import services_of
@@ -201,8 +201,4 @@ async def export(
     _, events = await _events(request, services, upstream, services.settings.console_max_rows)
     audit_context(request).extra["export"] = "events"
     tz = catalog(services.settings).definitions.rules.tz
-    return Response(
-        to_xlsx(grid(events, texts(request), tz)),
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": 'attachment; filename="audit-events.xlsx"'},
-    )
+    return attachment(to_xlsx(grid(events, texts(request), tz)), "audit-events.xlsx")

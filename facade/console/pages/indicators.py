@@ -15,12 +15,12 @@ from facade.api.deps import UpstreamDep
 from facade.audit.route import audit_context
 from facade.console.charts import hospitals_option, trend_option
 from facade.console.deps import QcOrHospital, Services
-from facade.console.grid import XLSX_MEDIA_TYPE, Cell, Grid, to_xlsx
+from facade.console.grid import Cell, Grid, pick, to_xlsx
 from facade.console.i18n import Translator
 from facade.console.indicator_data import Figure, IndicatorPage, load_page
 from facade.console.route import ConsoleRoute
 from facade.console.stays import StaysPage, load_stays
-from facade.console.web import redirect, render, texts
+from facade.console.web import attachment, redirect, render, texts
 from facade.db import Database
 from facade.errors import InvalidInput, Issue
 from facade.indicators.periods import parse_period
@@ -183,23 +183,13 @@ async def export(
     """One of the page's tables as an Excel workbook."""
     page, _ = await _page(request, user, services, upstream)
     name = request.query_params.get("table", "overview")
-    tables = grids(page, texts(request))
-    if name not in tables:
-        raise InvalidInput(
-            f"no table {name!r}", issues=[Issue("table", "choice", ", ".join(tables))]
-        )
+    grid = pick(grids(page, texts(request)), name)
     audit_context(request).extra["export"] = name
-    return _xlsx(
-        tables[name], f"indicators-{page.period}-{page.scope_key}-{page.selected.id}-{name}.xlsx"
-    )
+    return _xlsx(grid, f"indicators-{page.period}-{page.scope_key}-{page.selected.id}-{name}.xlsx")
 
 
 def _xlsx(grid: Grid, filename: str) -> Response:
-    return Response(
-        to_xlsx(grid),
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(to_xlsx(grid), filename)
 
 
 async def _stays(

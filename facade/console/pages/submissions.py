@@ -10,10 +10,10 @@ from starlette.concurrency import run_in_threadpool
 
 from facade.audit.route import audit_context
 from facade.console.deps import Operators, Services
-from facade.console.grid import XLSX_MEDIA_TYPE, Cell, Grid, to_xlsx
+from facade.console.grid import Cell, Grid, pick, to_xlsx
 from facade.console.i18n import Translator
 from facade.console.route import ConsoleRoute
-from facade.console.web import render, texts
+from facade.console.web import attachment, render, texts
 from facade.errors import InvalidInput, Issue, NotFound
 from facade.excel.imports import ERROR_WORKBOOK_MEDIA_TYPE
 from facade.submissions.service import Submissions, parse_status, visible_org
@@ -344,20 +344,9 @@ async def export(request: Request, user: Operators, services: Services) -> Respo
         )
     else:
         data = await run_in_threadpool(_overview, services.submissions, org, _days(request))
-        tables = overview_grids(data, t, services.submissions.tz, org)
-        if name not in tables:
-            raise InvalidInput(
-                f"no table {name!r}", issues=[Issue("table", "choice", ", ".join(tables))]
-            )
-        grid = tables[name]
+        grid = pick(overview_grids(data, t, services.submissions.tz, org), name)
     audit_context(request).extra["export"] = name
-    return Response(
-        to_xlsx(grid),
-        media_type=XLSX_MEDIA_TYPE,
-        headers={
-            "Content-Disposition": f'attachment; filename="submissions-{org or "region"}-{name}.xlsx"'
-        },
-    )
+    return attachment(to_xlsx(grid), f"submissions-{org or 'region'}-{name}.xlsx")
 
 
 @router.get("/imports/{import_id}/errors")
@@ -373,8 +362,4 @@ async def error_workbook(
     if owner is None or (scope is not None and owner != scope):
         raise NotFound("没有这个导入编号")
     data = await run_in_threadpool(services.submissions.error_workbook, import_id, owner)
-    return Response(
-        data,
-        media_type=ERROR_WORKBOOK_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="errors-{import_id}.xlsx"'},
-    )
+    return attachment(data, f"errors-{import_id}.xlsx", ERROR_WORKBOOK_MEDIA_TYPE)
