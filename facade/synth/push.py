@@ -55,8 +55,16 @@ async def register_region(
     box = SecretBox.for_purpose(ensure_secrets(settings), APP_SECRETS)
     apps: dict[str, HospitalApp] = {}
     for hospital in region.hospitals:
+        with database.session() as session:
+            known = orgs.find_org(session, hospital.org_code)
+            known_id = known.fhir_id if known is not None else None
         fhir_id = await orgs.publish_organization(
-            upstream, hospital.org_code, hospital.name, hospital.grade, active=True
+            upstream,
+            hospital.org_code,
+            hospital.name,
+            hospital.grade,
+            active=True,
+            fhir_id=known_id,
         )
         with database.session() as session:
             if orgs.find_org(session, hospital.org_code) is None:

@@ -66,7 +66,9 @@ def fake_hapi(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, bool]]:
     """Unit tests stand in for HAPI here; tests/native/test_native_hapi.py uses the real server."""
     calls: list[tuple[str, str, bool]] = []
 
-    async def publish(_upstream: Any, org_code: str, name: str, grade: str, *, active: bool) -> str:
+    async def publish(
+        _upstream: Any, org_code: str, name: str, grade: str, *, active: bool, **_: Any
+    ) -> str:
         calls.append((org_code, name, active))
         return "org-1"
 
