@@ -7,8 +7,9 @@ what it writes or reads, so versions and links stay in order). Every receipt is 
 
 * transaction committed → ``stored`` (the main resource's id kept as the receipt's result);
 * HAPI unreachable or failing (``UpstreamUnavailable``) → every unsettled record goes back to
-  the queue, claimable at once; the loop backs off exponentially but probes HAPI every
-  ``forward_probe_seconds`` and resumes as soon as it answers again;
+  the queue, claimable after one probe interval; the loop backs off exponentially but probes
+  HAPI every ``forward_probe_seconds`` and resumes as soon as it answers again (a probe that
+  answers while writes keep failing ends every other backoff only);
 * HAPI answers 409 (two writers on one resource at the same moment) → those records come back
   after a short per-record delay;
 * HAPI refuses a transaction (4xx) → its records are retried one by one, so only the bad record
@@ -164,6 +165,9 @@ class Forwarder:
         """Drain, then wait ``forward_idle_seconds``, until ``stop`` is set; after HAPI was down,
         back off exponentially while probing it, and resume as soon as it answers again."""
         backoff = 0.0
+        # A probe answering at once ends the backoff, unless that already happened after the
+        # last failed round: then HAPI answers reads but not writes, and the backoff runs out.
+        trust_probe = True
         try:
             while not stop.is_set():
                 try:
@@ -177,16 +181,20 @@ class Forwarder:
                         max(backoff * 2, self.settings.forward_retry_base_seconds),
                         self.settings.forward_retry_max_seconds,
                     )
-                    await self.await_upstream(stop, backoff)
+                    early = await self.await_upstream(stop, backoff, trust_probe=trust_probe)
+                    trust_probe = not early
                     continue
-                backoff = 0.0
+                backoff, trust_probe = 0.0, True
                 await _wait(stop, self.settings.forward_idle_seconds)
         finally:
             await self.sampler.close()
 
-    async def await_upstream(self, stop: asyncio.Event, budget: float) -> float:
+    async def await_upstream(
+        self, stop: asyncio.Event, budget: float, *, trust_probe: bool = True
+    ) -> bool:
         """Wait at most ``budget`` seconds, asking HAPI every ``forward_probe_seconds`` whether it
-        is up; return early (seconds waited) once it answers after having been seen down."""
+        is up; return early (True) once it answers after having been seen down, or at its first
+        answer when ``trust_probe``."""
         started = time.monotonic()
         seen_down = False
         while not stop.is_set():
@@ -197,12 +205,12 @@ class Forwarder:
             if stop.is_set():
                 break
             if await self.probe():
-                if seen_down:
+                if seen_down or trust_probe:
                     log.info("FHIR server answers again: forwarding resumes")
-                    break
+                    return True
             else:
                 seen_down = True
-        return time.monotonic() - started
+        return False
 
     async def probe(self) -> bool:
         """Whether HAPI and its database answer (a read of an id that does not exist: 404)."""

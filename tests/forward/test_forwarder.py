@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -199,6 +200,39 @@ def test_hapi_down_delays_storage_and_loses_nothing(
     assert forward(quiet, database, hapi).stored == 3
     with database.session() as session:
         assert set(session.scalars(select(IntakeRecord.attempts))) == {2}
+
+
+def test_the_loop_resumes_within_a_probe_interval_of_hapi_coming_back(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    """The backoff after an outage is 30 s here; HAPI comes back after 0.6 s and the records are
+    stored within a few seconds because the loop probes HAPI while it backs off."""
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 3)).code == "0"
+    patient = quiet.model_copy(
+        update={"forward_retry_base_seconds": 30.0, "forward_retry_max_seconds": 60.0}
+    )
+    hapi.down = True
+
+    async def scenario() -> float:
+        upstream = UpstreamClient(patient, transport=httpx.MockTransport(hapi))
+        stop = asyncio.Event()
+        loop = asyncio.create_task(Forwarder(patient, database, upstream).run_forever(stop))
+        try:
+            await asyncio.sleep(0.6)
+            assert hapi.bundles == [] and hapi.down  # the first write met the outage
+            hapi.down = False
+            back = time.monotonic()
+            while any(s != "stored" for s, _ in statuses(database).values()):
+                assert time.monotonic() - back < 5.0, statuses(database)
+                await asyncio.sleep(0.05)
+            return time.monotonic() - back
+        finally:
+            stop.set()
+            await loop
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) < 5.0
+    assert {s for s, _ in statuses(database).values()} == {"stored"}
 
 
 def test_a_case_and_its_assessment_in_one_transaction_are_linked_by_full_url(
