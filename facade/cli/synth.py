@@ -32,6 +32,12 @@ def synth(
     gateway: str | None = typer.Option(
         None, help="Gateway URL for --push (default: <public base URL>/vte-x/v1/gateway)."
     ),
+    stall: float = typer.Option(
+        300.0,
+        min=1,
+        help="--push waits as long as records keep being stored; it gives up after this many "
+        "seconds without one.",
+    ),
     json: JsonOption = False,
 ) -> None:
     """Generate a synthetic region (deterministic from a seed) and its expected indicators.
@@ -75,7 +81,7 @@ def synth(
     if push:
         url = gateway or f"{current.public_base_url}/vte-x/v1/gateway"
         try:
-            summary["push"] = _push(current, region, url)
+            summary["push"] = _push(current, region, url, stall)
         except (FacadeError, httpx.HTTPError) as exc:
             raise fail(exc if isinstance(exc, FacadeError) else str(exc), json) from exc
     emit(
@@ -89,10 +95,13 @@ def synth(
     )
 
 
-def _push(current: Any, region: Any, url: str) -> dict[str, Any]:
+def _push(current: Any, region: Any, url: str, stall: float) -> dict[str, Any]:
     import asyncio
+    import time
 
     import httpx
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from facade.synth.push import register_region, upload_region, wait_stored
     from facade.upstream import UpstreamClient
@@ -109,7 +118,23 @@ def _push(current: Any, region: Any, url: str) -> dict[str, Any]:
     apps = asyncio.run(register())
     with httpx.Client(timeout=120) as http:
         result = upload_region(region, apps, http, url=url)
-        wait_stored(result, apps, http, url=url)
+        with Progress(
+            TextColumn("stored in FHIR"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("stored", total=result.records, rate="")
+            started = time.monotonic()
+
+            def shown(stored: int, total: int) -> None:
+                seconds = max(time.monotonic() - started, 1e-6)
+                bar.update(task, completed=stored, total=total, rate=f"{stored / seconds:.1f}/s")
+
+            wait_stored(result, apps, http, url=url, stall_seconds=stall, progress=shown)
     return {
         "records": result.records,
         "seconds": round(result.seconds, 1),

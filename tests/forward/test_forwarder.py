@@ -28,6 +28,7 @@ from facade.forward.worker import Forwarder, ForwardReport, reason_text
 from facade.native.client import VteXClient
 from facade.native.tables import IntakeRecord
 from facade.settings import Settings, ensure_secrets
+from facade.synth.push import HospitalApp, PushError, PushResult, wait_stored
 from facade.upstream import UpstreamClient
 
 DATA = Path(__file__).parent.parent / "mapping" / "data"
@@ -350,3 +351,55 @@ def test_a_correction_that_changes_the_resource_type_deletes_the_old_one(
     old = derived_id(f"Procedure?identifier={system}|PX-001205")
     assert entries[0]["request"] == {"method": "DELETE", "url": f"Procedure/{old}"}
     assert entries[1]["request"]["url"].startswith("MedicationAdministration/")
+
+
+def test_forward_status_shows_backlog_rate_and_failures_by_reason(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    env = {"VTE_VAR_DIR": str(quiet.var_dir), "VTE_DATABASE_URL": quiet.database_url}
+
+    def status() -> dict[str, Any]:
+        result = CliRunner().invoke(cli, ["forward", "status", "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        return dict(json.loads(result.output))
+
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 6)).code == "0"
+    waiting = status()
+    assert waiting["queue"] == {"accepted": 6, "stored": 0, "failed": 0}
+    assert waiting["oldestAcceptedSeconds"] >= 0 and waiting["drainEtaSeconds"] is None
+    assert waiting["storedPerSecond"]["1m"] == 0
+    hapi.refuse = lambda bundle: 422 if "ZY0001" in json.dumps(bundle) else None
+    forward(quiet, database, hapi)
+    done = status()
+    assert done["queue"] == {"accepted": 0, "stored": 5, "failed": 1}
+    assert done["oldestAcceptedSeconds"] is None
+    assert done["storedPerSecond"] == {
+        "1m": round(5 / 60, 2),
+        "5m": round(5 / 300, 2),
+        "15m": round(5 / 900, 2),
+    }
+    [failure] = done["failuresByReason"]
+    assert failure["records"] == 1 and "(422)" in failure["reason"]
+    assert done["validationAlarms"] == {"count": 0, "last": None}
+    assert done["idScheme"] == "derived"
+
+
+def test_synth_push_waits_while_records_are_stored_and_gives_up_only_on_a_stall(
+    http: TestClient,
+    vx: VteXClient,
+    hospital: Hospital,
+    quiet: Settings,
+    database: Database,
+    hapi: FakeHapi,
+) -> None:
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 3)).code == "0"
+    sent = PushResult(batches={hospital.org_code: ["B1"]}, records=3)
+    apps = {hospital.org_code: HospitalApp(hospital.org_code, hospital.app_id, hospital.secret)}
+    seen: list[tuple[int, int]] = []
+    with pytest.raises(PushError, match="no record stored for 1 s"):
+        wait_stored(sent, apps, http, stall_seconds=0.6, interval=0.1, progress=lambda *p: None)
+    forward(quiet, database, hapi)
+    wait_stored(
+        sent, apps, http, stall_seconds=0.6, interval=0.1, progress=lambda *p: seen.append(p)
+    )
+    assert seen == [(3, 3)]
