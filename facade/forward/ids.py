@@ -8,10 +8,11 @@ per entry and per reference (a conditional update costs HAPI a search; see forwa
 
 Transition from conditional updates (databases that stored records before this scheme): HAPI
 holds those resources under server-assigned ids, and a PUT to the derived id would store the
-identity a second time. Such an installation stays on the ``conditional`` scheme until
-``vte-facade forward adopt-ids`` has read every id HAPI assigned into ``forward_legacy_id``;
-from then on the forwarder writes those resources under their recorded ids and every new one
-under its derived id. ``adopting`` pauses forwarding while the scan runs.
+identity a second time. Such an installation stays on the ``conditional`` scheme (correct, only
+slower) until every id HAPI assigned is recorded in ``forward_legacy_id``; from then on the
+forwarder writes those resources under their recorded ids and every new one under its derived
+id. ``adopting`` pauses forwarding while that scan runs. The scan (a ``vte-facade forward
+adopt-ids`` command over ``remember_legacy``/``set_scheme``) is not built yet.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from facade.db.tables import utcnow
 class ForwardLegacyId(Base):
     """A resource HAPI stored under a server-assigned id before ids were derived from identity.
 
-    Written once by ``vte-facade forward adopt-ids``; the forwarder then writes that resource
+    Written once by the legacy-id scan (facade/forward/ids.py, not built yet); the forwarder then writes that resource
     (and points references at it) under this id instead of the derived one, so no identity is
     ever stored twice. ``match_hash`` is SHA-256 of the resource's conditional URL.
     """

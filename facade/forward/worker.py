@@ -73,7 +73,7 @@ class ForwardReport:
     entries: int = 0  # resources and deletions in committed transactions
     seconds: float = 0.0
     upstream_down: bool = False
-    paused: bool = False  # `forward adopt-ids` is running: nothing is forwarded meanwhile
+    paused: bool = False  # the legacy-id scan (ids.py) is running: nothing is forwarded meanwhile
 
     def merge(self, other: ForwardReport) -> None:
         """Add another round's numbers to this one."""

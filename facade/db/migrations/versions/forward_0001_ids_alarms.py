@@ -2,7 +2,8 @@
 
 A database that already holds stored receipts or registered institutions has resources in HAPI
 under server-assigned ids (conditional updates); it keeps writing that way (``conditional``)
-until ``vte-facade forward adopt-ids`` has recorded those ids. A new database starts ``derived``.
+until those ids are recorded in ``forward_legacy_id`` (the ``forward adopt-ids`` step, not built
+yet; see facade/forward/ids.py). A new database starts ``derived``.
 
 Revision ID: forward_0001
 Revises: 0001_baseline
