@@ -11,6 +11,7 @@ from bench import (
     extract,
     hapi_startup,
     indicators,
+    ingest,
     intake_limits,
     views,
 )
@@ -18,6 +19,7 @@ from bench import (
 BENCHMARKS = {
     "hapi-startup": hapi_startup.main,
     "indicators": indicators.main,
+    "ingest": ingest.main,
     "console": console_overview.main,
     "extract": extract.main,
     "intake-limits": intake_limits.main,

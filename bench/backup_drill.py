@@ -24,7 +24,7 @@ from typing import Any
 import httpx
 import orjson
 from pydantic import SecretStr
-from tests.indicators.live_region import live_settings, push_regions
+from tests.live_region import live_settings, push_regions
 
 from bench.pgcluster import PgCluster
 from facade.backup import create_backup, restore_backup

@@ -76,6 +76,11 @@ class Settings(BaseSettings):
     # SM2 requests are refused with 1004. Generated in development like the secrets above.
     platform_sm2_key: SecretStr | None = None
     platform_sm2_public_key: str = ""
+    # Shared with HAPI (its HAPI_TRUSTED_WRITE_KEY): the forwarder's mapped writes carry it and
+    # skip HAPI's write-time profile validation (docker/hapi README, "Trusted writes"). Optional
+    # in production (without it every write is validated, about ten times slower); generated in
+    # development like the secrets above and handed to the local HAPI by the launcher.
+    hapi_trusted_write_key: SecretStr | None = None
 
     # -- the local HAPI jar managed by ``vte-facade hapi``
     hapi_module_dir: Path = Field(default_factory=lambda: _repo_root() / "docker" / "hapi")
@@ -177,6 +182,16 @@ class Settings(BaseSettings):
     # HAPI unreachable: records stay accepted and come back after base * 2^(attempts-1), capped.
     forward_retry_base_seconds: float = Field(default=2.0, gt=0)
     forward_retry_max_seconds: float = Field(default=300.0, gt=0)
+    # While HAPI is down the forwarder asks it this often whether it is back (a read that
+    # touches its database), so work resumes within seconds of its return, not after the backoff.
+    forward_probe_seconds: float = Field(default=1.0, gt=0, le=30)
+    # Transactions in flight at once (records writing the same resource, or linking to one
+    # another, are never in flight together; see facade/forward/README.md). HAPI on two cores
+    # gains nothing beyond a handful.
+    forward_concurrency: int = Field(default=4, ge=1, le=32)
+    # Share of stored records whose resources are read back and checked with HAPI's $validate in
+    # the background (0 switches it off); a failure raises an alarm (log, metric, forward status).
+    forward_validate_sample_rate: float = Field(default=0.01, ge=0, le=1)
 
     # -- quality indicators (facade/indicators; definitions in mappings/indicators)
     # Requests in flight to HAPI during one evaluation (counts and pages); HAPI on two cores
@@ -276,6 +291,10 @@ def ensure_secrets(settings: Settings) -> Settings:
     for name in missing:
         stored.setdefault(name, secrets.token_hex(32))
     update: dict[str, object] = {name: SecretStr(stored[name]) for name in missing}
+    if settings.hapi_trusted_write_key is None:
+        update["hapi_trusted_write_key"] = SecretStr(
+            stored.setdefault("hapi_trusted_write_key", secrets.token_hex(32))
+        )
     if settings.platform_sm2_key is None and "platform_sm2_key" not in stored:
         from facade.native import sm2  # late: facade.native imports these settings
 

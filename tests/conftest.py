@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import SecretStr
 
 from facade.app import create_app
 from facade.db import Database
@@ -18,6 +19,9 @@ from facade.settings import Settings
 REPO = Path(__file__).resolve().parent.parent
 # A port of its own so the suite never talks to (or stops) a developer's `make run` server.
 TEST_HAPI_PORT = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091"))
+# The trusted-write key of the session's HAPI (docker/hapi TrustedWrites), shared by every test's
+# settings so the forwarder's writes skip write-time validation there as in production.
+TEST_TRUSTED_WRITE_KEY = SecretStr("test-trusted-write-key-" + "0" * 40)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -37,6 +41,7 @@ def hapi_launcher(tmp_path_factory: pytest.TempPathFactory) -> HapiLauncher:
         var_dir=REPO / "var" / "test",
         hapi_port=TEST_HAPI_PORT,
         database_url=f"sqlite:///{tmp_path_factory.mktemp('unused') / 'unused.db'}",
+        hapi_trusted_write_key=TEST_TRUSTED_WRITE_KEY,
     )
     return HapiLauncher(settings)
 
@@ -75,6 +80,7 @@ def settings(tmp_path: Path) -> Settings:
         var_dir=tmp_path,
         fhir_base_url=os.environ.get("FHIR_BASE_URL", f"http://127.0.0.1:{TEST_HAPI_PORT}/fhir"),
         database_url=f"sqlite:///{tmp_path / 'facade.db'}",
+        hapi_trusted_write_key=TEST_TRUSTED_WRITE_KEY,
     )
 
 
@@ -120,6 +126,7 @@ def owned_hapi(
         var_dir=REPO / "var" / "test-owned",
         hapi_port=TEST_HAPI_PORT + 1,
         database_url=f"sqlite:///{tmp_path_factory.mktemp('owned') / 'unused.db'}",
+        hapi_trusted_write_key=TEST_TRUSTED_WRITE_KEY,
     )
     launcher = HapiLauncher(settings)
     launcher.start()

@@ -39,16 +39,17 @@ def live_settings(fhir_base_url: str, var_dir: Path) -> Settings:
 
 
 def push_regions(
-    settings: Settings, database: Database, regions: list[Region], *, timeout: float = 1800
+    settings: Settings, database: Database, regions: list[Region], *, timeout: float = 600
 ) -> None:
-    """Register every region's hospitals, upload everything, wait until the forwarder stored it all."""
+    """Register every region's hospitals, upload everything, wait until the forwarder stored it all
+    (giving up only after ``timeout`` seconds without a record stored)."""
     with TestClient(create_app(settings, database=database)) as client:
         sent: list[tuple[PushResult, dict[str, Any]]] = []
         for region in regions:
             apps = asyncio.run(_register(settings, database, region))
             sent.append((upload_region(region, apps, client), apps))
         for result, apps in sent:
-            wait_stored(result, apps, client, timeout=timeout)
+            wait_stored(result, apps, client, stall_seconds=timeout)
 
 
 async def _register(settings: Settings, database: Database, region: Region) -> dict[str, Any]:

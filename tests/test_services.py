@@ -88,7 +88,7 @@ def test_background_loops_log_the_traceback_and_go_on(
     services = build_services(quick, database=database)
     forwarder, audit = services.forwarder, services.audit
     assert isinstance(forwarder, Forwarder) and isinstance(audit, AuditLog)
-    monkeypatch.setattr(forwarder, "drain", _fail)
+    monkeypatch.setattr(forwarder, "rounds", _fail)
     monkeypatch.setattr(audit, "flush", _fail)
 
     async def run_both() -> None:

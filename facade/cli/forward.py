@@ -60,7 +60,12 @@ def _camel(name: str) -> str:
     return head + "".join(part.title() for part in rest)
 
 
+app = typer.Typer(invoke_without_command=True, no_args_is_help=False)
+
+
+@app.callback()
 def forward(
+    ctx: typer.Context,
     once: Annotated[
         bool,
         typer.Option(
@@ -71,8 +76,11 @@ def forward(
 ) -> None:
     """Forward accepted native and Excel records to the FHIR server (normally done by `serve`).
 
-    Records go as FHIR transactions; their receipts become stored or failed.
+    Records go as FHIR transactions; their receipts become stored or failed. ``forward status``
+    shows the backlog instead.
     """
+    if ctx.invoked_subcommand is not None:
+        return
     import asyncio
 
     from facade.errors import FacadeError
@@ -84,3 +92,41 @@ def forward(
     emit(result, json, _human)
     if result["upstreamDown"]:
         raise typer.Exit(2)
+
+
+def _status_human(data: dict[str, Any]) -> None:
+    queue, rates = data["queue"], data["storedPerSecond"]
+    oldest = data["oldestAcceptedSeconds"]
+    console.print(
+        f"queue: accepted {queue['accepted']}  stored {queue['stored']}  failed {queue['failed']}"
+        + (f"  (oldest waiting {oldest:.0f} s)" if oldest is not None else "")
+    )
+    console.print(
+        "stored/s: "
+        + "  ".join(f"{window} {rate:.1f}" for window, rate in rates.items())
+        + (f"  → drained in ≈{data['drainEtaSeconds']} s" if data["drainEtaSeconds"] else "")
+    )
+    for failure in data["failuresByReason"]:
+        console.print(f"  failed {failure['records']:6d}  {failure['reason']}")
+    alarms = data["validationAlarms"]
+    if alarms["count"]:
+        console.print(
+            f"[red]sampled validation alarms: {alarms['count']}[/] (last: {alarms['last']})"
+        )
+    console.print(f"id scheme: {data['idScheme']}")
+
+
+@app.command()
+def status(json: JsonOption = False) -> None:
+    """The backlog: queue depth, oldest waiting record, stored/s, failures by reason, alarms.
+
+    Rates are over the last 1, 5 and 15 minutes; the drain estimate uses the 5-minute rate.
+    """
+    from facade.db import Database
+    from facade.forward.status import backlog
+
+    database = Database(settings().database_url)
+    try:
+        emit(backlog(database), json, _status_human)
+    finally:
+        database.dispose()

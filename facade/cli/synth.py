@@ -37,6 +37,12 @@ def synth(
     gateway: str | None = typer.Option(
         None, help="Gateway URL for --push (default: <public base URL>/vte-x/v1/gateway)."
     ),
+    stall: float = typer.Option(
+        300.0,
+        min=1,
+        help="--push waits as long as records keep being stored; it gives up after this many "
+        "seconds without one.",
+    ),
     json: JsonOption = False,
 ) -> None:
     """Generate a synthetic region (deterministic from a seed) and its expected indicators.
@@ -77,13 +83,13 @@ def synth(
         "edgeCases": sorted(labels),
     }
     if defects:
-        summary["defects"] = _defects(current, region, out, push)
+        summary["defects"] = _defects(current, region, out, push, stall)
         push = False  # the defect schedule was pushed instead of the plain records
     _write(out / "region.json", summary)
     if push:
         url = gateway or f"{current.public_base_url}/vte-x/v1/gateway"
         try:
-            summary["push"] = _push(current, region, url)
+            summary["push"] = _push(current, region, url, stall)
         except (FacadeError, httpx.HTTPError) as exc:
             raise fail(exc if isinstance(exc, FacadeError) else str(exc), json) from exc
     emit(
@@ -97,7 +103,9 @@ def synth(
     )
 
 
-def _defects(current: Any, region: Any, out: Path, push: bool) -> dict[str, Any]:
+def _defects(
+    current: Any, region: Any, out: Path, push: bool, stall: float
+) -> dict[str, Any]:
     """Write the defect schedule and its ground truth (and push it through the gateway)."""
     from dataclasses import replace
 
@@ -127,14 +135,21 @@ def _defects(current: Any, region: Any, out: Path, push: bool) -> dict[str, Any]
     }
     if push:
         url = f"{current.public_base_url}/vte-x/v1/gateway"
-        summary["push"] = _push(current, replace(region, hospitals=planned.hospitals), url, planned)
+        summary["push"] = _push(
+            current, replace(region, hospitals=planned.hospitals), url, stall, planned
+        )
     return summary
 
 
-def _push(current: Any, region: Any, url: str, planned: Any = None) -> dict[str, Any]:
+def _push(
+    current: Any, region: Any, url: str, stall: float, planned: Any = None
+) -> dict[str, Any]:
     import asyncio
+    import time
 
     import httpx
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from facade.native.client import VteXClient
     from facade.quality.rules import rule_set
@@ -172,7 +187,23 @@ def _push(current: Any, region: Any, url: str, planned: Any = None) -> dict[str,
             records = sum(len(s.records) for s in planned.submissions)
             return {"records": records, "apps": {org: a.app_id for org, a in apps.items()}}
         result = upload_region(region, apps, http, url=url)
-        wait_stored(result, apps, http, url=url)
+        with Progress(
+            TextColumn("stored in FHIR"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeElapsedColumn(),
+            console=Console(stderr=True),
+            transient=True,
+        ) as bar:
+            task = bar.add_task("stored", total=result.records, rate="")
+            started = time.monotonic()
+
+            def shown(stored: int, total: int) -> None:
+                seconds = max(time.monotonic() - started, 1e-6)
+                bar.update(task, completed=stored, total=total, rate=f"{stored / seconds:.1f}/s")
+
+            wait_stored(result, apps, http, url=url, stall_seconds=stall, progress=shown)
     return {
         "records": result.records,
         "seconds": round(result.seconds, 1),

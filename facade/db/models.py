@@ -4,6 +4,7 @@ from facade.audit import tables as audit_tables  # noqa: F401
 from facade.console import tables as console_tables  # noqa: F401
 from facade.db import tables  # noqa: F401
 from facade.excel import tables as excel_tables  # noqa: F401
+from facade.forward import tables as forward_tables  # noqa: F401
 from facade.mapping import tables as mapping_tables  # noqa: F401
 from facade.native import tables as native_tables  # noqa: F401
 from facade.periods import tables as periods_tables  # noqa: F401

@@ -1,42 +1,62 @@
 """The forwarder: accepted receipts → FHIR transactions in HAPI → receipts stored or failed.
 
-One round claims the oldest accepted records, plans each with the mapping engine, writes them in
-bounded transactions and settles every receipt:
+A drain claims the oldest accepted records round after round, plans each with the mapping
+engine, cuts them into bounded transactions and hands those to a ``Dispatcher`` that keeps up
+to ``forward_concurrency`` in flight (a transaction waits for every earlier one that writes
+what it writes or reads, so versions and links stay in order). Every receipt is settled:
 
 * transaction committed → ``stored`` (the main resource's id kept as the receipt's result);
-* HAPI unreachable or busy (``UpstreamUnavailable``) → every unsettled record of the round is
-  released and comes back after an exponential backoff; nothing is lost, order is kept;
+* HAPI unreachable or failing (``UpstreamUnavailable``) → every unsettled record goes back to
+  the queue, claimable after one probe interval; the loop backs off exponentially but probes
+  HAPI every ``forward_probe_seconds`` and resumes as soon as it answers again (a probe that
+  answers while writes keep failing ends every other backoff only);
+* HAPI answers 409 (two writers on one resource at the same moment) → those records come back
+  after a short per-record delay;
 * HAPI refuses a transaction (4xx) → its records are retried one by one, so only the bad record
   fails (with HAPI's reason, quoted values removed) and the good ones of the same Bundle are
   stored. A record refused because the record it links to is still on its way is retried later.
+
+Writes carry the trusted-write key (``X-VTE-Trusted-Write``) when one is configured: HAPI then
+skips its write-time profile validation for them, and a sampled ``$validate`` of stored
+records watches over that guarantee (``facade.forward.sampling``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 from dataclasses import asdict, dataclass
+from functools import partial
 from typing import Any
+
+import orjson
 
 from facade.db import Database
 from facade.errors import UpstreamRejected, UpstreamUnavailable
 from facade.forward.bundles import Planned, Transaction, transactions
+from facade.forward.dispatch import Dispatcher
+from facade.forward.ids import IdStore, Scheme
+from facade.forward.reasons import reason_text, redact_quotes
+from facade.forward.sampling import Sampler
 from facade.mapping.engine import ItemSet, MappingEngine, RecordPlan
 from facade.mapping.facts import FactStore, OrgLinks
 from facade.mapping.pathset import MappingError
+from facade.metrics.registry import FORWARDED_RECORDS
 from facade.native.receipts import ClaimedRecord, ReceiptQueue
 from facade.native.sealing import RECORD_PAYLOADS, SecretBox
 from facade.settings import Settings
 from facade.upstream import UpstreamClient
 
+__all__ = ["TRUSTED_WRITE_HEADER", "ForwardReport", "Forwarder", "reason_text", "redact_quotes"]
+
 log = logging.getLogger("facade.forward")
 
-# Quoted values in HAPI messages may be data (a birth date): they are dropped, except conditional
-# URLs and the description HAPI quotes after "Constraint failed: <id>:" (the profile's own text).
-_QUOTED = re.compile(r"""(['"])(?![A-Z][A-Za-z]+\?)[^'"]{1,300}\1""")
-_CONSTRAINT = re.compile(r"Constraint failed: [A-Za-z0-9.-]+: $")
+# The header HAPI's DeclaredProfileValidatingInterceptor honours (docker/hapi TrustedWrites).
+TRUSTED_WRITE_HEADER = "X-VTE-Trusted-Write"
+# A read that touches HAPI's database: 404 when HAPI and its database are up.
+PROBE_PATH = "Organization/vte-readiness-probe"
+PROBE_TIMEOUT_SECONDS = 5.0
 # HAPI answers 409 when two writers update one resource at once: a retry settles it.
 _TRANSIENT_STATUS = {409}
 
@@ -50,35 +70,26 @@ class ForwardReport:
     failed: int = 0
     released: int = 0
     transactions: int = 0
+    entries: int = 0  # resources and deletions in committed transactions
     seconds: float = 0.0
     upstream_down: bool = False
+    paused: bool = False  # the legacy-id scan (ids.py) is running: nothing is forwarded meanwhile
 
     def merge(self, other: ForwardReport) -> None:
         """Add another round's numbers to this one."""
-        for name in ("claimed", "stored", "failed", "released", "transactions"):
+        for name in ("claimed", "stored", "failed", "released", "transactions", "entries"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.seconds += other.seconds
         self.upstream_down = self.upstream_down or other.upstream_down
+        self.paused = self.paused or other.paused
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form for the CLI."""
         return asdict(self)
 
 
-def reason_text(error: UpstreamRejected) -> str:
-    """HAPI's message for a receipt: the rule it names, no quoted values."""
-    text = f"FHIR server refused the record ({error.upstream_status}): {error.message}"
-
-    def redact(match: re.Match[str]) -> str:
-        if _CONSTRAINT.search(text[: match.start()]):
-            return match.group(0)
-        return f"{match.group(1)}…{match.group(1)}"
-
-    return _QUOTED.sub(redact, text)
-
-
 class Forwarder:
-    """Moves accepted records into HAPI; one instance per process is enough."""
+    """Moves accepted records into HAPI; any number of processes may run one on a database."""
 
     def __init__(
         self,
@@ -92,78 +103,174 @@ class Forwarder:
         self.engine = engine or MappingEngine.from_settings(settings)
         self.queue = ReceiptQueue(database, SecretBox.for_purpose(settings, RECORD_PAYLOADS))
         self.facts = FactStore.for_settings(settings, database)
+        self.ids = IdStore(database)
+        self.sampler = Sampler(database, upstream, settings.forward_validate_sample_rate)
+        key = settings.hapi_trusted_write_key
+        self.write_headers = {TRUSTED_WRITE_HEADER: key.get_secret_value()} if key else {}
         self.services = {
             name: rt.service_code for name, rt in self.engine.dictionary.record_types.items()
         }
 
     # -- loop ---------------------------------------------------------------------------------------
 
+    async def drain(self, *, max_rounds: int = 1000) -> ForwardReport:
+        """Rounds until nothing is claimable (records waiting for a retry stay accepted); then the
+        samples taken are checked before returning."""
+        try:
+            return await self.rounds(max_rounds)
+        finally:
+            await self.sampler.flush()
+            await self.sampler.close()
+
     async def run_once(self) -> ForwardReport:
-        """Claim one batch of accepted records and settle each of them (or release it)."""
+        """One claim round, written completely."""
+        return await self.drain(max_rounds=1)
+
+    async def rounds(self, max_rounds: int) -> ForwardReport:
+        """Claim and write rounds until nothing is claimable (what ``run_forever`` repeats)."""
         started = time.perf_counter()
         report = ForwardReport()
-        claimed = await asyncio.to_thread(
-            self.queue.claim,
-            limit=self.settings.forward_claim_size,
-            lease_seconds=self.settings.forward_lease_seconds,
-        )
-        report.claimed = len(claimed)
-        if claimed:
-            planned = [p for p in [await self._plan(c, report) for c in claimed] if p is not None]
-            await self._write(planned, report)
-        report.seconds = time.perf_counter() - started
+        dispatcher = Dispatcher(self.settings.forward_concurrency)
+        rounds = 0
+        try:
+            while rounds < max_rounds and not report.upstream_down:
+                scheme = await asyncio.to_thread(self.ids.scheme)
+                if scheme == "adopting":
+                    report.paused = True
+                    break
+                claimed = await asyncio.to_thread(
+                    self.queue.claim,
+                    limit=self.settings.forward_claim_size,
+                    lease_seconds=self.settings.forward_lease_seconds,
+                )
+                if not claimed:
+                    if dispatcher.in_flight == 0:
+                        break
+                    # What is in flight may free later versions and linked records: wait, look again.
+                    await dispatcher.join()
+                    continue
+                rounds += 1
+                report.claimed += len(claimed)
+                if report.upstream_down:  # a transaction in flight met the outage meanwhile
+                    for record in claimed:
+                        await self._release(record, report, outage=True)
+                    break
+                await self._round(claimed, scheme, dispatcher, report)
+        finally:
+            await dispatcher.join()
+            report.seconds = time.perf_counter() - started
         return report
 
-    async def drain(self, *, max_rounds: int = 1000) -> ForwardReport:
-        """Rounds until nothing is claimable (records waiting for a retry stay accepted)."""
-        total = ForwardReport()
-        for _ in range(max_rounds):
-            report = await self.run_once()
-            total.merge(report)
-            if report.claimed == 0 or report.upstream_down:
-                break
-        return total
-
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Drain, then wait ``forward_idle_seconds`` (longer after HAPI was down), until ``stop`` is set."""
-        pause = self.settings.forward_idle_seconds
+        """Drain, then wait ``forward_idle_seconds``, until ``stop`` is set; after HAPI was down,
+        back off exponentially while probing it, and resume as soon as it answers again."""
+        backoff = 0.0
+        # A probe answering at once ends the backoff, unless that already happened after the
+        # last failed round: then HAPI answers reads but not writes, and the backoff runs out.
+        trust_probe = True
+        try:
+            while not stop.is_set():
+                try:
+                    report = await self.rounds(max_rounds=1000)
+                except Exception:  # the loop must survive anything; the cause goes to the log
+                    log.exception("forwarder round failed")
+                    await _wait(stop, self.settings.forward_retry_base_seconds)
+                    continue
+                if report.upstream_down:
+                    backoff = min(
+                        max(backoff * 2, self.settings.forward_retry_base_seconds),
+                        self.settings.forward_retry_max_seconds,
+                    )
+                    early = await self.await_upstream(stop, backoff, trust_probe=trust_probe)
+                    trust_probe = not early
+                    continue
+                backoff, trust_probe = 0.0, True
+                await _wait(stop, self.settings.forward_idle_seconds)
+        finally:
+            await self.sampler.close()
+
+    async def await_upstream(
+        self, stop: asyncio.Event, budget: float, *, trust_probe: bool = True
+    ) -> bool:
+        """Wait at most ``budget`` seconds, asking HAPI every ``forward_probe_seconds`` whether it
+        is up; return early (True) once it answers after having been seen down, or at its first
+        answer when ``trust_probe``."""
+        started = time.monotonic()
+        seen_down = False
         while not stop.is_set():
-            try:
-                report = await self.drain()
-                pause = (
-                    min(pause * 2, self.settings.forward_retry_max_seconds)
-                    if report.upstream_down
-                    else self.settings.forward_idle_seconds
-                )
-            except Exception:  # the loop must survive anything; the cause goes to the log
-                log.exception("forwarder round failed")
-                pause = self.settings.forward_retry_base_seconds
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=pause)
-            except TimeoutError:
-                pass
+            elapsed = time.monotonic() - started
+            if elapsed >= budget:
+                break
+            await _wait(stop, min(self.settings.forward_probe_seconds, budget - elapsed))
+            if stop.is_set():
+                break
+            if await self.probe():
+                if seen_down or trust_probe:
+                    log.info("FHIR server answers again: forwarding resumes")
+                    return True
+            else:
+                seen_down = True
+        return False
+
+    async def probe(self) -> bool:
+        """Whether HAPI and its database answer (a read of an id that does not exist: 404)."""
+        try:
+            await self.upstream.request("GET", PROBE_PATH, timeout=PROBE_TIMEOUT_SECONDS)
+        except UpstreamRejected:
+            return True  # 404: HAPI looked in its database and found nothing, as expected
+        except UpstreamUnavailable:
+            return False
+        return True
 
     # -- planning -----------------------------------------------------------------------------------
 
-    async def _plan(self, record: ClaimedRecord, report: ForwardReport) -> Planned | None:
-        rt = self.engine.for_service(record.service_code)
-        try:
-            if rt is None:
-                raise MappingError(f"service {record.service_code} has no record type")
-            links = OrgLinks(self.facts, record.org_code, self.services)
-            plan = await asyncio.to_thread(
-                self.engine.plan, rt, record.payload, record.org_code, links
-            )
-            deletes = await self._stale_items(plan) if record.record_version > 1 else []
-        except MappingError as exc:
-            log.error("record %s cannot be mapped: %s", record.receipt_id, exc)
-            await self._fail(record, f"mapping failed: {exc}", report)
-            return None
-        except UpstreamUnavailable:
-            await self._release(record, report)
-            report.upstream_down = True
-            return None
-        return Planned(record, plan, deletes)
+    async def _round(
+        self,
+        claimed: list[ClaimedRecord],
+        scheme: Scheme,
+        dispatcher: Dispatcher,
+        report: ForwardReport,
+    ) -> None:
+        plans = await asyncio.to_thread(self._plan_all, claimed)
+        planned: list[Planned] = []
+        for record, plan in zip(claimed, plans, strict=True):
+            if isinstance(plan, MappingError):
+                log.error("record %s cannot be mapped: %s", record.receipt_id, plan)
+                await self._fail(record, f"mapping failed: {plan}", report)
+                continue
+            try:
+                deletes = await self._stale_items(plan) if record.record_version > 1 else []
+            except UpstreamUnavailable:
+                await self._release(record, report, outage=True)
+                report.upstream_down = True
+                continue
+            planned.append(Planned(record, plan, deletes))
+        if not planned:
+            return
+        identities = set().union(*(p.identities() for p in planned))
+        ids = await asyncio.to_thread(self.ids.ids, scheme, identities)
+        for item in planned:
+            item.address(ids)
+        for tx in transactions(planned, self.settings.forward_bundle_max_entries):
+            if report.upstream_down:
+                for item in tx.records:
+                    await self._release(item.claimed, report, outage=True)
+                continue
+            await dispatcher.submit(tx.keys, partial(self._send, tx, report))
+
+    def _plan_all(self, claimed: list[ClaimedRecord]) -> list[RecordPlan | MappingError]:
+        """Map a round's records (in one worker thread: mapping is CPU work)."""
+        plans: list[RecordPlan | MappingError] = []
+        for record in claimed:
+            rt = self.engine.for_service(record.service_code)
+            try:
+                if rt is None:
+                    raise MappingError(f"service {record.service_code} has no record type")
+                links = OrgLinks(self.facts, record.org_code, self.services)
+                plans.append(self.engine.plan(rt, record.payload, record.org_code, links))
+            except MappingError as exc:
+                plans.append(exc)
+        return plans
 
     async def _stale_items(self, plan: RecordPlan) -> list[dict[str, Any]]:
         """DELETE entries for what a correction no longer has: items beyond the new count, and a
@@ -181,54 +288,55 @@ class Forwarder:
 
     # -- writing ------------------------------------------------------------------------------------
 
-    async def _write(self, planned: list[Planned], report: ForwardReport) -> None:
-        pending = transactions(planned, self.settings.forward_bundle_max_entries)
-        for position, tx in enumerate(pending):
-            if report.upstream_down:
-                for later in pending[position:]:
-                    for record in later.records:
-                        await self._release(record.claimed, report)
-                return
-            await self._send(tx, report, isolate=len(tx.records) > 1)
+    async def _send(self, tx: Transaction, report: ForwardReport) -> None:
+        """Write one transaction and settle its records; never raises (errors are logged)."""
+        try:
+            await self._write(tx, report, isolate=len(tx.records) > 1)
+        except Exception:  # a bug here must not strand the records: they go back to the queue
+            log.exception("writing a transaction of %d records failed", len(tx.records))
+            for record in tx.records:
+                await self._release(record.claimed, report)
 
-    async def _send(self, tx: Transaction, report: ForwardReport, *, isolate: bool) -> None:
+    async def _write(self, tx: Transaction, report: ForwardReport, *, isolate: bool) -> None:
         bundle, mains = tx.bundle()
         report.transactions += 1
         try:
-            response = await self.upstream.transaction(bundle)
+            response = await self.upstream.request(
+                "POST", "", json=bundle, headers=self.write_headers
+            )
         except UpstreamUnavailable:
             report.upstream_down = True
             for record in tx.records:
-                await self._release(record.claimed, report)
+                await self._release(record.claimed, report, outage=True)
             return
         except UpstreamRejected as exc:
             if exc.upstream_status in _TRANSIENT_STATUS:
-                report.upstream_down = True
                 for record in tx.records:
                     await self._release(record.claimed, report)
                 return
             if isolate:
                 for record in tx.records:
                     if report.upstream_down:
-                        await self._release(record.claimed, report)
+                        await self._release(record.claimed, report, outage=True)
                     else:
-                        await self._send(Transaction([record]), report, isolate=False)
+                        await self._write(Transaction([record]), report, isolate=False)
                 return
             await self._refused(tx.records[0], exc, report)
             return
-        results = response.get("entry") or []
-        for record, index in zip(tx.records, mains, strict=True):
-            location = ((results[index] if index < len(results) else {}).get("response") or {}).get(
-                "location", ""
-            )
-            reference = "/".join(str(location).split("/_history")[0].split("/")[-2:])
-            stored = await asyncio.to_thread(
-                self.queue.mark_stored,
-                record.claimed.receipt_id,
-                record.claimed.lease_token,
-                result_ref=reference or None,
-            )
-            report.stored += 1 if stored else 0
+        answer = orjson.loads(response.content) if response.content else {}
+        results: list[dict[str, Any]] = answer.get("entry") or []
+        report.entries += len(bundle["entry"])
+        settled: list[tuple[str, str, str | None]] = []
+        for record, main in zip(tx.records, mains, strict=True):
+            written = [
+                _location(results[i] if i < len(results) else {})
+                for i in range(main, main + len(record.plan.entries))
+            ]
+            settled.append((record.claimed.receipt_id, record.claimed.lease_token, written[0]))
+            self.sampler.offer(record.claimed.receipt_id, [ref for ref in written if ref])
+        stored = await asyncio.to_thread(self.queue.mark_stored_many, settled)
+        report.stored += stored
+        FORWARDED_RECORDS.labels("stored").inc(stored)
 
     async def _refused(
         self, record: Planned, error: UpstreamRejected, report: ForwardReport
@@ -259,16 +367,41 @@ class Forwarder:
             self.queue.mark_failed, record.receipt_id, record.lease_token, reason=reason
         )
         report.failed += 1 if failed else 0
+        FORWARDED_RECORDS.labels("failed").inc(1 if failed else 0)
 
-    async def _release(self, record: ClaimedRecord, report: ForwardReport) -> None:
-        delay = min(
-            self.settings.forward_retry_base_seconds * 2 ** max(record.attempts - 1, 0),
-            self.settings.forward_retry_max_seconds,
+    async def _release(
+        self, record: ClaimedRecord, report: ForwardReport, *, outage: bool = False
+    ) -> None:
+        """Give a record back. After an outage it is claimable again after one probe interval (the
+        loop's probe decides when to try again); after a refusal that may pass it waits its own
+        backoff."""
+        delay = (
+            self.settings.forward_probe_seconds
+            if outage
+            else min(
+                self.settings.forward_retry_base_seconds * 2 ** max(record.attempts - 1, 0),
+                self.settings.forward_retry_max_seconds,
+            )
         )
         released = await asyncio.to_thread(
             self.queue.release, record.receipt_id, record.lease_token, retry_in_seconds=delay
         )
         report.released += 1 if released else 0
+        FORWARDED_RECORDS.labels("released").inc(1 if released else 0)
+
+
+async def _wait(stop: asyncio.Event, seconds: float) -> None:
+    try:
+        await asyncio.wait_for(stop.wait(), timeout=max(seconds, 0.0))
+    except TimeoutError:
+        pass
+
+
+def _location(result: dict[str, Any]) -> str | None:
+    """``Type/id`` of a transaction-response entry."""
+    location = str((result.get("response") or {}).get("location") or "")
+    reference = "/".join(location.split("/_history")[0].split("/")[-2:])
+    return reference or None
 
 
 def _owned_by(items: ItemSet) -> dict[str, str | list[str]]:

@@ -185,6 +185,8 @@ class HapiLauncher:
         env = dict(os.environ)
         env["HAPI_PORT"] = str(self.settings.hapi_port)
         env["HAPI_DATA_DIR"] = str(self.state_dir / "h2")
+        if self.settings.hapi_trusted_write_key is not None:
+            env["HAPI_TRUSTED_WRITE_KEY"] = self.settings.hapi_trusted_write_key.get_secret_value()
         if self.settings.hapi_jdbc_url:
             env["SPRING_DATASOURCE_URL"] = self.settings.hapi_jdbc_url
             env["SPRING_DATASOURCE_USERNAME"] = self.settings.hapi_jdbc_username

@@ -61,3 +61,20 @@ def door_of(path: str) -> str:
 def status_class(status: int) -> str:
     """``2xx``, ``4xx`` ...: the outcome label of an HTTP status."""
     return f"{status // 100}xx"
+
+
+VALIDATION_SAMPLES = Counter(
+    "vte_forward_validation_samples",
+    "Stored records the forwarder re-checked with HAPI's $validate, by outcome "
+    "(valid, invalid, unchecked: HAPI could not answer, dropped: the sample queue was full).",
+    ["outcome"],
+)
+VALIDATION_ALARMS = Counter(
+    "vte_forward_validation_alarms",
+    "Stored resources that failed $validate in the forwarder's sampled check (should stay 0).",
+)
+FORWARDED_RECORDS = Counter(
+    "vte_forward_records",
+    "Records the forwarder settled, by outcome (stored, failed, released for a retry).",
+    ["outcome"],
+)

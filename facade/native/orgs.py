@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from facade.errors import Conflict, InvalidInput, Issue, NotFound
 from facade.fhir.naming import ORG_CODE_SYSTEM, REPORTING_ORG_TAG, code_system_url, profile_url
+from facade.forward.ids import derived_id
+from facade.mapping.plans import match_url
 from facade.native.tables import NativeOrg
 from facade.upstream import UpstreamClient
 
@@ -157,27 +159,25 @@ def organization_resource(org_code: str, name: str, grade: str, *, active: bool)
 
 
 async def publish_organization(
-    upstream: UpstreamClient, org_code: str, name: str, grade: str, *, active: bool
+    upstream: UpstreamClient,
+    org_code: str,
+    name: str,
+    grade: str,
+    *,
+    active: bool,
+    fhir_id: str | None = None,
 ) -> str:
-    """Create or update the Organization by conditional update on its code; returns its FHIR id.
+    """Create or update the Organization under its id; returns that id.
 
-    Conditional update is idempotent, so repeating a registration that failed half-way is safe.
+    The id is the one it already has (``fhir_id``: registered before ids were derived from
+    identity) or the id the forwarder derives from its identifier (``facade.forward.ids``), so
+    records' references to their institution resolve without a search. A PUT by id is
+    idempotent: repeating a registration that failed half-way is safe.
     """
-    response = await upstream.request(
-        "PUT",
-        "Organization",
-        params={"identifier": f"{ORG_CODE_SYSTEM}|{org_code}"},
-        json=organization_resource(org_code, name, grade, active=active),
-    )
-    body = response.json() if response.content else {}
-    fhir_id = body.get("id") if isinstance(body, dict) else None
-    if not fhir_id:  # a server configured to return no body still names the resource in Location
-        location = (
-            response.headers.get("Location") or response.headers.get("Content-Location") or ""
-        )
-        parts = location.split("/_history")[0].rstrip("/").split("/")
-        fhir_id = parts[-1] if len(parts) >= 2 and parts[-2] == "Organization" else ""
-    return str(fhir_id)
+    target = fhir_id or derived_id(match_url("Organization", ORG_CODE_SYSTEM, org_code))
+    resource = {"id": target, **organization_resource(org_code, name, grade, active=active)}
+    await upstream.request("PUT", f"Organization/{target}", json=resource)
+    return target
 
 
 def find_org(session: Session, org_code: str) -> NativeOrg | None:

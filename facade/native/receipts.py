@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from facade.db import Database
@@ -51,9 +51,12 @@ class ClaimedRecord:
 class ReceiptQueue:
     """The forwarder's side of intake: claim accepted records, then mark each stored or failed.
 
-    Safe with several workers on SQLite and PostgreSQL alike: a claim is one conditional UPDATE
-    that stamps a fresh lease token on rows nobody holds, and every later change names that
-    token, so a worker whose lease ran out cannot overwrite the work of the one that took over.
+    Safe with several workers and several processes: a claim stamps a fresh lease token on rows
+    nobody holds, and every later change names that token, so a worker whose lease ran out cannot
+    overwrite the work of the one that took over. On PostgreSQL the candidates are locked with
+    ``FOR UPDATE SKIP LOCKED`` (processes claiming at the same moment take different rows instead
+    of queueing on each other's locks); on SQLite, which has one writer at a time, the claim is
+    one conditional UPDATE.
     """
 
     def __init__(self, database: Database, box: SecretBox) -> None:
@@ -90,12 +93,23 @@ class ReceiptQueue:
             .order_by(candidate.seq)
             .limit(limit)
         )
+        stamp = update(IntakeRecord).values(
+            lease_token=token, lease_until_ms=until, attempts=IntakeRecord.attempts + 1
+        )
         with self.database.session() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                seqs = list(
+                    session.scalars(candidates.with_for_update(skip_locked=True, of=candidate))
+                )
+                if not seqs:
+                    return []
+                chosen = IntakeRecord.seq.in_(seqs)
+            else:
+                chosen = IntakeRecord.seq.in_(candidates)
             session.execute(
-                update(IntakeRecord)
-                .where(IntakeRecord.seq.in_(candidates), IntakeRecord.status == "accepted", free)
-                .values(lease_token=token, lease_until_ms=until, attempts=IntakeRecord.attempts + 1)
-                .execution_options(synchronize_session=False)
+                stamp.where(chosen, IntakeRecord.status == "accepted", free).execution_options(
+                    synchronize_session=False
+                )
             )
             rows = session.scalars(
                 select(IntakeRecord)
@@ -153,6 +167,37 @@ class ReceiptQueue:
             result_ref=result_ref,
             reason=None,
         )
+
+    def mark_stored_many(self, stored: list[tuple[str, str, str | None]]) -> int:
+        """``mark_stored`` for several records at once (receipt id, lease token, result reference):
+        one statement per lease token; returns how many were still held and are now stored."""
+        by_token: dict[str, dict[str, str | None]] = {}
+        for receipt_id, token, ref in stored:
+            by_token.setdefault(token, {})[receipt_id] = ref
+        settled = 0
+        with self.database.session() as session:
+            for token, refs in by_token.items():
+                result = session.execute(
+                    update(IntakeRecord)
+                    .where(
+                        IntakeRecord.receipt_id.in_(list(refs)),
+                        IntakeRecord.lease_token == token,
+                        IntakeRecord.status == "accepted",
+                    )
+                    .values(
+                        status="stored",
+                        stored_at=utcnow(),
+                        payload_sealed=None,
+                        lease_token=None,
+                        lease_until_ms=None,
+                        result_ref=case(refs, value=IntakeRecord.receipt_id, else_=None),
+                        reason=None,
+                        updated_at=utcnow(),
+                    )
+                    .execution_options(synchronize_session=False)
+                )
+                settled += int(result.rowcount)  # type: ignore[attr-defined]
+        return settled
 
     def mark_failed(self, receipt_id: str, lease_token: str, *, reason: str) -> bool:
         """The record can never be stored as sent (e.g. the FHIR server rejected it); the hospital may resend.

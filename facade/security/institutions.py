@@ -92,7 +92,7 @@ class InstitutionRegistry:
     ) -> orgs.OrgSummary:
         """Admit an institution: admission rule and code checked, FHIR Organization first, then the row.
 
-        HAPI first: if it is down nothing is registered, and a retry is safe (conditional update).
+        HAPI first: if it is down nothing is registered, and a retry is safe (PUT by id).
         Raises InvalidInput (rule or code), Conflict (already registered) or UpstreamError.
         """
         problems: list[InvalidInput] = []  # every refused field at once, not one per attempt
@@ -131,7 +131,12 @@ class InstitutionRegistry:
         summary = self.set_status(org_code, active=active)
         try:
             await orgs.publish_organization(
-                upstream, org_code, summary.name, summary.grade, active=active
+                upstream,
+                org_code,
+                summary.name,
+                summary.grade,
+                active=active,
+                fhir_id=summary.fhir_id,
             )
         except UpstreamError as exc:
             return summary, exc.message

@@ -3,13 +3,13 @@
 Each hospital is registered like a real one (Organization published to HAPI, institution and app
 in the facade database), then its records go, record type by record type in dependency order,
 through the native gateway with HMAC-SM3 signatures. ``wait_stored`` polls VTE.BATCH.QUERY until
-the forwarder has written every accepted record to HAPI.
+the forwarder has written every accepted record to HAPI, for as long as records keep being stored.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,7 +27,7 @@ GATEWAY_PATH = "/vte-x/v1/gateway"
 
 
 class PushError(FacadeError):
-    """A record was refused, or the forwarder did not store everything in time."""
+    """A record was refused, failed upstream, or the forwarder stopped making progress."""
 
 
 @dataclass(frozen=True)
@@ -55,8 +55,16 @@ async def register_region(
     box = SecretBox.for_purpose(ensure_secrets(settings), APP_SECRETS)
     apps: dict[str, HospitalApp] = {}
     for hospital in region.hospitals:
+        with database.session() as session:
+            known = orgs.find_org(session, hospital.org_code)
+            known_id = known.fhir_id if known is not None else None
         fhir_id = await orgs.publish_organization(
-            upstream, hospital.org_code, hospital.name, hospital.grade, active=True
+            upstream,
+            hospital.org_code,
+            hospital.name,
+            hospital.grade,
+            active=True,
+            fhir_id=known_id,
         )
         with database.session() as session:
             if orgs.find_org(session, hospital.org_code) is None:
@@ -110,13 +118,17 @@ def wait_stored(
     http: Any,
     *,
     url: str = GATEWAY_PATH,
-    timeout: float = 300.0,
+    stall_seconds: float = 300.0,
     interval: float = 0.5,
+    progress: Callable[[int, int], None] | None = None,
 ) -> None:
-    """Poll until the forwarder has stored every accepted record; PushError on failure or timeout."""
-    deadline = time.monotonic() + timeout
+    """Poll until the forwarder has stored every accepted record, calling ``progress(stored,
+    total)`` after each look. PushError when a record failed upstream, or when no record was
+    stored for ``stall_seconds`` (a slow forwarder that moves is waited for, however long)."""
     pending = {(org, batch) for org, batches in result.batches.items() for batch in batches}
     clients = {org: _client(apps[org], http, url) for org in result.batches}
+    stored: dict[tuple[str, str], int] = {}
+    best, moved = -1, time.monotonic()
     while pending:
         for org, batch in sorted(pending):
             reply = clients[org].query_batch(batch)
@@ -130,10 +142,20 @@ def wait_stored(
                 raise PushError(
                     f"batch {batch} of {org}: {storage['failed']} record(s) failed upstream: {reasons[:3]}"
                 )
+            stored[(org, batch)] = int(storage.get("stored", 0))
             if storage.get("accepted", 1) == 0:
                 pending.discard((org, batch))
-        if pending and time.monotonic() > deadline:
-            raise PushError(f"{len(pending)} batch(es) not stored after {timeout:.0f} s")
+        done = sum(stored.values())
+        if progress is not None:
+            progress(done, result.records)
+        if done > best:
+            best, moved = done, time.monotonic()
+        elif pending and time.monotonic() - moved > stall_seconds:
+            raise PushError(
+                f"no record stored for {stall_seconds:.0f} s ({done} of {result.records} stored, "
+                f"{len(pending)} batch(es) waiting): is the forwarder running and HAPI up? "
+                "`vte-facade forward status` shows the backlog"
+            )
         if pending:
             time.sleep(interval)
 

@@ -59,11 +59,13 @@ class UpstreamClient:
         params: Mapping[str, str | list[str]] | None = None,
         json: Any = None,
         headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
     ) -> httpx.Response:
         """Send one request; raise UpstreamUnavailable or UpstreamRejected instead of returning errors.
 
         ``path`` is relative to the FHIR base (``Patient``, ``Patient/1``) or an absolute URL on
-        the same server (a paging ``next`` link).
+        the same server (a paging ``next`` link). ``timeout`` overrides the configured read and
+        write timeouts for this request (a readiness probe must not wait two minutes).
         """
         content = orjson.dumps(json) if json is not None else None
         send_headers = dict(headers or {})
@@ -73,7 +75,12 @@ class UpstreamClient:
             started = time.perf_counter()
             try:
                 response = await self._http.request(
-                    method, path, params=params, content=content, headers=send_headers
+                    method,
+                    path,
+                    params=params,
+                    content=content,
+                    headers=send_headers,
+                    timeout=httpx.USE_CLIENT_DEFAULT if timeout is None else timeout,
                 )
             except httpx.TimeoutException as exc:
                 UPSTREAM_LATENCY.labels(method, "unavailable").observe(

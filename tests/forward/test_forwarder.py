@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -22,10 +23,12 @@ from facade.app import create_app
 from facade.cli.main import app as cli
 from facade.db import Database
 from facade.errors import UpstreamRejected
+from facade.forward.ids import derived_id
 from facade.forward.worker import Forwarder, ForwardReport, reason_text
 from facade.native.client import VteXClient
 from facade.native.tables import IntakeRecord
 from facade.settings import Settings, ensure_secrets
+from facade.synth.push import HospitalApp, PushError, PushResult, wait_stored
 from facade.upstream import UpstreamClient
 
 DATA = Path(__file__).parent.parent / "mapping" / "data"
@@ -90,6 +93,8 @@ def quiet(settings: Settings) -> Settings:
             "forward_enabled": False,
             "forward_retry_base_seconds": 0.05,
             "forward_retry_max_seconds": 0.2,
+            "forward_probe_seconds": 0.2,
+            "forward_validate_sample_rate": 0.0,
         }
     )
 
@@ -136,6 +141,10 @@ def statuses(database: Database) -> dict[str, tuple[str, str | None]]:
             select(IntakeRecord.record_id, IntakeRecord.status, IntakeRecord.reason)
         )
         return {record_id: (status, reason) for record_id, status, reason in rows}
+
+
+def _kind(url: str) -> str:
+    return url.split("?")[0].split("/")[0]
 
 
 def cases(hospital: Hospital, count: int) -> list[dict[str, Any]]:
@@ -186,11 +195,45 @@ def test_hapi_down_delays_storage_and_loses_nothing(
     assert report.upstream_down and (report.stored, report.failed, report.released) == (0, 0, 3)
     assert {s for s, _ in statuses(database).values()} == {"accepted"}
     hapi.down = False
-    assert forward(quiet, database, hapi).stored == 0  # still inside the backoff window
+    # Back in the queue after one probe interval (the loop's probe decides when to try again).
+    assert forward(quiet, database, hapi).stored == 0
     asyncio.run(asyncio.sleep(0.3))
     assert forward(quiet, database, hapi).stored == 3
     with database.session() as session:
         assert set(session.scalars(select(IntakeRecord.attempts))) == {2}
+
+
+def test_the_loop_resumes_within_a_probe_interval_of_hapi_coming_back(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    """The backoff after an outage is 30 s here; HAPI comes back after 0.6 s and the records are
+    stored within a few seconds because the loop probes HAPI while it backs off."""
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 3)).code == "0"
+    patient = quiet.model_copy(
+        update={"forward_retry_base_seconds": 30.0, "forward_retry_max_seconds": 60.0}
+    )
+    hapi.down = True
+
+    async def scenario() -> float:
+        upstream = UpstreamClient(patient, transport=httpx.MockTransport(hapi))
+        stop = asyncio.Event()
+        loop = asyncio.create_task(Forwarder(patient, database, upstream).run_forever(stop))
+        try:
+            await asyncio.sleep(0.6)
+            assert hapi.bundles == [] and hapi.down  # the first write met the outage
+            hapi.down = False
+            back = time.monotonic()
+            while any(s != "stored" for s, _ in statuses(database).values()):
+                assert time.monotonic() - back < 5.0, statuses(database)
+                await asyncio.sleep(0.05)
+            return time.monotonic() - back
+        finally:
+            stop.set()
+            await loop
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) < 5.0
+    assert {s for s, _ in statuses(database).values()} == {"stored"}
 
 
 def test_a_case_and_its_assessment_in_one_transaction_are_linked_by_full_url(
@@ -201,7 +244,7 @@ def test_a_case_and_its_assessment_in_one_transaction_are_linked_by_full_url(
     assert vx.upload("VTE.RISK.UPLOAD", "B2", [risk]).code == "0"
     assert forward(quiet, database, hapi).stored == 2
     [bundle] = hapi.bundles
-    urls = {e["request"]["url"].split("?")[0]: e["fullUrl"] for e in bundle["entry"]}
+    urls = {_kind(e["request"]["url"]): e["fullUrl"] for e in bundle["entry"]}
     assessment = next(
         e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "RiskAssessment"
     )
@@ -218,10 +261,11 @@ def test_an_assessment_whose_case_is_still_on_its_way_waits(
     # the case meets a busy server (409, retried later), the assessment a missing reference (400)
     hapi.refuse = lambda bundle: 409 if "Patient" in json.dumps(bundle) else 400
     slow = {"forward_claim_size": 1, "forward_retry_base_seconds": 0.4}
-    first = forward(quiet, database, hapi, **slow)  # the case: 409, back in 0.4 s
-    second = forward(quiet, database, hapi, **slow)  # the assessment alone: 400, but its case waits
-    assert (first.released, second.released, first.failed + second.failed) == (1, 1, 0)
+    # the case: 409, back in 0.4 s; the assessment alone: 400, but its case waits, so it waits
+    first = forward(quiet, database, hapi, **slow)
+    assert (first.released, first.failed) == (2, 0)
     assert "RiskAssessment" in json.dumps(hapi.bundles[-1])
+    assert "Encounter" not in [e["resource"]["resourceType"] for e in hapi.bundles[-1]["entry"]]
     assert {s for s, _ in statuses(database).values()} == {"accepted"}
     hapi.refuse = lambda bundle: None
     asyncio.run(asyncio.sleep(1.0))
@@ -304,8 +348,58 @@ def test_a_correction_that_changes_the_resource_type_deletes_the_old_one(
     assert forward(quiet, database, hapi).stored == 1
     system = f"https://fhir.vte-region.cn/ig/sid/record/{hospital.org_code}/prophylaxis"
     entries = hapi.bundles[-1]["entry"]
-    assert entries[0]["request"] == {
-        "method": "DELETE",
-        "url": f"Procedure?identifier={system}|PX-001205",
+    old = derived_id(f"Procedure?identifier={system}|PX-001205")
+    assert entries[0]["request"] == {"method": "DELETE", "url": f"Procedure/{old}"}
+    assert entries[1]["request"]["url"].startswith("MedicationAdministration/")
+
+
+def test_forward_status_shows_backlog_rate_and_failures_by_reason(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    env = {"VTE_VAR_DIR": str(quiet.var_dir), "VTE_DATABASE_URL": quiet.database_url}
+
+    def status() -> dict[str, Any]:
+        result = CliRunner().invoke(cli, ["forward", "status", "--json"], env=env)
+        assert result.exit_code == 0, result.output
+        return dict(json.loads(result.output))
+
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 6)).code == "0"
+    waiting = status()
+    assert waiting["queue"] == {"accepted": 6, "stored": 0, "failed": 0}
+    assert waiting["oldestAcceptedSeconds"] >= 0 and waiting["drainEtaSeconds"] is None
+    assert waiting["storedPerSecond"]["1m"] == 0
+    hapi.refuse = lambda bundle: 422 if "ZY0001" in json.dumps(bundle) else None
+    forward(quiet, database, hapi)
+    done = status()
+    assert done["queue"] == {"accepted": 0, "stored": 5, "failed": 1}
+    assert done["oldestAcceptedSeconds"] is None
+    assert done["storedPerSecond"] == {
+        "1m": round(5 / 60, 2),
+        "5m": round(5 / 300, 2),
+        "15m": round(5 / 900, 2),
     }
-    assert entries[1]["request"]["url"].startswith("MedicationAdministration?")
+    [failure] = done["failuresByReason"]
+    assert failure["records"] == 1 and "(422)" in failure["reason"]
+    assert done["validationAlarms"] == {"count": 0, "last": None}
+    assert done["idScheme"] == "derived"
+
+
+def test_synth_push_waits_while_records_are_stored_and_gives_up_only_on_a_stall(
+    http: TestClient,
+    vx: VteXClient,
+    hospital: Hospital,
+    quiet: Settings,
+    database: Database,
+    hapi: FakeHapi,
+) -> None:
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 3)).code == "0"
+    sent = PushResult(batches={hospital.org_code: ["B1"]}, records=3)
+    apps = {hospital.org_code: HospitalApp(hospital.org_code, hospital.app_id, hospital.secret)}
+    seen: list[tuple[int, int]] = []
+    with pytest.raises(PushError, match="no record stored for 1 s"):
+        wait_stored(sent, apps, http, stall_seconds=0.6, interval=0.1, progress=lambda *p: None)
+    forward(quiet, database, hapi)
+    wait_stored(
+        sent, apps, http, stall_seconds=0.6, interval=0.1, progress=lambda *p: seen.append(p)
+    )
+    assert seen == [(3, 3)]

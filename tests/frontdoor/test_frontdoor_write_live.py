@@ -8,10 +8,13 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from frontdoor_stay import RESIDENT_ID_SYSTEM, Bearer, entry_index, resident_id, stay_bundle
+from hapi_load import patient
 from smart_kit import admitted_org, register
 
 from facade.db import Database
 from facade.fhir.naming import REGIONAL_PSEUDONYM_SYSTEM, REPORTING_ORG_TAG
+from facade.forward.worker import TRUSTED_WRITE_HEADER
+from facade.settings import Settings
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +134,20 @@ def test_single_create_and_update(door: TestClient, database: Database, bearer: 
     updated = door.put(f"/fhir/Patient/{pid}", json=stored, headers=headers)
     assert updated.status_code == 200, updated.text
     assert door.get(f"/fhir/Patient/{pid}/_history", headers=headers).json()["total"] == 2
+
+
+def test_a_hospital_cannot_skip_hapi_validation_with_the_trusted_write_header(
+    door: TestClient, database: Database, bearer: Bearer, settings: Settings, fhir_base_url: str
+) -> None:
+    """Only the forwarder's writes are trusted: the door never relays X-VTE-Trusted-Write, so a
+    hospital's resource is validated by HAPI even when it presents the right key."""
+    org, number = admitted_org(database), resident_id()
+    hospital = register(database, "hospital", org=org, scopes="system/*.crus")
+    invalid = patient(number)
+    del invalid["birthDate"]  # structurally fine; the profile wants it
+    assert settings.hapi_trusted_write_key is not None
+    key = settings.hapi_trusted_write_key.get_secret_value()
+    headers = {**bearer(hospital, "system/*.crus"), TRUSTED_WRITE_HEADER: key}
+    response = door.post("/fhir/Patient", json=invalid, headers=headers)
+    assert response.status_code == 422, response.text
+    assert _count(fhir_base_url, "Patient", _tag=f"{REPORTING_ORG_TAG}|{org}") == 0

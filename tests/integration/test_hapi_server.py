@@ -16,6 +16,9 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
+from facade.forward.worker import TRUSTED_WRITE_HEADER
+from facade.settings import Settings
+
 pytestmark = pytest.mark.integration
 
 FHIR_JSON = "application/fhir+json"
@@ -129,6 +132,40 @@ def test_write_claiming_a_loaded_profile_is_validated(fhir: httpx.Client) -> Non
     # A profile the server doesn't know is not enforced (no IG downloads at run time).
     unknown = {"profile": ["http://example.org/fhir/StructureDefinition/not-loaded"]}
     assert post(fhir, "Patient", {**patient(system, "unknown"), "meta": unknown}).status_code == 201
+
+
+def test_only_the_trusted_write_key_skips_write_time_validation(
+    fhir: httpx.Client, settings: Settings
+) -> None:
+    """The forwarder's header (docker/hapi TrustedWrites) with the configured key skips the
+    declared-profile check, for a plain write and inside a transaction; no key or a wrong key
+    is validated like any other writer (what a hospital posting through the FHIR door gets)."""
+    sd_id = f"vte-test-{uuid.uuid4().hex[:16]}"
+    url = f"http://example.org/fhir/StructureDefinition/{sd_id}"
+    assert (
+        post(fhir, "StructureDefinition", birthdate_required_profile(sd_id, url)).status_code == 201
+    )
+    system = unique_system()
+
+    def bad(value: str) -> dict[str, Any]:
+        return {**patient(system, value), "meta": {"profile": [url]}}
+
+    assert settings.hapi_trusted_write_key is not None  # the session's HAPI has the same key
+    key = settings.hapi_trusted_write_key.get_secret_value()
+    assert post(fhir, "Patient", bad("none")).status_code == 422
+    wrong = post(fhir, "Patient", bad("wrong"), **{TRUSTED_WRITE_HEADER: key + "x"})
+    assert wrong.status_code == 422, wrong.text
+    trusted = post(fhir, "Patient", bad("trusted"), **{TRUSTED_WRITE_HEADER: key})
+    assert trusted.status_code == 201, trusted.text
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "transaction",
+        "entry": [{"resource": bad("tx"), "request": {"method": "POST", "url": "Patient"}}],
+    }
+    assert post(fhir, "", bundle).status_code == 422
+    assert post(fhir, "", bundle, **{TRUSTED_WRITE_HEADER: key}).status_code == 200
+    for value, stored in (("none", 0), ("wrong", 0), ("trusted", 1), ("tx", 1)):
+        assert count(fhir, "Patient", identifier=f"{system}|{value}") == stored, value
 
 
 def test_transaction_is_all_or_nothing(fhir: httpx.Client) -> None:

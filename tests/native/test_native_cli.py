@@ -66,7 +66,9 @@ def fake_hapi(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str, bool]]:
     """Unit tests stand in for HAPI here; tests/native/test_native_hapi.py uses the real server."""
     calls: list[tuple[str, str, bool]] = []
 
-    async def publish(_upstream: Any, org_code: str, name: str, grade: str, *, active: bool) -> str:
+    async def publish(
+        _upstream: Any, org_code: str, name: str, grade: str, *, active: bool, **_: Any
+    ) -> str:
         calls.append((org_code, name, active))
         return "org-1"
 
@@ -299,8 +301,10 @@ def test_help_shows_no_type_on_flags(runner: CliRunner, command: list[str]) -> N
     shown = runner.invoke(cli, [*command, "--help"], env={"COLUMNS": "100"})
     assert shown.exit_code == 0, shown.output
     assert "<bool>" not in shown.stdout and "--help" in shown.stdout
-    if command in (["synth"], ["forward"]):  # commands, not groups: no COMMAND [ARGS]
+    if command == ["synth"]:  # a command, not a group: no COMMAND [ARGS]
         assert "COMMAND" not in shown.stdout and "[OPTIONS]" in shown.stdout
+    if command == ["forward"]:  # runs by itself (--once) and has `forward status`
+        assert "--once" in shown.stdout and "status" in shown.stdout
 
 
 def test_sign_debug_reports_problems_and_checks_decryption(

@@ -5,6 +5,7 @@ import ca.uhn.fhir.context.support.IValidationSupport;
 import ca.uhn.fhir.interceptor.api.Hook;
 import ca.uhn.fhir.interceptor.api.Interceptor;
 import ca.uhn.fhir.interceptor.api.Pointcut;
+import ca.uhn.fhir.rest.api.server.RequestDetails;
 import ca.uhn.fhir.rest.server.exceptions.UnprocessableEntityException;
 import ca.uhn.fhir.validation.FhirValidator;
 import ca.uhn.fhir.validation.IInstanceValidatorModule;
@@ -28,6 +29,12 @@ import org.hl7.fhir.instance.model.api.IPrimitiveType;
  * declared profiles are all unknown here is stored unvalidated: the facade may stamp profiles
  * of IGs that are not loaded (no package download at run time), and that must not block writes.
  *
+ * <p>Trusted writes ({@link TrustedWrites}: the facade's forwarder presenting the shared key) are
+ * not validated here: the facade guarantees their conformance itself (mapping engine over
+ * dictionary-validated records, a property test against this server's $validate, and sampled
+ * $validate of its own writes in production). Every other writer, including the facade's FHIR
+ * door relaying hospital Bundles, is validated as before.
+ *
  * <p>422 rather than RepositoryValidatingInterceptor's 412: FHIR's HTTP section names 422 for
  * "the proposed resource violated applicable FHIR profiles".
  */
@@ -39,23 +46,32 @@ public class DeclaredProfileValidatingInterceptor {
 
 	private final FhirValidator myValidator;
 	private final IValidationSupport myValidationSupport;
+	private final TrustedWrites myTrustedWrites;
 
 	public DeclaredProfileValidatingInterceptor(
-			FhirContext theFhirContext, IValidationSupport theValidationSupport, IInstanceValidatorModule theModule) {
+			FhirContext theFhirContext,
+			IValidationSupport theValidationSupport,
+			IInstanceValidatorModule theModule,
+			TrustedWrites theTrustedWrites) {
 		myValidationSupport = theValidationSupport;
+		myTrustedWrites = theTrustedWrites;
 		// Same validator module (and thus the same support chain) as the $validate operation.
 		myValidator = theFhirContext.newValidator();
 		myValidator.registerValidatorModule(theModule);
 	}
 
 	@Hook(Pointcut.STORAGE_PRESTORAGE_RESOURCE_CREATED)
-	public void beforeCreate(IBaseResource theResource) {
-		validateIfProfiled(theResource);
+	public void beforeCreate(IBaseResource theResource, RequestDetails theRequest) {
+		if (!myTrustedWrites.trusts(theRequest)) {
+			validateIfProfiled(theResource);
+		}
 	}
 
 	@Hook(Pointcut.STORAGE_PRESTORAGE_RESOURCE_UPDATED)
-	public void beforeUpdate(IBaseResource theOldResource, IBaseResource theNewResource) {
-		validateIfProfiled(theNewResource);
+	public void beforeUpdate(IBaseResource theOldResource, IBaseResource theNewResource, RequestDetails theRequest) {
+		if (!myTrustedWrites.trusts(theRequest)) {
+			validateIfProfiled(theNewResource);
+		}
 	}
 
 	private void validateIfProfiled(IBaseResource theResource) {

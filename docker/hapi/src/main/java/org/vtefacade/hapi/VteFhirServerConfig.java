@@ -123,9 +123,13 @@ public class VteFhirServerConfig {
 			FhirContext theFhirContext,
 			IValidationSupport theValidationSupport,
 			@Qualifier("myInstanceValidator") IInstanceValidatorModule theInstanceValidator,
-			IInterceptorService theInterceptorService) {
-		DeclaredProfileValidatingInterceptor interceptor =
-				new DeclaredProfileValidatingInterceptor(theFhirContext, theValidationSupport, theInstanceValidator);
+			IInterceptorService theInterceptorService,
+			VteHapiProperties theProps) {
+		DeclaredProfileValidatingInterceptor interceptor = new DeclaredProfileValidatingInterceptor(
+				theFhirContext,
+				theValidationSupport,
+				theInstanceValidator,
+				new TrustedWrites(theProps.getTrustedWriteKey()));
 		theInterceptorService.registerInterceptor(interceptor);
 		return interceptor;
 	}

@@ -31,6 +31,19 @@ public class VteHapiProperties {
 	/** Reject writes of resources that declare meta.profile but fail validation against it. */
 	private boolean validateDeclaredProfiles = true;
 
+	/**
+	 * Shared secret of trusted writers (the facade's forwarder): a create/update whose request
+	 * carries it in {@link TrustedWrites#HEADER} skips write-time profile validation. Blank: no
+	 * writer is trusted, everything that declares a known profile is validated.
+	 */
+	private String trustedWriteKey = "";
+
+	/**
+	 * HAPI's mass ingestion mode (JpaStorageSettings#setMassIngestionMode): hash-based change
+	 * detection on update and extra id caching. Chosen by measurement, see README "Ingest".
+	 */
+	private boolean massIngestionMode = false;
+
 	/** One INFO line per request (operation, URL, status, time). */
 	private boolean requestLogging = true;
 
@@ -109,6 +122,22 @@ public class VteHapiProperties {
 
 	public void setValidateDeclaredProfiles(boolean theValidateDeclaredProfiles) {
 		validateDeclaredProfiles = theValidateDeclaredProfiles;
+	}
+
+	public String getTrustedWriteKey() {
+		return trustedWriteKey;
+	}
+
+	public void setTrustedWriteKey(String theTrustedWriteKey) {
+		trustedWriteKey = theTrustedWriteKey == null ? "" : theTrustedWriteKey;
+	}
+
+	public boolean isMassIngestionMode() {
+		return massIngestionMode;
+	}
+
+	public void setMassIngestionMode(boolean theMassIngestionMode) {
+		massIngestionMode = theMassIngestionMode;
 	}
 
 	public boolean isRequestLogging() {

@@ -77,12 +77,16 @@ public class VteJpaConfig {
 		// New SearchParameters are applied to existing data by a Batch2 reindex job.
 		s.setMarkResourcesForReindexingUponSearchParameterChange(true);
 
+		// Bulk loading (README "Ingest"): hash-based change detection on update, extra id caching.
+		s.setMassIngestionMode(theProps.isMassIngestionMode());
+
 		s.setBulkExportFileRetentionPeriodHours(theProps.getBulkExportRetentionHours());
 		s.setJobFastTrackingEnabled(theProps.isJobFastTracking());
 
 		ourLog.info(
-				"Storage: search reuse OFF, referential integrity ON, client ids ANY, server ids {}",
-				theProps.getServerIdStrategy());
+				"Storage: search reuse OFF, referential integrity ON, client ids ANY, server ids {}, mass ingestion {}",
+				theProps.getServerIdStrategy(),
+				theProps.isMassIngestionMode() ? "ON" : "OFF");
 		return s;
 	}
 

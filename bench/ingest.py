@@ -1,0 +1,226 @@
+"""Ingest benchmark (issue 11): ``python -m bench ingest``, every ratio from one run.
+
+One PostgreSQL cluster and HAPI on it (write-time validation on, the trusted-write key set: the
+production settings), then:
+
+1. **direct** — a synthetic region of ``VTE_BENCH_INGEST_STAYS`` stays (10,000) mapped exactly
+   as the forwarder maps it and posted straight to HAPI with the forwarder's transactions,
+   concurrency, ordering and trusted-write header (bench/ingest_direct.py);
+2. **native** — another region of the same size (same seed, other institutions) through the
+   product: hospitals registered, signed HMAC-SM3 batches of 200 records to ``vte-facade
+   serve`` (its in-process forwarder on), timed from the first upload to the last receipt
+   STORED; ratio to 1 and resources per second.
+
+``VTE_BENCH_INGEST_PARTS`` picks parts (default ``direct,native``; the
+FHIR-door and two-process scale parts of issue 11 are not built yet);
+``VTE_BENCH_HAPI_ENV`` adds HAPI settings (``NAME=value,...``, e.g.
+``HAPI_MASS_INGESTION_MODE=true``) for comparing them; ``VTE_BENCH_KEEP=1`` leaves the stack
+running. The machine's load average is sampled during every part and printed with it.
+Results: printed, and written to var/bench-ingest/results.json.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from typing import Any
+
+import httpx
+import orjson
+from sqlalchemy import func, select
+
+from bench.ingest_direct import planned_records, run_direct
+from bench.ingest_stack import STATE, LoadMeter, Stack
+from facade.db import Database
+from facade.native.tables import IntakeRecord
+from facade.settings import Settings
+from facade.synth.generator import Region, RegionSpec, generate
+from facade.synth.push import HospitalApp, register_region, upload_region
+from facade.upstream import UpstreamClient
+
+SEED = 11
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def region_of(stays: int, tag: str) -> Region:
+    """The benchmark's region: the same seed every time, institutions told apart by ``tag``."""
+    return generate(
+        RegionSpec(seed=SEED, hospitals=max(3, min(20, stays // 3000)), encounters=stays, run=tag)
+    )
+
+
+async def register(settings: Settings, database: Database, region: Region) -> dict[str, Any]:
+    """Admit the region's hospitals and issue their apps (as an operator would)."""
+    upstream = UpstreamClient(settings)
+    try:
+        return dict(await register_region(settings, database, upstream, region))
+    finally:
+        await upstream.aclose()
+
+
+def upload_in_parallel(region: Region, apps: dict[str, HospitalApp], url: str) -> None:
+    """Every hospital uploads its own records at the same time (one thread each)."""
+    errors: list[BaseException] = []
+
+    def one(org: str) -> None:
+        part = Region(
+            region.spec,
+            region.period,
+            [h for h in region.hospitals if h.org_code == org],
+            [s for s in region.stays if s.hospital.org_code == org],
+            region.cutoff,
+            region.people,
+        )
+        try:
+            with httpx.Client(timeout=600) as http:
+                upload_region(part, {org: apps[org]}, http, url=url)
+        except BaseException as exc:  # reported after the others finished
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(org,)) for org in apps]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
+
+
+def wait_all_settled(database: Database, expected: int, *, quiet_seconds: float = 600) -> None:
+    """Until ``expected`` receipts exist and none is accepted; gives up when nothing moves."""
+    last, moved = (-1, -1), time.monotonic()
+    while True:
+        with database.session() as session:
+            rows = dict(
+                session.execute(
+                    select(IntakeRecord.status, func.count()).group_by(IntakeRecord.status)
+                ).all()
+            )
+        total, accepted = sum(rows.values()), rows.get("accepted", 0)
+        if total >= expected and accepted == 0:
+            return
+        if (total, accepted) != last:
+            last, moved = (total, accepted), time.monotonic()
+        elif time.monotonic() - moved > quiet_seconds:
+            raise SystemExit(f"nothing moved for {quiet_seconds:.0f} s: {rows}")
+        time.sleep(0.5)
+
+
+def settled_span(database: Database) -> tuple[float, dict[str, int]]:
+    """Seconds from the first receipt to the last one stored, and receipts by status."""
+    with database.session() as session:
+        first, last = session.execute(
+            select(func.min(IntakeRecord.created_at), func.max(IntakeRecord.stored_at))
+        ).one()
+        rows = dict(
+            session.execute(
+                select(IntakeRecord.status, func.count()).group_by(IntakeRecord.status)
+            ).all()
+        )
+    if first is None or last is None:
+        raise SystemExit(f"no receipt was stored: {rows}")
+    return (last - first).total_seconds(), rows
+
+
+def native_part(stack: Stack, settings: Settings, stays: int) -> dict[str, Any]:
+    """Gateway → forwarder → HAPI, end to end, with the facade in its own process."""
+    database = stack.migrate(settings)
+    region = region_of(stays, f"native-{time.time_ns()}")
+    apps = asyncio_run(register(settings, database, region))
+    resources = sum(p.size for p in planned_records(settings, region))
+    records = sum(len(v) for kinds in region.records().values() for v in kinds.values())
+    serve = stack.serve(settings)
+    try:
+        with LoadMeter() as load:
+            started = time.perf_counter()
+            upload_in_parallel(region, apps, f"{settings.public_base_url}/vte-x/v1/gateway")
+            uploaded = time.perf_counter() - started
+            wait_all_settled(database, records)
+            wall = time.perf_counter() - started
+    finally:
+        stack.end(serve)
+    span, statuses = settled_span(database)
+    database.dispose()
+    if statuses.get("failed"):
+        raise SystemExit(f"native part: {statuses['failed']} receipts failed; see the database")
+    return {
+        "records": records,
+        "resources": resources,
+        "upload_s": uploaded,
+        "seconds": span,
+        "wall_s": wall,
+        "rate": resources / span,
+        "load": load.text,
+    }
+
+
+def asyncio_run(coroutine: Any) -> Any:
+    """``asyncio.run`` (imported late: the module stays importable without an event loop)."""
+    import asyncio
+
+    return asyncio.run(coroutine)
+
+
+def report_native(direct: Any, native: dict[str, Any], direct_load: str) -> dict[str, Any]:
+    """Print the native part against the direct baseline."""
+    ratio = native["rate"] / direct.rate
+    print(
+        f"\n== native path, {native['records']} records = {native['resources']} resources\n"
+        f"  direct to HAPI      {direct.resources:7d} res in {direct.seconds:7.1f} s = "
+        f"{direct.rate:6.0f} res/s   ({direct.transactions} transactions; load {direct_load})\n"
+        f"  gateway → STORED    {native['resources']:7d} res in {native['seconds']:7.1f} s = "
+        f"{native['rate']:6.0f} res/s   (uploads took {native['upload_s']:.1f} s; load {native['load']})\n"
+        f"  ratio native / direct = {ratio:.2f}  (target ≥ 0.90);  "
+        f"native {native['rate']:.0f} res/s (target ≥ 250)"
+    )
+    return {"direct_rate": direct.rate, "native_rate": native["rate"], "ratio": ratio}
+
+
+def main() -> None:
+    parts = _env("VTE_BENCH_INGEST_PARTS", "direct,native").split(",")
+    stays = int(_env("VTE_BENCH_INGEST_STAYS", "10000"))
+    hapi_env = dict(
+        item.split("=", 1) for item in _env("VTE_BENCH_HAPI_ENV", "").split(",") if item
+    )
+    stack = Stack()
+    results: dict[str, Any] = {"stays": stays, "hapi_env": hapi_env, "parts": parts}
+    try:
+        settings = stack.start({"HAPI_VALIDATE_DECLARED_PROFILES": "true", **hapi_env})
+        from bench.indicators import _load_ig
+
+        print(
+            f"HAPI on PostgreSQL at {settings.fhir_base_url} ({hapi_env or 'defaults'}); "
+            f"guide: {asyncio_run(_load_ig(settings))} resources"
+        )
+        concurrency = settings.forward_concurrency
+        max_entries = settings.forward_bundle_max_entries
+        if "direct" in parts or "native" in parts:
+            with LoadMeter() as load:
+                direct = run_direct(
+                    settings,
+                    region_of(stays, f"direct-{time.time_ns()}"),
+                    max_entries=max_entries,
+                    concurrency=concurrency,
+                )
+            results["direct"] = {**direct.__dict__, "rate": direct.rate, "load": load.text}
+            print(
+                f"direct: {direct.resources} resources in {direct.seconds:.1f} s = "
+                f"{direct.rate:.0f} res/s ({max_entries} entries, {concurrency} in flight; load {load.text})"
+            )
+            if "native" in parts:
+                native = native_part(stack, settings, stays)
+                results["native"] = native
+                results["native_vs_direct"] = report_native(direct, native, load.text)
+    finally:
+        (STATE / "results.json").write_bytes(
+            orjson.dumps(results, option=orjson.OPT_INDENT_2, default=str)
+        )
+        stack.stop(keep=bool(_env("VTE_BENCH_KEEP", "")))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,181 @@
+"""The ingest benchmark's stack: PostgreSQL, HAPI on it, facade processes, load sampling.
+
+One throw-away PostgreSQL cluster holds HAPI's database and the facade databases; HAPI runs with
+write-time validation on and the trusted-write key (the production settings); facade processes
+(``vte-facade serve`` and ``vte-facade forward``) are started as separate OS processes with the
+bench's own settings in their environment.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from pydantic import SecretStr
+
+from bench.pgcluster import PgCluster
+from facade.db import Database
+from facade.hapi import HapiLauncher
+from facade.settings import Settings, ensure_secrets
+
+REPO = Path(__file__).resolve().parent.parent
+STATE = REPO / "var" / "bench-ingest"
+PG_DIR = Path("/tmp/vte-bench-ingest-pg")  # noqa: S108  (the postgres user must reach it)
+PG_PORT = int(os.environ.get("VTE_BENCH_PG_PORT", "55483"))
+HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8183"))
+FACADE_PORT = int(os.environ.get("VTE_BENCH_FACADE_PORT", "8184"))
+PASSWORD = "ingest-bench"  # noqa: S105  (a throw-away loopback cluster)
+VTE = str(Path(sys.executable).with_name("vte-facade"))
+
+
+class LoadMeter:
+    """Samples the 1-minute load average every few seconds while a phase runs."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.wait(5.0):
+            self.samples.append(os.getloadavg()[0])
+
+    def __enter__(self) -> LoadMeter:
+        self.samples.append(os.getloadavg()[0])
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.samples.append(os.getloadavg()[0])
+
+    @property
+    def text(self) -> str:
+        """``mean (min–max)`` of the samples."""
+        mean = sum(self.samples) / len(self.samples)
+        return f"{mean:.1f} ({min(self.samples):.1f}–{max(self.samples):.1f})"
+
+
+@dataclass
+class Stack:
+    """PostgreSQL + HAPI, and the facade settings every part of the benchmark shares."""
+
+    cluster: PgCluster = field(
+        default_factory=lambda: PgCluster(PG_DIR, PG_PORT, options=PG_OPTIONS)
+    )
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    launcher: HapiLauncher | None = None
+
+    def start(self, hapi_env: dict[str, str]) -> Settings:
+        """A fresh cluster (HAPI's database and two facade databases) and HAPI on it."""
+        self.cluster.start(empty=True)
+        self.cluster.create_database("hapi", "hapi", PASSWORD)
+        for name in ("facade1", "facade2", "facade3"):
+            self.cluster.create_database(name, "facade", PASSWORD)
+        shutil.rmtree(STATE, ignore_errors=True)
+        STATE.mkdir(parents=True)
+        settings = self.settings("facade1")
+        os.environ.update({"HAPI_REQUEST_LOG": "false", **hapi_env})
+        self.launcher = HapiLauncher(settings)
+        if self.launcher.jar_is_stale():
+            raise SystemExit("the HAPI jar is missing or stale: run `vte-facade hapi build` first")
+        self.launcher.start()
+        return settings
+
+    def settings(self, database: str) -> Settings:
+        """Facade settings on one of the cluster's facade databases (secrets from STATE)."""
+        return ensure_secrets(
+            Settings(
+                environment="development",
+                var_dir=STATE,
+                database_url=self.cluster.url(database, "facade", PASSWORD),
+                hapi_port=HAPI_PORT,
+                hapi_java_opts="-Xmx2g",
+                hapi_start_timeout_seconds=600,
+                hapi_jdbc_url=self.cluster.jdbc("hapi"),
+                hapi_jdbc_username="hapi",
+                hapi_jdbc_password=SecretStr(PASSWORD),
+                fhir_base_url=f"http://127.0.0.1:{HAPI_PORT}/fhir",
+                port=FACADE_PORT,
+                upstream_timeout_seconds=600.0,
+            )
+        )
+
+    def migrate(self, settings: Settings) -> Database:
+        """The facade database, migrated."""
+        database = Database(settings.database_url)
+        database.upgrade()
+        return database
+
+    def environment(self, settings: Settings, **extra: str) -> dict[str, str]:
+        """The environment of a facade process using ``settings``."""
+        env = dict(os.environ)
+        env.update(
+            {
+                "VTE_ENVIRONMENT": "development",
+                "VTE_VAR_DIR": str(settings.var_dir),
+                "VTE_DATABASE_URL": settings.database_url,
+                "VTE_FHIR_BASE_URL": settings.fhir_base_url,
+                "VTE_PORT": str(settings.port),
+                "VTE_UPSTREAM_TIMEOUT_SECONDS": "600",
+                "VTE_LOG_LEVEL": "WARNING",
+                "VTE_RESEARCH_WORKER_ENABLED": "false",
+                "VTE_INDICATOR_REFRESH_TIMES": "[]",
+                **extra,
+            }
+        )
+        return env
+
+    def spawn(self, args: list[str], env: dict[str, str], log: str) -> subprocess.Popen[bytes]:
+        """Start a ``vte-facade`` process (output to STATE/<log>)."""
+        out = (STATE / log).open("wb")
+        process = subprocess.Popen([VTE, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+        self.processes.append(process)
+        return process
+
+    def serve(self, settings: Settings, **extra: str) -> subprocess.Popen[bytes]:
+        """``vte-facade serve`` on FACADE_PORT; returns once /healthz answers."""
+        process = self.spawn(["serve"], self.environment(settings, **extra), "serve.log")
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{settings.public_base_url}/healthz", timeout=2).status_code == 200:
+                    return process
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None:
+                raise SystemExit(f"the facade exited; see {STATE / 'serve.log'}")
+            time.sleep(0.5)
+        raise SystemExit("the facade did not answer /healthz within 120 s")
+
+    def end(self, process: subprocess.Popen[bytes]) -> None:
+        """Stop one facade process (SIGTERM, then wait)."""
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def stop(self, *, keep: bool = False) -> None:
+        """Stop every facade process; HAPI and PostgreSQL too unless ``keep``."""
+        for process in self.processes:
+            self.end(process)
+        if keep:
+            return
+        if self.launcher is not None:
+            self.launcher.stop()
+        self.cluster.stop()
+
+
+# A cluster tuned for loading, like the indicator benchmark's; fsync stays on (commits are real).
+PG_OPTIONS = "-c shared_buffers=512MB -c synchronous_commit=off -c max_connections=200"

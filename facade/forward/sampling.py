@@ -1,0 +1,145 @@
+"""Sampled validation of the forwarder's own writes: the production half of "validate once".
+
+HAPI stores the forwarder's mapped resources without validating them (trusted writes), because
+the mapping engine builds them from dictionary-checked records and a property test proves the
+mapping conformant (tests/mapping/test_mapping_conformance.py). In production a share
+(``forward_validate_sample_rate``) of stored records is read back from HAPI and checked with
+``$validate`` in the background; an error raises an alarm: an ERROR log line, the counter
+``vte_forward_validation_alarms_total`` and a row that ``vte-facade forward status`` shows.
+The check never delays or blocks forwarding: the queue of samples is bounded and drops the
+excess (counted in ``vte_forward_validation_samples_total{outcome="dropped"}``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from facade.db import Database
+from facade.errors import UpstreamError, UpstreamRejected
+from facade.forward.reasons import redact_quotes
+from facade.forward.tables import ForwardValidationAlarm
+from facade.ig.loader import errors_of, validate
+from facade.metrics.registry import VALIDATION_ALARMS, VALIDATION_SAMPLES
+from facade.upstream import UpstreamClient
+
+log = logging.getLogger("facade.forward.sampling")
+
+QUEUE_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Sample:
+    """A stored record's resources to check (``Type/id`` each)."""
+
+    receipt_id: str
+    resources: tuple[str, ...]
+
+
+class Sampler:
+    """Picks stored records at ``rate`` and checks them one after the other in the background."""
+
+    def __init__(
+        self,
+        database: Database,
+        upstream: UpstreamClient,
+        rate: float,
+        *,
+        chooser: random.Random | None = None,
+    ) -> None:
+        self.database = database
+        self.upstream = upstream
+        self.rate = rate
+        self.random = chooser or random.Random()  # noqa: S311 - sampling, not secrets
+        self._queue: asyncio.Queue[Sample] | None = None
+        self._worker: asyncio.Task[None] | None = None
+
+    def offer(self, receipt_id: str, resources: list[str]) -> None:
+        """Consider a stored record for checking (cheap; never waits)."""
+        if self.rate <= 0 or not resources or self.random.random() >= self.rate:
+            return
+        if self._queue is None:
+            self._queue = asyncio.Queue(QUEUE_LIMIT)
+        if self._worker is None or self._worker.done():
+            self._worker = asyncio.create_task(self._work(self._queue), name="vte-forward-sampler")
+        try:
+            self._queue.put_nowait(Sample(receipt_id, tuple(resources)))
+        except asyncio.QueueFull:
+            VALIDATION_SAMPLES.labels("dropped").inc()
+
+    async def flush(self, timeout: float = 60.0) -> None:
+        """Wait until the samples taken so far are checked (at most ``timeout`` seconds)."""
+        if self._queue is not None and self._worker is not None and not self._worker.done():
+            try:
+                await asyncio.wait_for(self._queue.join(), timeout)
+            except TimeoutError:
+                log.warning("sampled validation: %d sample(s) left unchecked", self._queue.qsize())
+
+    async def close(self) -> None:
+        """Stop the background checker (samples not yet checked are dropped)."""
+        if self._worker is not None:
+            self._worker.cancel()
+            try:
+                await self._worker
+            except asyncio.CancelledError:
+                pass
+            self._worker = None
+        self._queue = None  # bound to this event loop; the next drain may run in another
+
+    async def _work(self, queue: asyncio.Queue[Sample]) -> None:
+        while True:
+            sample = await queue.get()
+            try:
+                await self.check(sample)
+            except Exception:  # a failed check must not end the checker; the cause is logged
+                log.exception("sampled validation of receipt %s could not run", sample.receipt_id)
+            finally:
+                queue.task_done()
+
+    async def check(self, sample: Sample) -> int:
+        """Read back and ``$validate`` each resource of a sample; returns the alarms raised."""
+        alarms = 0
+        for ref in sample.resources:
+            try:
+                resource = await self.upstream.get_json(ref)
+                outcome = await validate(self.upstream, resource)
+            except UpstreamRejected as exc:
+                if exc.upstream_status in (404, 410):  # deleted by a later correction meanwhile
+                    continue
+                VALIDATION_SAMPLES.labels("unchecked").inc()
+                return alarms
+            except UpstreamError:
+                VALIDATION_SAMPLES.labels("unchecked").inc()
+                return alarms
+            errors = errors_of(outcome)
+            if not errors:
+                VALIDATION_SAMPLES.labels("valid").inc()
+                continue
+            VALIDATION_SAMPLES.labels("invalid").inc()
+            VALIDATION_ALARMS.inc()
+            alarms += 1
+            message = alarm_text(errors[0])
+            log.error(
+                "sampled validation: %s of receipt %s fails its profile: %s",
+                ref,
+                sample.receipt_id,
+                message,
+            )
+            await asyncio.to_thread(self._remember, sample.receipt_id, ref, message)
+        return alarms
+
+    def _remember(self, receipt_id: str, ref: str, message: str) -> None:
+        with self.database.session() as session:
+            session.add(
+                ForwardValidationAlarm(receipt_id=receipt_id, resource_ref=ref, message=message)
+            )
+
+
+def alarm_text(issue: dict[str, Any]) -> str:
+    """Where and what, from one OperationOutcome issue, without quoted values (they may be data)."""
+    where = ", ".join(str(x) for x in (issue.get("expression") or issue.get("location") or []))
+    text = str(issue.get("diagnostics") or issue.get("details") or issue.get("code") or "")
+    return redact_quotes(f"{where}: {text}" if where else text)[:1000]
