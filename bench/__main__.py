@@ -11,6 +11,7 @@ from bench import (
     hapi_startup,
     indicators,
     intake_limits,
+    reads,
     views,
 )
 
@@ -21,6 +22,7 @@ BENCHMARKS = {
     "extract": extract.main,
     "intake-limits": intake_limits.main,
     "views": views.main,
+    "reads": reads.main,
     "backup": backup_drill.main,
 }
 
