@@ -1,8 +1,8 @@
 """Audit (auditor): search the audit store by who, what, when and outcome; export.
 
 The form's fields become the FHIR door's AuditEvent search parameters (facade/audit/search.py);
-events this process still holds in memory are written first, so a search sees everything
-recorded up to the moment it was asked (including the auditor's own page views).
+every answered request's event is committed before its answer left, so a search sees everything
+recorded up to the moment it was asked (including the auditor's own earlier page views).
 """
 
 from __future__ import annotations
