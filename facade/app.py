@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
+from starlette.datastructures import MutableHeaders
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facade import __version__
 from facade.api import health, metadata
@@ -28,6 +31,43 @@ from facade.settings import Settings
 from facade.submissions import api as submissions_api
 
 log = logging.getLogger("facade.request")
+
+
+class RequestContext:
+    """Pure ASGI middleware: the request id (kept only when it is a safe token; echoed, logged,
+    audited) and one log line per request."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        given = next((v for k, v in scope["headers"] if k == b"x-request-id"), None)
+        rid = safe_request_id(given.decode("latin-1") if given is not None else None)
+        token = request_id.set(rid)
+        started = time.perf_counter()
+        status = 0
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                MutableHeaders(scope=message)["X-Request-ID"] = rid
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+            log.info(
+                "%s %s -> %s",
+                scope["method"],
+                mask_text(scope["path"]),
+                status,
+                extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1)},
+            )
+        finally:
+            request_id.reset(token)
 
 
 def create_app(
@@ -56,27 +96,10 @@ def create_app(
     install_error_handlers(app)
     install_metrics(app)
 
-    @app.middleware("http")
-    async def _request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        # A client's request id is kept (echoed, logged, audited) only when it is a safe token.
-        rid = safe_request_id(request.headers.get("X-Request-ID"))
-        token = request_id.set(rid)
-        started = time.perf_counter()
-        try:
-            response = await call_next(request)
-            response.headers["X-Request-ID"] = rid
-            log.info(
-                "%s %s -> %s",
-                request.method,
-                mask_text(request.url.path),
-                response.status_code,
-                extra={"duration_ms": round((time.perf_counter() - started) * 1000, 1)},
-            )
-            return response
-        finally:
-            request_id.reset(token)
+    app.add_middleware(RequestContext)
+    # Compressed answers for clients that accept gzip (a 20-resource page: 36 KB -> 3.5 KB at
+    # level 1 for ~0.1 ms of CPU; higher levels buy a few hundred bytes for half as much again).
+    app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=settings.gzip_level)
 
     app.include_router(health.router)
     app.include_router(metadata.router)

@@ -60,6 +60,11 @@ class Settings(BaseSettings):
     upstream_connect_timeout_seconds: float = 5.0
     # HAPI on two cores saturates well below this; more connections only queue inside HAPI.
     upstream_max_connections: int = 16
+    # Ask HAPI for gzip answers: on one machine or a LAN it costs both sides CPU for nothing
+    # (measured: bench/README.md "reads"); across a slow link it can pay.
+    upstream_gzip: bool = False
+    # zlib level of the facade's own gzip answers (clients that send Accept-Encoding: gzip).
+    gzip_level: int = Field(default=1, ge=1, le=9)
 
     # -- the facade's own database (credentials, receipts, nonces, queue, audit)
     var_dir: Path = Field(default_factory=lambda: _repo_root() / "var")
@@ -107,6 +112,10 @@ class Settings(BaseSettings):
     # -- institution registry as every door checks it (facade/security/institutions.py): a status
     # is cached this long per process; `org disable` elsewhere takes effect within it (0: no cache)
     institution_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    # A verified access token's caller (client enabled, registration unchanged) is reused this
+    # long per process (never beyond the token's expiry); disabling a client through this
+    # process takes effect at once, elsewhere within this many seconds (0: check every request)
+    caller_cache_seconds: float = Field(default=5.0, ge=0, le=300)
 
     # -- FHIR front door: SMART Backend Services tokens (facade/security)
     access_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
@@ -129,8 +138,6 @@ class Settings(BaseSettings):
     fhir_max_string_length: int = Field(default=65_536, ge=1_024, le=1_048_576)
     # -- audit trail (facade/audit); six months is the legal floor for network logs in China
     audit_retention_days: int = Field(default=180, ge=1)
-    audit_forward_interval_seconds: float = 2.0
-    audit_forward_batch_size: int = Field(default=100, ge=1, le=500)
     # -- research view (mappings/views, facade/privacy): dates move by a secret per-patient offset in
     # [-N, -1] ∪ [1, N] days, so intervals stay exact but calendar dates do not
     research_date_shift_max_days: int = Field(default=50, ge=1, le=3650)

@@ -9,6 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from facade.app import create_app
+from facade.audit.events import AuditContext
 from facade.audit.log import AuditLog
 from facade.db import Database
 from facade.errors import Issue
@@ -82,27 +83,38 @@ def test_background_loops_log_the_traceback_and_go_on(
     caplog: pytest.LogCaptureFixture,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    quick = settings.model_copy(
-        update={"audit_forward_interval_seconds": 0.01, "forward_retry_base_seconds": 0.01}
-    )
+    quick = settings.model_copy(update={"forward_retry_base_seconds": 0.01})
     services = build_services(quick, database=database)
     forwarder, audit = services.forwarder, services.audit
     assert isinstance(forwarder, Forwarder) and isinstance(audit, AuditLog)
     monkeypatch.setattr(forwarder, "rounds", _fail)
-    monkeypatch.setattr(audit, "flush", _fail)
+
+    def no_database(*_args: object) -> None:
+        raise RuntimeError("database hiccup")
+
+    monkeypatch.setattr(audit, "_write", no_database)
+    refused: list[str] = []
 
     async def run_both() -> None:
         stop = asyncio.Event()
-        loops = asyncio.gather(forwarder.run_forever(stop), audit.run(services.upstream, stop))
-        await asyncio.sleep(0.1)  # several rounds, each failing
+        loops = asyncio.gather(forwarder.run_forever(stop), audit.run(stop))
+        await asyncio.sleep(0.1)  # several forwarder rounds, each failing
+        ctx = AuditContext(door="fhir", method="GET", path="/fhir/Encounter", interaction="read")
+        for _ in range(2):  # the request fails with the writer's error; the writer goes on
+            try:
+                await audit.record_async(ctx, 200)
+            except RuntimeError as exc:
+                refused.append(str(exc))
         stop.set()
         await asyncio.wait_for(loops, timeout=5)
         await services.upstream.aclose()
 
     with caplog.at_level(logging.ERROR):
         asyncio.run(run_both())
+    assert refused == ["database hiccup", "database hiccup"]
     failed = [r for r in caplog.records if "round failed" in r.getMessage()]
-    loggers = {r.name for r in failed}
-    assert loggers == {"facade.forward", "facade.audit.log"}
-    assert len(failed) > 2  # the loops kept going after the first failure
+    assert {r.name for r in failed} == {"facade.forward"}
+    assert len(failed) > 2  # the loop kept going after the first failure
     assert all(r.exc_info and "database hiccup" in str(r.exc_info[1]) for r in failed)
+    lost = [r for r in caplog.records if "could not be written" in r.getMessage()]
+    assert len(lost) == 2 and all(r.name == "facade.audit.log" for r in lost)

@@ -150,6 +150,14 @@ def _agents(ctx: AuditContext) -> list[dict[str, Any]]:
     return agents
 
 
+# Codings every event repeats, built once (they are only ever serialised, never changed).
+_SYSTEM_OBJECT = _coding(_ENTITY_TYPE, "2", "System Object")
+_PERSON = _coding(_ENTITY_TYPE, "1", "Person")
+_PATIENT_ROLE = _coding(_OBJECT_ROLE, "1", "Patient")
+_QUERY_ROLE = _coding(_OBJECT_ROLE, "24", "Query")
+_OTHER = _coding(_ENTITY_TYPE, "4", "Other")
+
+
 def _entities(ctx: AuditContext, base_url: str) -> list[dict[str, Any]]:
     entities: list[dict[str, Any]] = []
     for reference in ctx.entities:
@@ -161,7 +169,7 @@ def _entities(ctx: AuditContext, base_url: str) -> list[dict[str, Any]]:
                         "value": f"{base_url}/{reference}",
                     }
                 },
-                "type": _coding(_ENTITY_TYPE, "2", "System Object"),
+                "type": _SYSTEM_OBJECT,
                 "name": reference,
             }
         )
@@ -174,8 +182,8 @@ def _entities(ctx: AuditContext, base_url: str) -> list[dict[str, Any]]:
                         "value": f"{base_url}/{reference}",
                     }
                 },
-                "type": _coding(_ENTITY_TYPE, "1", "Person"),
-                "role": _coding(_OBJECT_ROLE, "1", "Patient"),
+                "type": _PERSON,
+                "role": _PATIENT_ROLE,
                 "name": reference,
             }
         )
@@ -186,15 +194,15 @@ def _entities(ctx: AuditContext, base_url: str) -> list[dict[str, Any]]:
         )
         entities.append(
             {
-                "type": _coding(_ENTITY_TYPE, "2", "System Object"),
-                "role": _coding(_OBJECT_ROLE, "24", "Query"),
+                "type": _SYSTEM_OBJECT,
+                "role": _QUERY_ROLE,
                 "query": base64.b64encode(text.encode("utf-8")).decode("ascii"),
             }
         )
     for key, value in ctx.extra.items():
         entities.append(
             {
-                "type": _coding(_ENTITY_TYPE, "4", "Other"),
+                "type": _OTHER,
                 "name": key,
                 "detail": [{"type": key, "valueString": value}],
             }

@@ -1,81 +1,82 @@
-"""AuditLog: record an AuditEvent in the facade database within the request, forward it to HAPI later.
+"""AuditLog: one AuditEvent per request, committed to the facade's append-only audit store.
 
-Durability: ``record`` commits the event to the ``audit_record`` outbox before the response
-leaves; a background loop (``run``) PUTs pending events into HAPI as ``AuditEvent/<id>`` in
-batch Bundles, retrying with back-off while HAPI is down, so an event is delayed, never lost.
-Tests call ``flush`` to forward everything deterministically.
+Nothing is lost: a request's event is committed before its response leaves, as the outbox did.
+While the app runs (``run``, started by ``facade.services.lifespan``) the commits are grouped:
+a request queues its event and waits; the writer links everything queued to the hash chain in
+one transaction and releases the waiting requests; whatever arrives meanwhile goes into the next
+transaction. So one commit serves many requests under load and costs one at c=1, with no timer
+and no backlog. Without the loop (operator commands, the native hook's worker threads, an app
+whose lifespan is not running) ``record`` writes the event at once. Nothing is sent to HAPI:
+auditors read the store through ``GET /fhir/AuditEvent`` and the console (facade/audit/api.py).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-import orjson
-from sqlalchemy import delete, func, select, update
-
 from facade.audit.events import AuditContext, audit_event
-from facade.audit.tables import AuditRecord
+from facade.audit.store import AuditQuery, AuditStore, Page, Verification
 from facade.db import Database
 from facade.db.tables import utcnow
-from facade.errors import UpstreamError
 from facade.native.audit import NativeAuditEvent
 from facade.native.codes import http_status
 from facade.settings import Settings
-from facade.upstream import UpstreamClient
 
 log = logging.getLogger(__name__)
 
-_LEASE = timedelta(seconds=60)
-_MAX_BACKOFF_SECONDS = 300
-
-
-@dataclass(frozen=True)
-class FlushResult:
-    """What one flush did."""
-
-    forwarded: int
-    failed: int
+# (event id, recorded, what happened, HTTP status): turned into an AuditEvent by the writer.
+_Pending = tuple[str, datetime, AuditContext, int]
 
 
 class AuditLog:
-    """The audit trail of one facade instance."""
+    """The audit trail of one facade process, over the installation's audit store."""
 
     def __init__(self, settings: Settings, database: Database) -> None:
         self.settings = settings
         self.database = database
+        self.store = AuditStore(database)
         self.base_url = settings.public_base_url + "/fhir"
+        # Events waiting for the writer's next transaction, each with its waiting request.
+        self._queue: list[tuple[_Pending, asyncio.Future[None]]] = []
+        self._wake: asyncio.Event | None = None  # set while the writer runs
+        self._loop: asyncio.AbstractEventLoop | None = None  # the writer's event loop
 
-    # -- recording (synchronous: call from a worker thread inside async code)
+    # -- recording
+
+    @staticmethod
+    def _item(ctx: AuditContext, status: int) -> _Pending:
+        now = utcnow()
+        # Millisecond precision, as AuditEvent.recorded shows it: the column and the JSON agree.
+        return (
+            str(uuid.uuid4()),
+            now.replace(microsecond=now.microsecond // 1000 * 1000),
+            ctx,
+            status,
+        )
 
     def record(self, ctx: AuditContext, status: int) -> str:
-        """Store the AuditEvent of a finished request; returns its id. Commits before returning."""
-        event_id = str(uuid.uuid4())
-        now = utcnow()
-        body = audit_event(
-            ctx, event_id=event_id, recorded=now, status=status, base_url=self.base_url
-        )
-        row = AuditRecord(
-            id=event_id,
-            recorded_at=now,
-            door=ctx.door,
-            interaction=ctx.interaction[:64],
-            client_id=ctx.client_id,
-            org_code=ctx.org_code,
-            outcome=body["outcome"],
-            body=orjson.dumps(body).decode(),
-            attempts=0,
-            next_attempt_at=now,
-        )
-        with self.database.session() as session:
-            session.add(row)
-        return event_id
+        """Write the AuditEvent of a finished request now (a blocking call); returns its id."""
+        item = self._item(ctx, status)
+        self._write([item])
+        return item[0]
+
+    async def record_async(self, ctx: AuditContext, status: int) -> str:
+        """``record`` from async code: returns once the event is committed (grouped with other
+        requests' events while the writer runs, else written in a worker thread)."""
+        wake = self._wake
+        if wake is None or asyncio.get_running_loop() is not self._loop:
+            return await asyncio.to_thread(self.record, ctx, status)
+        item = self._item(ctx, status)
+        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, committed))
+        wake.set()
+        await committed
+        return item[0]
 
     def record_native(
         self,
@@ -149,171 +150,75 @@ class AuditLog:
             authenticated=event.signature_verified,
         )
 
-    # -- forwarding
+    # -- writing
 
-    def _claim(self, owner: str, *, due_only: bool) -> list[AuditRecord]:
-        now = utcnow()
-        with self.database.session() as session:
-            candidates = select(AuditRecord.id).where(AuditRecord.forwarded_at.is_(None))
-            if due_only:
-                candidates = candidates.where(AuditRecord.next_attempt_at <= now)
-            free = (AuditRecord.lease_until.is_(None)) | (AuditRecord.lease_until < now)
-            ids = (
-                candidates.where(free)
-                .order_by(AuditRecord.recorded_at)
-                .limit(self.settings.audit_forward_batch_size)
+    def _write(self, items: list[_Pending]) -> None:
+        events = [
+            (
+                ctx.door,
+                audit_event(
+                    ctx, event_id=event_id, recorded=at, status=status, base_url=self.base_url
+                ),
             )
-            # The lease condition is repeated in the UPDATE so a concurrent claimer loses cleanly.
-            session.execute(
-                update(AuditRecord)
-                .where(AuditRecord.id.in_(ids.scalar_subquery()), free)
-                .values(lease_owner=owner, lease_until=now + _LEASE)
-                .execution_options(synchronize_session=False)
-            )
-        with self.database.session() as session:
-            rows = session.scalars(
-                select(AuditRecord).where(
-                    AuditRecord.lease_owner == owner, AuditRecord.forwarded_at.is_(None)
-                )
-            )
-            return list(rows)
+            for event_id, at, ctx, status in items
+        ]
+        self.store.append(events)
 
-    def _claimed_elsewhere(self) -> bool:
-        """Whether unforwarded rows are under another worker's live lease."""
-        with self.database.session() as session:
-            count = session.scalar(
-                select(func.count()).where(
-                    AuditRecord.forwarded_at.is_(None), AuditRecord.lease_until > utcnow()
-                )
-            )
-        return bool(count)
-
-    def _settle(self, owner: str, done: list[str], failed: dict[str, str]) -> None:
-        now = utcnow()
-        with self.database.session() as session:
-            if done:
-                session.execute(
-                    update(AuditRecord)
-                    .where(AuditRecord.id.in_(done))
-                    .values(forwarded_at=now, lease_owner=None, lease_until=None, last_error=None)
-                    .execution_options(synchronize_session=False)
-                )
-            for event_id, error in failed.items():
-                row = session.get(AuditRecord, event_id)
-                if row is None or row.lease_owner != owner:
-                    continue
-                row.attempts += 1
-                row.next_attempt_at = now + timedelta(
-                    seconds=min(2**row.attempts, _MAX_BACKOFF_SECONDS)
-                )
-                row.last_error = error[:500]
-                row.lease_owner = None
-                row.lease_until = None
-
-    async def _forward(
-        self, upstream: UpstreamClient, rows: list[AuditRecord]
-    ) -> tuple[list[str], dict[str, str]]:
-        bundle = {
-            "resourceType": "Bundle",
-            "type": "batch",
-            "entry": [
-                {
-                    "resource": orjson.loads(row.body),
-                    "request": {"method": "PUT", "url": f"AuditEvent/{row.id}"},
-                }
-                for row in rows
-            ],
-        }
+    async def _commit(self, batch: list[tuple[_Pending, asyncio.Future[None]]]) -> None:
         try:
-            answer = await upstream.transaction(bundle)
-        except UpstreamError as exc:
-            return [], {row.id: exc.message for row in rows}
-        done: list[str] = []
-        failed: dict[str, str] = {}
-        entries = answer.get("entry", [])
-        for row, entry in zip(rows, entries, strict=False):
-            status = str((entry.get("response") or {}).get("status", ""))
-            if status[:1] == "2":
-                done.append(row.id)
-            else:
-                failed[row.id] = f"HAPI answered {status}: {_outcome_text(entry)}"
-        for row in rows[len(entries) :]:
-            failed[row.id] = "no response entry from HAPI"
-        return done, failed
+            await asyncio.to_thread(self._write, [item for item, _ in batch])
+        except Exception as exc:  # the requests fail (500): nothing is answered unaudited
+            log.exception("%d audit events could not be written", len(batch))
+            for _, committed in batch:
+                if not committed.done():
+                    committed.set_exception(exc)
+            return
+        for _, committed in batch:
+            if not committed.done():  # a cancelled request's event is stored all the same
+                committed.set_result(None)
 
-    async def flush(self, upstream: UpstreamClient, *, due_only: bool = False) -> FlushResult:
-        """Forward pending events until none is left (or HAPI fails); returns the tally.
+    @property
+    def pending(self) -> int:
+        """Events queued in this process and not committed yet (their requests are waiting)."""
+        return len(self._queue)
 
-        ``due_only`` respects back-off after failures (the background loop); tests and the
-        ``audit flush`` command forward everything pending, and also wait for rows another
-        worker has claimed, so that on return every event recorded before the call is in HAPI
-        (unless HAPI failed).
-        """
-        owner = secrets.token_hex(8)
-        forwarded = failed = 0
-        while True:
-            rows = await asyncio.to_thread(self._claim, owner, due_only=due_only)
-            if not rows:
-                if due_only or not await asyncio.to_thread(self._claimed_elsewhere):
-                    break
-                await asyncio.sleep(0.05)
-                continue
-            done, errors = await self._forward(upstream, rows)
-            await asyncio.to_thread(self._settle, owner, done, errors)
-            forwarded += len(done)
-            failed += len(errors)
-            if errors:
-                log.warning(
-                    "audit events not forwarded yet: %d (%s)",
-                    len(errors),
-                    next(iter(errors.values())),
-                )
-                break
-        return FlushResult(forwarded, failed)
+    async def run(self, stop: asyncio.Event) -> None:
+        """Commit queued events, one transaction per round, until ``stop``; then the rest."""
+        self._loop = asyncio.get_running_loop()
+        wake = self._wake = asyncio.Event()
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while True:
+                if not self._queue:
+                    if stop.is_set():
+                        break
+                    woken = asyncio.create_task(wake.wait())
+                    await asyncio.wait({woken, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    woken.cancel()
+                wake.clear()
+                batch, self._queue = self._queue, []
+                if batch:
+                    await self._commit(batch)
+        finally:
+            self._wake = None  # later events are written by their own requests
+            stopping.cancel()
+            batch, self._queue = self._queue, []
+            if batch:
+                await self._commit(batch)
 
-    async def run(self, upstream: UpstreamClient, stop: asyncio.Event) -> None:
-        """Forward every ``audit_forward_interval_seconds`` until ``stop`` is set (the app lifespan runs this)."""
-        while not stop.is_set():
-            try:
-                await self.flush(upstream, due_only=True)
-            except Exception:  # the loop must survive a database hiccup; the next round retries
-                log.exception("audit forwarding round failed")
-            try:
-                await asyncio.wait_for(
-                    stop.wait(), timeout=self.settings.audit_forward_interval_seconds
-                )
-            except TimeoutError:
-                pass
+    # -- reading, integrity, retention
 
-    # -- inspection and retention
+    def search(self, query: AuditQuery) -> Page:
+        """One page of stored events (facade.audit.store.AuditStore.search)."""
+        return self.store.search(query)
 
     def status(self) -> dict[str, Any]:
-        """Counts for operators: pending, forwarded, failing, oldest pending time."""
-        with self.database.session() as session:
-            pending = (
-                session.scalar(select(func.count()).where(AuditRecord.forwarded_at.is_(None))) or 0
-            )
-            forwarded = (
-                session.scalar(select(func.count()).where(AuditRecord.forwarded_at.is_not(None)))
-                or 0
-            )
-            failing = (
-                session.scalar(
-                    select(func.count()).where(
-                        AuditRecord.forwarded_at.is_(None), AuditRecord.attempts > 0
-                    )
-                )
-                or 0
-            )
-            oldest = session.scalar(
-                select(func.min(AuditRecord.recorded_at)).where(AuditRecord.forwarded_at.is_(None))
-            )
-        return {
-            "pending": pending,
-            "forwarded": forwarded,
-            "failing": failing,
-            "oldest_pending": oldest.isoformat() if oldest else None,
-        }
+        """For operators: events stored, waiting in this process, chain head, last purge."""
+        return {**self.store.status(), "pending": self.pending}
+
+    def verify(self) -> Verification:
+        """Check every link of the chain (facade.audit.store.AuditStore.verify)."""
+        return self.store.verify()
 
     def cutoff(self, days: int | None = None) -> datetime:
         """The instant before which events are past retention."""
@@ -321,45 +226,6 @@ class AuditLog:
             days=days if days is not None else self.settings.audit_retention_days
         )
 
-    def purge_local(self, cutoff: datetime) -> dict[str, int]:
-        """Delete forwarded outbox rows older than ``cutoff``; unforwarded rows are never deleted."""
-        with self.database.session() as session:
-            deleted = session.execute(
-                delete(AuditRecord).where(
-                    AuditRecord.recorded_at < cutoff, AuditRecord.forwarded_at.is_not(None)
-                )
-            )
-            kept = (
-                session.scalar(
-                    select(func.count()).where(
-                        AuditRecord.recorded_at < cutoff, AuditRecord.forwarded_at.is_(None)
-                    )
-                )
-                or 0
-            )
-        return {"deleted": int(getattr(deleted, "rowcount", 0) or 0), "kept_unforwarded": kept}
-
-    async def purge_remote(self, upstream: UpstreamClient, cutoff: datetime) -> int:
-        """Delete this facade's AuditEvents recorded before ``cutoff`` from HAPI; returns how many."""
-        stamp = cutoff.isoformat(timespec="seconds").replace("+00:00", "Z")
-        deleted = 0
-        while True:
-            page = await upstream.get_json(
-                "AuditEvent",
-                {"site": "vte-facade", "date": f"lt{stamp}", "_elements": "id", "_count": "200"},
-            )
-            ids = [e["resource"]["id"] for e in page.get("entry", []) if "resource" in e]
-            if not ids:
-                return deleted
-            for event_id in ids:
-                await upstream.request("DELETE", f"AuditEvent/{event_id}")
-                deleted += 1
-
-
-def _outcome_text(entry: dict[str, Any]) -> str:
-    outcome = (entry.get("response") or {}).get("outcome") or {}
-    for issue in outcome.get("issue", []):
-        text = issue.get("diagnostics") or (issue.get("details") or {}).get("text")
-        if text:
-            return str(text)[:300]
-    return "no details"
+    def purge(self, cutoff: datetime) -> dict[str, Any]:
+        """Delete events past retention, leaving an anchor so the chain stays verifiable."""
+        return self.store.purge(cutoff)

@@ -2,7 +2,7 @@
 
 The handler (and its dependencies) fill ``request.state.audit`` (an AuditContext) with who, what
 and which resources; the route records it with the final status before the response leaves, so
-the outbox row exists whenever the client has seen an answer.
+the event is queued (or, outside a running app, written) before the response leaves.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 from fastapi import Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from facade.api.responses import FhirResponse
@@ -83,13 +82,13 @@ class AuditedRoute(APIRoute):
                 status = http_status_of(exc)
             except (RequestValidationError, HTTPException) as exc:
                 status = 400 if isinstance(exc, RequestValidationError) else exc.status_code
-                await run_in_threadpool(log.record, ctx, status)
+                await log.record_async(ctx, status)
                 raise
             except Exception:
                 ctx.detail = ctx.detail or "internal error"
-                await run_in_threadpool(log.record, ctx, 500)
+                await log.record_async(ctx, 500)
                 raise
-            await run_in_threadpool(log.record, ctx, status)
+            await log.record_async(ctx, status)
             return response
 
         return handler

@@ -1,17 +1,17 @@
-"""``vte-facade audit status|flush|purge``: the audit outbox and its retention."""
+"""``vte-facade audit status|verify|purge``: the audit store, its hash chain and its retention."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
-from facade.cli.output import JsonOption, console, emit, fail, open_database, settings
+from facade.cli.output import JsonOption, console, emit, open_database, settings
 
 if TYPE_CHECKING:
     from facade.audit.log import AuditLog
 
-app = typer.Typer(help="Inspect, forward and purge the audit trail.", no_args_is_help=True)
+app = typer.Typer(help="Inspect, verify and purge the audit store.", no_args_is_help=True)
 
 
 def _log(json: bool) -> AuditLog:
@@ -22,46 +22,64 @@ def _log(json: bool) -> AuditLog:
 
 @app.command()
 def status(json: JsonOption = False) -> None:
-    """Pending (not yet in HAPI), forwarded and failing events; exits 3 when some are failing."""
-    status = _log(json).status()
+    """Events stored, the chain head, the newest event and the last purge."""
+    found = _log(json).status()
     data = {
-        "pending": status["pending"],
-        "forwarded": status["forwarded"],
-        "failing": status["failing"],
-        "oldestPending": status["oldest_pending"],
+        "stored": found["stored"],
+        "headSeq": found["head_seq"],
+        "headHash": found["head_hash"],
+        "purgedThrough": found["purged_through"],
+        "lastPurge": found["last_purge"],
+        "newest": found["newest"],
     }
     emit(
         data,
         json,
         lambda d: console.print(
-            f"pending {d['pending']}  forwarded {d['forwarded']}  failing {d['failing']}"
-            + (f"  oldest pending {d['oldestPending']}" if d["oldestPending"] else "")
+            f"stored {d['stored']}  head #{d['headSeq']} {d['headHash'][:16]}…"
+            + (f"  newest {d['newest']}" if d["newest"] else "")
+            + (
+                f"  purged through #{d['purgedThrough']} ({d['lastPurge']})"
+                if d["lastPurge"]
+                else ""
+            ),
+            highlight=False,
         ),
     )
-    if data["failing"]:
-        raise typer.Exit(3)
 
 
 @app.command()
-def flush(json: JsonOption = False) -> None:
-    """Forward every pending event to HAPI now (the running facade does this continuously)."""
-    import asyncio
+def verify(json: JsonOption = False) -> None:
+    """Check every link of the hash chain; exits 3 and names the first broken link if one fails."""
+    result = _log(json).verify()
+    data = {
+        "ok": result.ok,
+        "checked": result.checked,
+        "firstSeq": result.first_seq,
+        "lastSeq": result.last_seq,
+        "anchorSeq": result.anchor_seq,
+        "broken": None
+        if result.broken is None
+        else {"seq": result.broken.seq, "id": result.broken.id, "reason": result.broken.reason},
+    }
 
-    log = _log(json)
+    def human(d: dict[str, object]) -> None:
+        if result.broken is None:
+            console.print(
+                f"chain intact: {d['checked']} events checked"
+                + (f" (from anchor #{d['anchorSeq']})" if result.anchor_seq else ""),
+                highlight=False,
+            )
+        else:
+            console.print(
+                f"[red]chain broken at #{result.broken.seq}[/]"
+                + (f" (AuditEvent/{result.broken.id})" if result.broken.id else "")
+                + f": {result.broken.reason}; {d['checked']} events before it hold",
+                highlight=False,
+            )
 
-    async def run() -> dict[str, int]:
-        from facade.upstream import UpstreamClient
-
-        upstream = UpstreamClient(log.settings)
-        try:
-            result = await log.flush(upstream)
-        finally:
-            await upstream.aclose()
-        return {"forwarded": result.forwarded, "failed": result.failed}
-
-    data = asyncio.run(run())
-    emit(data, json, lambda d: console.print(f"forwarded {d['forwarded']}, failed {d['failed']}"))
-    if data["failed"]:
+    emit(data, json, human)
+    if not result.ok:
         raise typer.Exit(3)
 
 
@@ -70,48 +88,23 @@ def purge(
     days: int | None = typer.Option(
         None, min=1, help="Keep this many days (default VTE_AUDIT_RETENTION_DAYS, 180)."
     ),
-    remote: bool = typer.Option(True, help="Also delete expired AuditEvents from HAPI."),
     json: JsonOption = False,
 ) -> None:
-    """Delete audit events past retention (forwarded ones only; pending events are never purged)."""
-    import asyncio
-
-    from facade.errors import UpstreamError
-    from facade.upstream import UpstreamClient
-
+    """Delete events past retention; an anchor keeps the rest of the chain verifiable."""
     log = _log(json)
     cutoff = log.cutoff(days)
-    local = log.purge_local(cutoff)
-    data: dict[str, Any] = {
+    result = log.purge(cutoff)
+    data = {
         "cutoff": cutoff.isoformat(),
-        "deleted": local["deleted"],
-        "keptUnforwarded": local["kept_unforwarded"],
+        "deleted": result["deleted"],
+        "purgedThrough": result["purged_through"],
     }
-
-    async def run() -> int:
-        upstream = UpstreamClient(log.settings)
-        try:
-            return await log.purge_remote(upstream, cutoff)
-        finally:
-            await upstream.aclose()
-
-    if remote:
-        try:
-            data["deletedInHapi"] = asyncio.run(run())
-        except UpstreamError as exc:
-            raise fail(
-                f"local purge done ({data['deleted']} rows); HAPI purge failed: {exc.message}", json
-            ) from exc
     emit(
         data,
         json,
         lambda d: console.print(
-            f"purged events before {d['cutoff']}: {d['deleted']} local rows"
-            + (f", {d['deletedInHapi']} in HAPI" if "deletedInHapi" in d else "")
-            + (
-                f"; {d['keptUnforwarded']} old rows kept because they never reached HAPI"
-                if d["keptUnforwarded"]
-                else ""
-            )
+            f"purged events before {d['cutoff']}: {d['deleted']} deleted; "
+            f"the chain is anchored at #{d['purgedThrough']}",
+            highlight=False,
         ),
     )

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
 
 from facade.api.deps import FrontDoorDep, UpstreamDep
 from facade.api.responses import FhirResponse
+from facade.audit.api import STORED_TYPE
 from facade.audit.events import AuditContext
 from facade.audit.route import AuditedRoute, audit_context
 from facade.errors import Forbidden, InvalidInput, Issue, NotFound
@@ -73,6 +75,8 @@ def _opened(
     ctx = audit_context(request)
     ctx.interaction, ctx.action, ctx.resource_type = interaction, action, rtype
     _served(rtype)
+    if rtype == STORED_TYPE:  # search and read are facade/audit/api.py's; events never change
+        raise NotFound(f"{rtype} has no history here: audit events are never changed")
     require(principal, rtype, permission)
     return ctx
 
@@ -95,7 +99,8 @@ async def _bundle_answer(
     """Fetch a search or history Bundle upstream and present it in the caller's view."""
     bundle = await upstream.get_json(path, _grouped(params))
     body = await present_bundle(bundle, principal, door, upstream, ctx, _self_url(door, request))
-    return FhirResponse(upstream.address.scrub(body))
+    # Serialised once; the upstream's address is replaced in the bytes (URLs need no escaping).
+    return FhirResponse(upstream.address.scrub_bytes(orjson.dumps(body)))
 
 
 async def _resource_answer(
@@ -109,9 +114,10 @@ async def _resource_answer(
 ) -> FhirResponse:
     """Read ``rtype/rid`` (plus ``suffix``, e.g. a version) if visible, presented with its ETag."""
     real = _real_id(principal, door, rtype, rid)
+    ctx.touch(f"{rtype}/{real}")  # what was asked for is audited, even when it is not shown
     resource = await _read_visible(upstream, principal, f"{rtype}/{real}{suffix}", rtype, rid)
     body = await present_resource(resource, principal, door, upstream, ctx)
-    return FhirResponse(upstream.address.scrub(body), headers=_etag(body))
+    return FhirResponse(upstream.address.scrub_bytes(orjson.dumps(body)), headers=_etag(body))
 
 
 @router.get("")

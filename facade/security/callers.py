@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -35,6 +36,7 @@ from facade.settings import Settings
 
 _TIMESTAMP = re.compile(r"[0-9]{13}")
 PURGE_EVERY_MS = 60_000
+_MAX_CALLERS = 10_000  # live tokens cached per process; the cache starts over when full
 
 
 class InstitutionRefused(Forbidden):
@@ -97,6 +99,8 @@ class CallerCheck:
         self.platform_sm2 = sm2.platform_keys(settings)
         self._last_purge_ms = 0
         self._purge_lock = threading.Lock()
+        # token -> (reuse until (monotonic), registry generations when checked, principal)
+        self._callers: dict[str, tuple[float, tuple[int, int], Principal]] = {}
 
     @classmethod
     def for_database(cls, settings: Settings, database: Database) -> CallerCheck:
@@ -267,7 +271,41 @@ class CallerCheck:
         return client
 
     def principal(self, token: str) -> Principal:
-        """The caller of a FHIR request: a valid token of an enabled client, institution active."""
+        """The caller of a FHIR request: a valid token of an enabled client, institution active.
+
+        A caller found good is reused for ``caller_cache_seconds``, never past the token's expiry
+        nor past the institution status it was checked against (``institution_cache_seconds``),
+        and not after this process changed a client or an institution. So a client disabled
+        anywhere is refused within ``caller_cache_seconds``, an institution within
+        ``institution_cache_seconds``, as before the cache.
+        """
+        cached = self.cached_principal(token)
+        if cached is not None:
+            return cached
+        generations = self._generations()
         principal = self.tokens.verify(token)
         self.require_institution(principal.role, principal.org_code)
+        ttl = min(self.settings.caller_cache_seconds, principal.expires_at - time.time())
+        if principal.org_code is not None and policy(principal.role).needs_org:
+            fresh = self.institutions.fresh_for(principal.org_code)
+            ttl = min(ttl, fresh) if fresh > 0 else ttl
+        if ttl > 0:
+            until = time.monotonic() + ttl
+            if len(self._callers) >= _MAX_CALLERS:
+                self._callers.clear()
+            self._callers[token] = (until, generations, principal)
         return principal
+
+    def cached_principal(self, token: str) -> Principal | None:
+        """The caller of ``token`` if it was checked recently (no I/O: safe on the event loop)."""
+        hit = self._callers.get(token)
+        if hit is None:
+            return None
+        until, generations, principal = hit
+        if until <= time.monotonic() or generations != self._generations():
+            self._callers.pop(token, None)
+            return None
+        return principal
+
+    def _generations(self) -> tuple[int, int]:
+        return self.institutions.generation, self.tokens.registry.generation

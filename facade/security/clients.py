@@ -72,6 +72,8 @@ class ClientRegistry:
     def __init__(self, database: Database, institutions: InstitutionRegistry | None = None) -> None:
         self.database = database
         self.institutions = institutions or InstitutionRegistry(database, ttl_seconds=0)
+        # Bumped by every change through this registry (the caller cache drops what it made stale).
+        self.generation = 0
 
     def register(
         self,
@@ -171,7 +173,8 @@ class ClientRegistry:
             if row.enabled:
                 row.enabled = False
                 row.disabled_at = utcnow()
-            return _info(row)
+        self.generation += 1
+        return _info(row)
 
     def remember_assertion(self, client_id: str, jti: str, expires_at: datetime) -> bool:
         """Record a used assertion id; False when the client already used it (a replay)."""

@@ -16,8 +16,9 @@ from facade.security.tokens import Principal, claimed_client
 async def current_principal(request: Request, callers: CallersDep) -> Principal:
     """The caller, from ``Authorization: Bearer <access token>``; 401 when absent or invalid.
 
-    ``CallerCheck.principal`` decides (token, client, institution). The claimed client id goes
-    into the audit context first, so refused requests are attributed.
+    ``CallerCheck.principal`` decides (token, client, institution), in a worker thread unless
+    the token's caller was checked moments ago. The claimed client id goes into the audit
+    context first, so refused requests are attributed.
     """
     ctx = audit_context(request)
     header = request.headers.get("Authorization", "")
@@ -25,8 +26,10 @@ async def current_principal(request: Request, callers: CallersDep) -> Principal:
     if scheme.lower() != "bearer" or not token.strip():
         raise NotAuthenticated("a bearer access token is required (SMART Backend Services)")
     token = token.strip()
-    ctx.client_id = claimed_client(token)
-    principal = await run_in_threadpool(callers.principal, token)
+    principal = callers.cached_principal(token)
+    if principal is None:
+        ctx.client_id = claimed_client(token)
+        principal = await run_in_threadpool(callers.principal, token)
     ctx.client_id = principal.client_id
     ctx.client_name = principal.name
     ctx.role = principal.role.value

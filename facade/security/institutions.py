@@ -46,6 +46,9 @@ class InstitutionRegistry:
         self._clock = clock
         self._cache: dict[str, tuple[float, InstitutionStatus]] = {}
         self._lock = threading.Lock()
+        # Bumped by every change made through this registry: caches built on answers of this
+        # process (the caller cache) compare it to drop what such a change made stale.
+        self.generation = 0
 
     def status(self, org_code: str) -> InstitutionStatus:
         """The institution's status (cached for ``ttl_seconds``)."""
@@ -69,6 +72,13 @@ class InstitutionRegistry:
                     self._cache.clear()
                 self._cache[org_code] = (now + self.ttl_seconds, status)
         return status
+
+    def fresh_for(self, org_code: str) -> float:
+        """Seconds this process keeps answering the cached status of ``org_code`` (0: not cached,
+        so the last answer came from the database)."""
+        with self._lock:
+            cached = self._cache.get(org_code)
+        return max(0.0, cached[0] - self._clock()) if cached is not None else 0.0
 
     def refusal(self, org_code: str | None) -> str | None:
         """Why a caller acting for ``org_code`` must be refused, or None when it is active."""
@@ -163,6 +173,7 @@ class InstitutionRegistry:
     def invalidate(self, org_code: str | None = None) -> None:
         """Forget the cached status of one institution (or of all)."""
         with self._lock:
+            self.generation += 1
             if org_code is None:
                 self._cache.clear()
             else:

@@ -2,7 +2,9 @@
 
 Access tokens are HS256 JWTs signed with ``token_signing_key``; only this facade issues and reads
 them, so a symmetric key is enough. They carry role, organisation and the granted scopes, and are
-checked against the client registry on every request, so disabling a client takes effect at once.
+checked against the client registry; ``CallerCheck`` reuses a verified token's caller for at most
+``caller_cache_seconds`` (default 5 s), so disabling a client takes effect at once in the process
+that disabled it and within that time everywhere else.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ class Principal:
     org_code: str | None
     scopes: ScopeSet
     token_id: str
+    expires_at: float = 0.0  # the token's exp (Unix seconds)
 
     @property
     def policy(self) -> RolePolicy:
@@ -208,6 +211,7 @@ class TokenService:
             org_code=client.org_code,
             scopes=scopes,
             token_id=str(claims["jti"]),
+            expires_at=float(claims["exp"]),
         )
 
 

@@ -1,4 +1,10 @@
-"""UpstreamClient: one long-lived httpx.AsyncClient to HAPI with bounded concurrency and timeouts."""
+"""UpstreamClient: long-lived connection pools to HAPI with bounded concurrency and timeouts.
+
+GETs (every read and search, the read path's hot loop) go through aiohttp, whose C HTTP parser
+and pool hold up under concurrency; everything else (writes, and a client built with a test
+transport) through httpx. Both share one semaphore no larger than the pool, so requests wait
+here, never inside a pool (encode/httpx#3215).
+"""
 
 from __future__ import annotations
 
@@ -8,6 +14,7 @@ import time
 from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
+import aiohttp
 import httpx
 import orjson
 
@@ -37,19 +44,88 @@ class UpstreamClient:
         self.address = UpstreamAddress(self.base_url, settings.public_base_url + "/fhir")
         limit = settings.upstream_max_connections
         self._gate = asyncio.Semaphore(limit)
+        self._limit = limit
+        self._timeout = aiohttp.ClientTimeout(
+            total=settings.upstream_timeout_seconds,
+            sock_connect=settings.upstream_connect_timeout_seconds,
+        )
+        self._headers = {
+            "Accept": FHIR_JSON,
+            # Uncompressed unless asked: on loopback or a LAN gzip costs HAPI and us CPU for nothing.
+            "Accept-Encoding": "gzip" if settings.upstream_gzip else "identity",
+        }
+        # aiohttp for GETs, bound to the event loop of the first GET (None: not opened yet; a
+        # test transport keeps every request on httpx).
+        self._aio: aiohttp.ClientSession | None = None
+        self._aio_loop: asyncio.AbstractEventLoop | None = None
+        self._use_aio = transport is None
         self._http = httpx.AsyncClient(
             base_url=self.base_url + "/",
             timeout=httpx.Timeout(
                 settings.upstream_timeout_seconds, connect=settings.upstream_connect_timeout_seconds
             ),
             limits=httpx.Limits(max_connections=limit, max_keepalive_connections=limit),
-            headers={"Accept": FHIR_JSON},
+            headers=self._headers,
             transport=transport,
         )
 
     async def aclose(self) -> None:
-        """Close the connection pool."""
+        """Close the connection pools."""
         await self._http.aclose()
+        if self._aio is not None:
+            if self._aio_loop is asyncio.get_running_loop():
+                await self._aio.close()
+            else:  # its loop has ended: nothing left to close there
+                self._aio.detach()
+            self._aio = None
+
+    def _session(self) -> aiohttp.ClientSession | None:
+        """The aiohttp session of the running loop (None: use httpx, e.g. in another loop)."""
+        if not self._use_aio:
+            return None
+        loop = asyncio.get_running_loop()
+        if self._aio is None:
+            self._aio = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._limit, limit_per_host=self._limit),
+                timeout=self._timeout,
+                headers=self._headers,
+                auto_decompress=True,
+            )
+            self._aio_loop = loop
+        return self._aio if self._aio_loop is loop else None
+
+    def _url(self, path: str) -> str:
+        return path if "://" in path else f"{self.base_url}/{path}" if path else self.base_url
+
+    async def _get(self, path: str, params: Mapping[str, str | list[str]] | None) -> bytes:
+        """GET through aiohttp; the same errors, metrics and address hiding as ``request``."""
+        session = self._session()
+        if session is None:
+            return (await self.request("GET", path, params=params)).content
+        query = [
+            (k, item)
+            for k, v in (params or {}).items()
+            for item in ([v] if isinstance(v, str) else v)
+        ]
+        async with self._gate:
+            started = time.perf_counter()
+            try:
+                async with session.get(self._url(path), params=query or None) as response:
+                    status, content = response.status, await response.read()
+            except TimeoutError as exc:
+                UPSTREAM_LATENCY.labels("GET", "unavailable").observe(time.perf_counter() - started)
+                log.debug("FHIR server %s timed out on GET %s", self.base_url, path)
+                raise UpstreamUnavailable(
+                    f"FHIR server timed out on GET {self.address.text(path)}"
+                ) from exc
+            except aiohttp.ClientError as exc:
+                UPSTREAM_LATENCY.labels("GET", "unavailable").observe(time.perf_counter() - started)
+                log.debug("FHIR server %s unreachable: %r", self.base_url, exc)
+                raise UpstreamUnavailable(f"FHIR server unreachable: {type(exc).__name__}") from exc
+            UPSTREAM_LATENCY.labels("GET", _outcome(status)).observe(time.perf_counter() - started)
+        if status >= 400:
+            self._raise(status, content)
+        return content
 
     async def request(
         self,
@@ -101,16 +177,19 @@ class UpstreamClient:
                 time.perf_counter() - started
             )
         if response.status_code >= 400:
-            body = self.address.scrub(_json_or_none(response))
-            text = upstream_message(body, f"FHIR server answered {response.status_code}")
-            if response.status_code in _RETRYABLE:
-                raise UpstreamUnavailable(f"FHIR server temporarily failed: {text}")
-            raise UpstreamRejected(text, upstream_status=response.status_code, outcome=body)
+            self._raise(response.status_code, response.content)
         return response
+
+    def _raise(self, status: int, content: bytes) -> None:
+        body = self.address.scrub(_json_or_none(content))
+        text = upstream_message(body, f"FHIR server answered {status}")
+        if status in _RETRYABLE:
+            raise UpstreamUnavailable(f"FHIR server temporarily failed: {text}")
+        raise UpstreamRejected(text, upstream_status=status, outcome=body)
 
     async def get_json(self, path: str, params: Mapping[str, str | list[str]] | None = None) -> Any:
         """GET and parse FHIR JSON."""
-        return orjson.loads((await self.request("GET", path, params=params)).content)
+        return orjson.loads(await self._get(path, params))
 
     async def send_json(
         self, method: str, path: str, body: Any, headers: Mapping[str, str] | None = None
@@ -162,9 +241,9 @@ class UpstreamClient:
             page = await self.get_json(next_url) if next_url else None
 
 
-def _json_or_none(response: httpx.Response) -> dict[str, Any] | None:
+def _json_or_none(content: bytes) -> dict[str, Any] | None:
     try:
-        body = orjson.loads(response.content)
+        body = orjson.loads(content)
     except orjson.JSONDecodeError:
         return None
     return body if isinstance(body, dict) else None

@@ -1,140 +1,21 @@
-"""The audit outbox: recorded in the request, forwarded idempotently, retried while HAPI is down."""
+"""The audit trail as requests make it: one event per request, refusals included, nothing personal."""
 
 from __future__ import annotations
 
-import asyncio
 import base64
-from datetime import timedelta
 from typing import Any
 
-import httpx
 import orjson
 import pytest
 from fastapi.testclient import TestClient
 from smart_kit import admitted_org, get_token, random_org, register
-from sqlalchemy import select, update
+from sqlalchemy import select
 
-from facade.audit.events import AuditContext
 from facade.audit.log import AuditLog
 from facade.audit.tables import AuditRecord
 from facade.db import Database
 from facade.native.audit import NativeAuditEvent
 from facade.settings import Settings
-from facade.upstream import UpstreamClient
-
-
-class FakeHapi:
-    """Answers batch Bundles of PUT AuditEvent/<id>; can be 'down'."""
-
-    def __init__(self) -> None:
-        self.stored: dict[str, dict[str, Any]] = {}
-        self.down = False
-        self.reject: set[str] = set()
-
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        if self.down:
-            raise httpx.ConnectError("down")
-        bundle = orjson.loads(request.content)
-        answers = []
-        for entry in bundle["entry"]:
-            event_id = entry["request"]["url"].split("/")[1]
-            if event_id in self.reject:
-                answers.append({"response": {"status": "400 Bad Request"}})
-                continue
-            self.stored[event_id] = entry["resource"]
-            answers.append({"response": {"status": "201 Created"}})
-        return httpx.Response(
-            200, json={"resourceType": "Bundle", "type": "batch-response", "entry": answers}
-        )
-
-    def client(self, settings: Settings) -> UpstreamClient:
-        return UpstreamClient(settings, transport=httpx.MockTransport(self.handler))
-
-
-def _ctx(n: int) -> AuditContext:
-    ctx = AuditContext(
-        door="fhir",
-        method="GET",
-        path=f"/fhir/Patient/{n}",
-        interaction="read",
-        action="R",
-        client_id="c1",
-        role="qc",
-        authenticated=True,
-    )
-    ctx.touch(f"Patient/{n}")
-    ctx.touch_patient(f"Patient/{n}")
-    return ctx
-
-
-def test_flush_forwards_everything_once_and_survives_outage(
-    settings: Settings, database: Database
-) -> None:
-    log = AuditLog(settings, database)
-    hapi = FakeHapi()
-    ids = [log.record(_ctx(n), 200) for n in range(250)]
-
-    async def scenario() -> None:
-        upstream = hapi.client(settings)
-        hapi.down = True
-        down = await log.flush(upstream)
-        assert down.forwarded == 0 and down.failed > 0
-        assert log.status()["pending"] == 250 and log.status()["failing"] > 0
-        assert (await log.flush(upstream, due_only=True)).forwarded == 0  # backing off
-        hapi.down = False
-        up = await log.flush(upstream)
-        assert up.forwarded == 250
-        again = await log.flush(upstream)
-        assert (again.forwarded, again.failed) == (0, 0)
-        await upstream.aclose()
-
-    asyncio.run(scenario())
-    assert set(hapi.stored) == set(ids)
-    assert log.status() == {"pending": 0, "forwarded": 250, "failing": 0, "oldest_pending": None}
-    event = hapi.stored[ids[3]]
-    assert event["resourceType"] == "AuditEvent" and event["id"] == ids[3]
-    assert event["entity"][0]["name"] == "Patient/3"
-
-
-def test_rejected_event_stays_pending_and_others_go(settings: Settings, database: Database) -> None:
-    log = AuditLog(settings, database)
-    hapi = FakeHapi()
-    first, second = log.record(_ctx(1), 200), log.record(_ctx(2), 200)
-    hapi.reject = {first}
-
-    async def run() -> None:
-        upstream = hapi.client(settings)
-        result = await log.flush(upstream)
-        assert (result.forwarded, result.failed) == (1, 1)
-        await upstream.aclose()
-
-    asyncio.run(run())
-    assert set(hapi.stored) == {second}
-    with database.session() as session:
-        row = session.get(AuditRecord, first)
-        assert row is not None and row.forwarded_at is None and row.attempts == 1
-        assert "400" in (row.last_error or "")
-
-
-def test_purge_keeps_recent_and_unforwarded(settings: Settings, database: Database) -> None:
-    log = AuditLog(settings, database)
-    old_forwarded, old_pending, recent = (log.record(_ctx(n), 200) for n in range(3))
-    long_ago = log.cutoff(200)
-    with database.session() as session:
-        session.execute(
-            update(AuditRecord)
-            .where(AuditRecord.id.in_([old_forwarded, old_pending]))
-            .values(recorded_at=long_ago)
-        )
-        session.execute(
-            update(AuditRecord)
-            .where(AuditRecord.id.in_([old_forwarded, recent]))
-            .values(forwarded_at=long_ago + timedelta(seconds=1))
-        )
-    assert log.purge_local(log.cutoff()) == {"deleted": 1, "kept_unforwarded": 1}
-    with database.session() as session:
-        assert set(session.scalars(select(AuditRecord.id))) == {old_pending, recent}
-    assert settings.audit_retention_days >= 180
 
 
 def test_native_hook_records_one_event(settings: Settings, database: Database) -> None:
@@ -181,7 +62,7 @@ def test_native_hook_records_one_event(settings: Settings, database: Database) -
         )
     )
     with database.session() as session:
-        rows = list(session.scalars(select(AuditRecord).order_by(AuditRecord.recorded_at)))
+        rows = list(session.scalars(select(AuditRecord).order_by(AuditRecord.seq)))
     assert [(r.door, r.outcome, r.client_id) for r in rows] == [
         ("native", "0", "H330100001"),
         ("native", "4", "H330100001"),
@@ -198,10 +79,11 @@ def test_native_hook_records_one_event(settings: Settings, database: Database) -
 
 
 def _rows(database: Database) -> list[dict[str, Any]]:
+    """Every stored event, oldest first (each committed before its request was answered)."""
     with database.session() as session:
         return [
             orjson.loads(r.body)
-            for r in session.scalars(select(AuditRecord).order_by(AuditRecord.recorded_at))
+            for r in session.scalars(select(AuditRecord).order_by(AuditRecord.seq))
         ]
 
 
@@ -306,31 +188,3 @@ def test_native_gateway_requests_are_audited_through_the_app_hook(
     assert len(events) == 2
     assert all(e["outcome"] == "4" for e in events)
     assert all(e["agent"][0]["who"]["display"].endswith("(not authenticated)") for e in events)
-
-
-def test_flush_waits_for_rows_another_worker_is_sending(
-    settings: Settings, database: Database
-) -> None:
-    log = AuditLog(settings, database)
-    ids = [log.record(_ctx(n), 200) for n in range(3)]
-    with database.session() as session:
-        session.execute(update(AuditRecord).values(lease_owner="other", lease_until=log.cutoff(-1)))
-
-    async def scenario() -> float:
-        upstream = FakeHapi().client(settings)
-        loop = asyncio.get_running_loop()
-        started = loop.time()
-
-        async def other_worker_finishes() -> None:
-            await asyncio.sleep(0.3)
-            await asyncio.to_thread(log._settle, "other", ids, {})
-
-        finisher = asyncio.create_task(other_worker_finishes())
-        result = await log.flush(upstream)
-        await finisher
-        await upstream.aclose()
-        assert result.forwarded == 0  # the other worker sent them
-        return loop.time() - started
-
-    assert asyncio.run(scenario()) >= 0.3
-    assert log.status()["pending"] == 0

@@ -126,7 +126,7 @@ def headers(door: TestClient, database: Database, settings: Settings) -> dict[st
 
 def _outbox(database: Database) -> list[AuditRecord]:
     with database.session() as session:
-        return list(session.scalars(select(AuditRecord).order_by(AuditRecord.recorded_at)))
+        return list(session.scalars(select(AuditRecord).order_by(AuditRecord.seq)))
 
 
 def _issues(body: dict[str, Any]) -> list[tuple[str, str]]:

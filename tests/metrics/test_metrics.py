@@ -34,7 +34,7 @@ def samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 @pytest.fixture
 def app(settings: Settings, database: Database) -> Iterator[object]:
-    """The facade with no reachable HAPI, so the audit outbox keeps what it records."""
+    """The facade with no reachable HAPI (metrics need none)."""
     offline = settings.model_copy(update={"fhir_base_url": "http://127.0.0.1:9/fhir"})
     yield create_app(offline, database=database, record_processor=None)
 
@@ -99,7 +99,8 @@ def test_loopback_scrape_counts_requests_native_codes_and_the_queue(
     assert delta("vte_native_replies_total", code="2003") == 1
     assert after[("vte_intake_queue_depth", ())] == 2
     assert 85 <= after[("vte_intake_queue_lag_seconds", ())] < 300
-    assert after[("vte_audit_backlog", ())] >= 1  # the FHIR request above was audited
+    assert after[("vte_audit_events_stored", ())] >= 1  # the FHIR request above was audited
+    assert after[("vte_audit_pending", ())] >= 0
     assert ("vte_http_request_duration_seconds_count", (("door", "fhir"),)) in after
     assert "# TYPE vte_indicator_run_duration_seconds histogram" in response.text
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import httpx
@@ -13,8 +14,9 @@ from sqlalchemy import delete
 from typer.testing import CliRunner
 
 from facade.db import Database
-from facade.errors import InvalidInput
+from facade.errors import Forbidden, InvalidInput, NotAuthenticated
 from facade.native.tables import NativeOrg
+from facade.security.callers import CallerCheck
 from facade.security.clients import ClientRegistry
 from facade.security.institutions import InstitutionRegistry, InstitutionStatus
 from facade.services import services_of
@@ -126,3 +128,49 @@ def test_scopes_are_capped_by_the_role_at_token_issue(
     refused = _token(client, settings, hospital, "system/AuditEvent.rs")
     assert refused.status_code == 400
     assert refused.json()["error"] == "invalid_scope"
+
+
+def test_cached_callers_are_refused_within_the_documented_bounds(
+    client: TestClient, database: Database, settings: Settings
+) -> None:
+    """A verified token's caller is reused, but a client or institution disabled elsewhere (another
+    process: its own registries) is refused within ``caller_cache_seconds`` /
+    ``institution_cache_seconds``, and one disabled through this process at once."""
+    bound = 0.4
+    services = services_of(client.app)  # type: ignore[arg-type]
+    quick = services.settings.model_copy(
+        update={"caller_cache_seconds": bound, "institution_cache_seconds": bound}
+    )
+    callers = CallerCheck(
+        quick,
+        database,
+        InstitutionRegistry(database, ttl_seconds=bound),
+        services.tokens,
+    )
+    orgs = [admitted_org(database) for _ in range(2)]
+    tokens = []
+    for org in orgs:
+        hospital = register(database, "hospital", org=org, scopes="system/*.rs")
+        tokens.append(
+            _token(client, settings, hospital, "system/Patient.rs").json()["access_token"]
+        )
+    first, second = (callers.principal(token) for token in tokens)
+    assert callers.cached_principal(tokens[0]) is first  # reused: no database round trip
+    ClientRegistry(database).disable(first.client_id)  # `vte-facade client disable`
+    InstitutionRegistry(database).set_status(orgs[1], active=False)  # `vte-facade org disable`
+    assert callers.principal(tokens[0]) is first  # both still within the bound
+    assert callers.principal(tokens[1]) is second
+    time.sleep(bound + 0.05)
+    with pytest.raises(NotAuthenticated):
+        callers.principal(tokens[0])
+    with pytest.raises(Forbidden, match=orgs[1]):
+        callers.principal(tokens[1])
+    # A change made through this process's registries drops the cached callers at once.
+    third = admitted_org(database)
+    hospital = register(database, "hospital", org=third, scopes="system/*.rs")
+    token = _token(client, settings, hospital, "system/Patient.rs").json()["access_token"]
+    assert callers.principal(token) is callers.cached_principal(token)
+    callers.institutions.set_status(third, active=False)
+    assert callers.cached_principal(token) is None
+    with pytest.raises(Forbidden):
+        callers.principal(token)

@@ -1,19 +1,23 @@
-"""Audit (auditor): search the AuditEvents in HAPI by who, what, when and outcome; export.
+"""Audit (auditor): search the audit store by who, what, when and outcome; export.
 
-Events still in the facade's outbox are forwarded first, so a search sees everything recorded
-up to the moment it was asked (including the auditor's own page views).
+The form's fields become the FHIR door's AuditEvent search parameters (facade/audit/search.py);
+every answered request's event is committed before its answer left, so a search sees everything
+recorded up to the moment it was asked (including the auditor's own earlier page views).
 """
 
 from __future__ import annotations
 
+import asyncio
 import base64
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request, Response
 
-from facade.api.deps import UpstreamDep
+from facade.audit.log import AuditLog
 from facade.audit.route import audit_context
+from facade.audit.search import parse_search
 from facade.console.deps import Auditor, Services
 from facade.console.grid import Grid, to_xlsx
 from facade.console.i18n import Translator
@@ -22,7 +26,6 @@ from facade.console.web import attachment, render, texts
 from facade.errors import InvalidInput, Issue
 from facade.indicators.service import catalog
 from facade.services import services_of
-from facade.upstream import UpstreamClient
 
 router = APIRouter(prefix="/console/audit", route_class=ConsoleRoute, include_in_schema=False)
 OUTCOMES = ("0", "4", "8", "12")
@@ -75,24 +78,19 @@ def _criteria(request: Request, tz: Any) -> tuple[dict[str, str], list[tuple[str
     return form, params
 
 
-async def _search(
-    upstream: UpstreamClient, params: list[tuple[str, str]], limit: int
+def _search(
+    log: AuditLog, params: list[tuple[str, str]], limit: int, tz: Any
 ) -> list[dict[str, Any]]:
-    query: dict[str, str | list[str]] = {}
-    for key, value in params:
-        current = query.get(key)
-        query[key] = (
-            value
-            if current is None
-            else [*([current] if isinstance(current, str) else current), value]
-        )
-    query["_count"] = str(min(limit, 200))
+    """Up to ``limit`` events matching the form, newest first, page after page."""
+    query, _ = parse_search([*params, ("_count", str(min(limit, 500)))], tz)
     found: list[dict[str, Any]] = []
-    async for event in upstream.iter_search("AuditEvent", query):
-        found.append(event)
-        if len(found) >= limit:
+    while len(found) < limit:
+        page = log.search(query)
+        found.extend(orjson.loads(body) for _, body in page.events)
+        if page.next is None:
             break
-    return found
+        query.cursor = page.next
+    return found[:limit]
 
 
 def _who(event: dict[str, Any]) -> tuple[str, str, str]:
@@ -157,27 +155,25 @@ def grid(events: list[dict[str, Any]], t: Translator, tz: Any) -> Grid:
 
 
 async def _events(
-    request: Request, services: Services, upstream: UpstreamClient, limit: int
+    request: Request, services: Services, limit: int
 ) -> tuple[dict[str, str], list[dict[str, Any]]]:
     tz = catalog(services.settings).definitions.rules.tz
     form, params = _criteria(request, tz)
     ctx = audit_context(request)
     ctx.interaction, ctx.resource_type = "search-type", "AuditEvent"
-    await services_of(request.app).audit.flush(upstream)
-    return form, await _search(upstream, params, limit)
+    log = services_of(request.app).audit
+    return form, await asyncio.to_thread(_search, log, params, limit, tz)
 
 
 @router.get("")
-async def audit(
-    request: Request, user: Auditor, services: Services, upstream: UpstreamDep
-) -> Response:
+async def audit(request: Request, user: Auditor, services: Services) -> Response:
     """The search form and, once asked, the events found (newest first)."""
     searched = bool(request.query_params)
     tz = catalog(services.settings).definitions.rules.tz
     form: dict[str, str] = {k: "" for k in ("who", "what", "entity", "since", "until", "outcome")}
     found = None
     if searched:
-        form, events = await _events(request, services, upstream, 200)
+        form, events = await _events(request, services, 200)
         found = grid(events, texts(request), tz)
     else:
         audit_context(request).interaction = "read"
@@ -188,17 +184,15 @@ async def audit(
         found=found,
         actions=ACTIONS,
         outcomes=OUTCOMES,
-        outbox=services_of(request.app).audit.status(),
+        store=await asyncio.to_thread(services_of(request.app).audit.status),
         query=request.url.query,
     )
 
 
 @router.get("/export")
-async def export(
-    request: Request, user: Auditor, services: Services, upstream: UpstreamDep
-) -> Response:
+async def export(request: Request, user: Auditor, services: Services) -> Response:
     """The search's events as an Excel workbook (up to the configured row limit)."""
-    _, events = await _events(request, services, upstream, services.settings.console_max_rows)
+    _, events = await _events(request, services, services.settings.console_max_rows)
     audit_context(request).extra["export"] = "events"
     tz = catalog(services.settings).definitions.rules.tz
     return attachment(to_xlsx(grid(events, texts(request), tz)), "audit-events.xlsx")

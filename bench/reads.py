@@ -1,0 +1,642 @@
+"""Read passthrough (issue 11): the facade against HAPI alone, pinned and unpinned: ``python -m bench reads``.
+
+Starts HAPI (port ``VTE_BENCH_HAPI_PORT``, default 8193; PostgreSQL by default, a throw-away
+cluster on 55491, ``VTE_BENCH_BACKEND=h2`` for the embedded database), loads the guide and a
+synthetic region of ``VTE_BENCH_READS_STAYS`` stays (default 300) straight into HAPI, then
+serves the facade with uvicorn (port 8194, one worker, its own database: PostgreSQL on 55492, or
+SQLite with the H2 backend) and measures, in the same run, with ``wrk`` as the load client:
+
+* **throughput**: the same request mix (searches answering 20-resource pages, and reads by id)
+  straight to HAPI and through the facade as QC and as a researcher, at concurrency 1, 16 and
+  64, each run ``VTE_BENCH_READS_SECONDS`` long (default 10) after a warm-up. Pinned: HAPI and
+  its database on core 0, the facade, its audit store and the load client on core 1 (the
+  direct runs put the load client on core 1 too); unpinned: nobody pinned.
+* **facade CPU per request** (``/proc/<pid>/stat``, user + system) over a sequential pass of
+  20-resource search pages, QC and researcher, cold (first pass after a restart: empty token,
+  pseudonym-subject and research-id caches) and warm (the same pass again);
+* **audit lag**: after each facade run, how long until every request of the run is an
+  AuditEvent in the audit store, and how far behind the store was while the run lasted.
+
+Every ratio is facade / direct of the same run. ``VTE_BENCH_KEEP=1`` leaves HAPI, PostgreSQL and
+the data for the next run (which then skips loading). Results: printed, and written to
+``var/bench-reads/results.json``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import random
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import httpx
+import orjson
+
+from bench.indicator_load import DirectLoader
+from bench.pgcluster import PgCluster
+from facade.db import Database
+from facade.hapi import HapiLauncher
+from facade.ig.loader import load_ig
+from facade.security.clients import ClientRegistry
+from facade.security.tokens import TokenService
+from facade.settings import Settings, ensure_secrets
+from facade.synth.generator import RegionSpec, generate
+from facade.upstream import UpstreamClient
+
+REPO = Path(__file__).resolve().parent.parent
+STATE = REPO / "var" / "bench-reads"
+PG_DIR = Path("/tmp/vte-bench-reads-pg")  # noqa: S108 - the postgres user must reach it
+HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8193"))
+FACADE_PORT = int(os.environ.get("VTE_BENCH_FACADE_PORT", "8194"))
+PG_PORT = int(os.environ.get("VTE_BENCH_PG_PORT", "55491"))
+STAYS = int(os.environ.get("VTE_BENCH_READS_STAYS", "300"))
+SECONDS = int(os.environ.get("VTE_BENCH_READS_SECONDS", "10"))
+BACKEND = os.environ.get("VTE_BENCH_BACKEND", "postgres")
+CONCURRENCY = (1, 16, 64)
+HAPI_CORE, FACADE_CORE = "0", "1"
+SEARCH_TYPES = ("Encounter", "Condition", "Observation", "Procedure", "RiskAssessment")
+READ_TYPES = ("Encounter", "Condition", "Observation")
+PAGES_PER_CPU_PASS = 200
+LUA = """
+local paths = {}
+for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
+local auth = os.getenv("BENCH_AUTH")
+local gzip = os.getenv("BENCH_GZIP")
+local i = math.random(#paths)
+request = function()
+  i = i % #paths + 1
+  local headers = {}
+  if auth ~= "" then headers["Authorization"] = "Bearer " .. auth end
+  if gzip == "1" then headers["Accept-Encoding"] = "gzip" end
+  return wrk.format("GET", paths[i], headers)
+end
+"""
+
+
+def _taskset(core: str | None) -> list[str]:
+    return ["taskset", "-c", core] if core is not None else []
+
+
+def pin_tree(pid: int, core: str) -> None:
+    """Pin a process, its threads and its children (PostgreSQL backends, Java threads) to a core."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    stack = [pid]
+    while stack:
+        current = stack.pop()
+        subprocess.run(["taskset", "-a", "-p", "-c", core, str(current)], capture_output=True)
+        stack.extend(children.get(current, []))
+
+
+def unpin_tree(pid: int) -> None:
+    """Let a process tree run on every core again."""
+    pin_tree(pid, f"0-{os.cpu_count() - 1 if os.cpu_count() else 1}")
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (all threads)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and its live children (PostgreSQL: the postmaster's backends)."""
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(stat.parent.name) == pid or int(fields[1]) == pid:
+                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
+
+
+def load_average() -> str:
+    return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+
+
+@dataclass
+class Workload:
+    """The request paths of one caller: searches answering 20-resource pages, and reads."""
+
+    name: str
+    token: str  # "" for HAPI itself
+    searches: list[str]
+    reads: list[str]
+    prefix: str
+
+    def mix(self, rng: random.Random) -> list[str]:
+        """Two searches for every read, shuffled."""
+        paths = [*self.searches * 2, *self.reads]
+        rng.shuffle(paths)
+        return [self.prefix + p for p in paths]
+
+
+@dataclass
+class Run:
+    """One wrk run."""
+
+    target: str
+    concurrency: int
+    pinned: bool
+    rps: float
+    requests: int
+    p50_ms: float
+    p99_ms: float
+    errors: int
+    facade_cpu_ms: float | None = None
+    audit_drain_s: float | None = None
+    audit_max_behind: int | None = None
+
+
+@dataclass
+class Bench:
+    settings: Settings
+    hapi_base: str
+    facade_base: str
+    facade_env: dict[str, str]
+    facade_db_url: str
+    pg: PgCluster | None
+    hapi_pid: int = 0
+    facade: subprocess.Popen[bytes] | None = None
+    runs: list[Run] = field(default_factory=list)
+
+
+# -- set-up ---------------------------------------------------------------------------------------
+
+
+def _settings(jdbc: str) -> Settings:
+    STATE.mkdir(parents=True, exist_ok=True)
+    return ensure_secrets(
+        Settings(
+            environment="test",
+            var_dir=STATE,
+            database_url=f"sqlite:///{STATE / 'facade.db'}",
+            hapi_port=HAPI_PORT,
+            hapi_java_opts="-Xmx1g",
+            hapi_start_timeout_seconds=900,
+            hapi_jdbc_url=jdbc,
+            hapi_jdbc_username="hapi" if jdbc else "",
+            hapi_jdbc_password="hapi-bench" if jdbc else None,  # type: ignore[arg-type]
+            fhir_base_url=f"http://127.0.0.1:{HAPI_PORT}/fhir",
+            upstream_timeout_seconds=600.0,
+            public_base_url=f"http://127.0.0.1:{FACADE_PORT}",
+            access_token_ttl_seconds=3600,
+        )
+    )
+
+
+def _postgres(keep: bool) -> tuple[PgCluster, str, str]:
+    cluster = PgCluster(PG_DIR, PG_PORT, options="-c shared_buffers=256MB")
+    if cluster.start(empty=not keep or not (STATE / "loaded").exists()):
+        cluster.create_database("hapi", "hapi", "hapi-bench")
+        cluster.create_database("facade", "facade", "facade-bench")
+    return cluster, cluster.jdbc("hapi"), cluster.url("facade", "facade", "facade-bench")
+
+
+async def _load(settings: Settings) -> int:
+    upstream = UpstreamClient(settings)
+    try:
+        await load_ig(upstream, REPO / "profiles" / "fsh-generated" / "resources")
+    finally:
+        await upstream.aclose()
+    region = generate(RegionSpec(seed=11, hospitals=3, encounters=STAYS, run="reads"))
+    stats = await DirectLoader(settings).load(region)
+    return stats.resources
+
+
+def _clients(settings: Settings, database: Database) -> dict[str, str]:
+    """A QC and a researcher client, and an access token for each (signed with the facade's key)."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from jwt.algorithms import ECAlgorithm
+
+    jwk = ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP384R1()).public_key(), as_dict=True)
+    jwk.update({"kid": "bench", "alg": "ES384", "use": "sig"})
+    registry = ClientRegistry(database)
+    tokens = TokenService(settings, registry)
+    out = {}
+    for role in ("qc", "researcher"):
+        client_id = f"bench-{role}"
+        info = registry.get(client_id) or registry.register(
+            name=f"bench {role}",
+            role=role,
+            jwks={"keys": [jwk]},
+            scopes="system/*.rs",
+            client_id=client_id,
+        )
+        out[role] = tokens.issue(info, "system/*.rs")["access_token"]
+    return out
+
+
+def _facade_env(settings: Settings, database_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("VTE_")}
+    env.update(
+        {
+            "VTE_ENVIRONMENT": "test",
+            "VTE_VAR_DIR": str(STATE),
+            "VTE_DATABASE_URL": database_url,
+            "VTE_FHIR_BASE_URL": settings.fhir_base_url,
+            "VTE_PORT": str(FACADE_PORT),
+            "VTE_PUBLIC_BASE_URL": f"http://127.0.0.1:{FACADE_PORT}",
+            "VTE_ACCESS_TOKEN_TTL_SECONDS": "3600",
+            "VTE_CONSOLE_ENABLED": "false",
+            "VTE_RESEARCH_WORKER_ENABLED": "false",
+            "VTE_FORWARD_ENABLED": "false",
+        }
+    )
+    return env
+
+
+def start_facade(bench: Bench, core: str | None) -> None:
+    """Serve the facade (one uvicorn worker) and wait for /healthz."""
+    stop_facade(bench)
+    log = (STATE / "facade.log").open("ab")
+    bench.facade = subprocess.Popen(
+        [*_taskset(core), str(Path(sys.executable).parent / "vte-facade"), "serve"],
+        env=bench.facade_env,
+        stdout=log,
+        stderr=log,
+        cwd=REPO,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"{bench.facade_base}/healthz", timeout=2).status_code == 200:
+                return
+        if bench.facade.poll() is not None:
+            raise RuntimeError(f"the facade exited; see {STATE / 'facade.log'}")
+        time.sleep(0.3)
+    raise RuntimeError("the facade did not answer /healthz within 120 s")
+
+
+def stop_facade(bench: Bench) -> None:
+    if bench.facade is not None and bench.facade.poll() is None:
+        bench.facade.send_signal(signal.SIGINT)
+        try:
+            bench.facade.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            bench.facade.kill()
+            bench.facade.wait()
+    bench.facade = None
+
+
+# -- workloads ------------------------------------------------------------------------------------
+
+
+def _ids(hapi_base: str, rtype: str, count: int) -> list[str]:
+    page = httpx.get(
+        f"{hapi_base}/{rtype}", params={"_count": str(count), "_elements": "id"}, timeout=120
+    ).json()
+    return [e["resource"]["id"] for e in page.get("entry", [])]
+
+
+def _searches() -> list[str]:
+    """20-resource pages: every searched type, plain and with a token parameter QC and research use."""
+    paths = [f"{rtype}?{urlencode({'_count': '20'})}" for rtype in SEARCH_TYPES]
+    paths += [
+        "Encounter?_count=20&class=IMP",
+        "Condition?_count=20&clinical-status=active",
+        "Procedure?_count=20&status=completed",
+        "Observation?_count=20&status=final",
+    ]
+    return paths
+
+
+def workloads(bench: Bench, tokens: dict[str, str]) -> dict[str, Workload]:
+    """Direct (real ids), QC (real ids) and researcher (research ids read back through the facade)."""
+    reads = [f"{rtype}/{i}" for rtype in READ_TYPES for i in _ids(bench.hapi_base, rtype, 40)]
+    out = {
+        "direct": Workload("direct", "", _searches(), reads, "/fhir/"),
+        "qc": Workload("qc", tokens["qc"], _searches(), reads, "/fhir/"),
+    }
+    research_reads = []
+    headers = {"Authorization": f"Bearer {tokens['researcher']}"}
+    for rtype in READ_TYPES:
+        page = httpx.get(
+            f"{bench.facade_base}/fhir/{rtype}",
+            params={"_count": "40"},
+            headers=headers,
+            timeout=120,
+        ).json()
+        research_reads += [f"{rtype}/{e['resource']['id']}" for e in page.get("entry", [])]
+    out["researcher"] = Workload(
+        "researcher", tokens["researcher"], _searches(), research_reads, "/fhir/"
+    )
+    return out
+
+
+# -- measuring ------------------------------------------------------------------------------------
+
+
+def _wrk(
+    base: str, workload: Workload, concurrency: int, seconds: int, core: str | None, gzip: bool
+) -> dict[str, Any]:
+    rng = random.Random(concurrency)
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = Path(tmp) / "paths.txt"
+        paths.write_text("\n".join(workload.mix(rng)) + "\n")
+        script = Path(tmp) / "mix.lua"
+        script.write_text(LUA)
+        env = {
+            **os.environ,
+            "BENCH_PATHS": str(paths),
+            "BENCH_AUTH": workload.token,
+            "BENCH_GZIP": "1" if gzip else "0",
+        }
+        out = subprocess.run(
+            [
+                *_taskset(core),
+                "wrk",
+                "-t1",
+                f"-c{concurrency}",
+                f"-d{seconds}s",
+                "--latency",
+                "--timeout",
+                "30s",
+                "-s",
+                str(script),
+                base,
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    return _parse_wrk(out)
+
+
+def _parse_wrk(text: str) -> dict[str, Any]:
+    def ms(value: str) -> float:
+        for unit, factor in (("us", 0.001), ("ms", 1.0), ("s", 1000.0), ("m", 60000.0)):
+            if value.endswith(unit):
+                return float(value[: -len(unit)]) * factor
+        return float(value)
+
+    result: dict[str, Any] = {"errors": 0}
+    for line in text.splitlines():
+        parts = line.split()
+        if line.strip().startswith("50%"):
+            result["p50_ms"] = ms(parts[1])
+        elif line.strip().startswith("99%"):
+            result["p99_ms"] = ms(parts[1])
+        elif "requests in" in line:
+            result["requests"] = int(parts[0])
+        elif line.startswith("Requests/sec"):
+            result["rps"] = float(parts[1])
+        elif "Non-2xx" in line or "Socket errors" in line:
+            result["errors"] += sum(int(p.strip(",")) for p in parts if p.strip(",").isdigit())
+    return result
+
+
+def _audit_count(database_url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            # The chain is gapless: its head's position counts every event ever stored.
+            return int(conn.execute(text("SELECT seq FROM audit_chain")).scalar_one())
+    finally:
+        engine.dispose()
+
+
+class AuditWatch:
+    """Samples the audit store while a run lasts: how far behind the answered requests it was."""
+
+    def __init__(self, bench: Bench) -> None:
+        self.bench = bench
+        self.max_behind = 0
+        self._stop = False
+
+    def answered(self) -> int:
+        text = httpx.get(f"{self.bench.facade_base}/metrics", timeout=10).text
+        total = 0.0
+        for line in text.splitlines():
+            if line.startswith("vte_http_requests_total{") and 'door="fhir"' in line:
+                total += float(line.rsplit(" ", 1)[1])
+        return int(total)
+
+    def sample(self) -> int:
+        return self.answered() - _audit_count(self.bench.facade_db_url)
+
+    async def watch(self) -> None:
+        while not self._stop:
+            with contextlib.suppress(Exception):
+                self.max_behind = max(self.max_behind, await asyncio.to_thread(self.sample))
+            await asyncio.sleep(0.5)
+
+    def stop(self) -> None:
+        self._stop = True
+
+
+def _drain_seconds(bench: Bench, watch: AuditWatch) -> float:
+    """Seconds after a run until every answered FHIR request is in the audit store."""
+    started = time.monotonic()
+    while time.monotonic() - started < 60:
+        if watch.sample() <= 0:
+            return time.monotonic() - started
+        time.sleep(0.05)
+    return float("inf")
+
+
+def measure(
+    bench: Bench, workload: Workload, concurrency: int, pinned: bool, gzip: bool = True
+) -> Run:
+    direct = workload.name == "direct"
+    base = bench.hapi_base.removesuffix("/fhir") if direct else bench.facade_base
+    core = FACADE_CORE if pinned else None
+    _wrk(base, workload, concurrency, 2, core, gzip)  # warm-up
+    before = cpu_seconds(bench.facade.pid) if bench.facade and not direct else 0.0
+    watch = AuditWatch(bench)
+    watcher = None
+    if not direct:
+        loop = asyncio.new_event_loop()
+        watcher = loop.run_in_executor(None, lambda: asyncio.run(watch.watch()))
+    result = _wrk(base, workload, concurrency, SECONDS, core, gzip)
+    run = Run(
+        workload.name,
+        concurrency,
+        pinned,
+        result.get("rps", 0.0),
+        result.get("requests", 0),
+        result.get("p50_ms", 0.0),
+        result.get("p99_ms", 0.0),
+        result["errors"],
+    )
+    if not direct and bench.facade is not None:
+        run.facade_cpu_ms = (cpu_seconds(bench.facade.pid) - before) * 1000 / max(run.requests, 1)
+        watch.stop()
+        run.audit_drain_s = _drain_seconds(bench, watch)
+        run.audit_max_behind = watch.max_behind
+        if watcher is not None:
+            with contextlib.suppress(Exception):
+                loop.run_until_complete(watcher)
+            loop.close()
+    bench.runs.append(run)
+    return run
+
+
+async def _cpu_pass(bench: Bench, workload: Workload) -> float:
+    """Facade CPU ms per request over a sequential pass of search pages (distinct pages)."""
+    assert bench.facade is not None
+    headers = {"Authorization": f"Bearer {workload.token}", "Accept-Encoding": "gzip"}
+    paths = [
+        f"{p}&_offset={k * 20}" if workload.name == "qc" else p
+        for k in range(PAGES_PER_CPU_PASS // len(workload.searches) + 1)
+        for p in workload.searches
+    ][:PAGES_PER_CPU_PASS]
+    async with httpx.AsyncClient(base_url=bench.facade_base, headers=headers, timeout=120) as http:
+        before = cpu_seconds(bench.facade.pid)
+        for path in paths:
+            response = await http.get(workload.prefix + path)
+            response.raise_for_status()
+        return (cpu_seconds(bench.facade.pid) - before) * 1000 / len(paths)
+
+
+def cpu_per_page(bench: Bench, loads: dict[str, Workload], core: str | None) -> dict[str, float]:
+    """QC and researcher CPU per 20-resource page, cold (fresh process) and warm (again)."""
+    out: dict[str, float] = {}
+    for name in ("qc", "researcher"):
+        start_facade(bench, core)
+        out[f"{name}_cold"] = asyncio.run(_cpu_pass(bench, loads[name]))
+        out[f"{name}_warm"] = asyncio.run(_cpu_pass(bench, loads[name]))
+    return out
+
+
+# -- the benchmark --------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def environment(keep: bool) -> Iterator[Bench]:
+    """HAPI (loaded) and the facade's database; everything stopped afterwards unless ``keep``."""
+    os.environ.update({"HAPI_VALIDATE_DECLARED_PROFILES": "false", "HAPI_REQUEST_LOG": "false"})
+    pg: PgCluster | None = None
+    jdbc, facade_db = "", f"sqlite:///{STATE / 'facade.db'}"
+    if BACKEND == "postgres":
+        pg, jdbc, facade_db = _postgres(keep)
+    settings = _settings(jdbc)
+    launcher = HapiLauncher(settings)
+    fresh = not (keep and (STATE / "loaded").exists())
+    if fresh:
+        launcher.stop()
+        shutil.rmtree(settings.hapi_state_dir / "h2", ignore_errors=True)
+        (STATE / "loaded").unlink(missing_ok=True)
+        if not facade_db.startswith("postgresql"):
+            (STATE / "facade.db").unlink(missing_ok=True)
+    status = launcher.start()
+    bench = Bench(
+        settings,
+        settings.fhir_base_url,
+        f"http://127.0.0.1:{FACADE_PORT}",
+        _facade_env(settings, facade_db),
+        facade_db,
+        pg,
+        hapi_pid=status.pid or 0,
+    )
+    try:
+        if fresh:
+            started = time.perf_counter()
+            resources = asyncio.run(_load(settings))
+            print(f"loaded {resources} resources in {time.perf_counter() - started:.0f} s")
+            (STATE / "loaded").write_text(str(resources))
+        database = Database(facade_db)
+        database.upgrade()
+        bench.facade_env["VTE_BENCH_TOKENS"] = orjson.dumps(_clients(settings, database)).decode()
+        database.dispose()
+        yield bench
+    finally:
+        stop_facade(bench)
+        if not keep:
+            launcher.stop()
+            if pg is not None:
+                pg.stop()
+
+
+def _pin_servers(bench: Bench, pinned: bool) -> None:
+    if pinned:
+        pin_tree(bench.hapi_pid, HAPI_CORE)
+        if bench.pg is not None:
+            pin_tree(_postmaster(bench.pg), HAPI_CORE)
+    else:
+        unpin_tree(bench.hapi_pid)
+        if bench.pg is not None:
+            unpin_tree(_postmaster(bench.pg))
+
+
+def _postmaster(pg: PgCluster) -> int:
+    return int((pg.directory / "data" / "postmaster.pid").read_text().split()[0])
+
+
+def _ratio(runs: list[Run], target: str, concurrency: int, pinned: bool) -> float:
+    def rps(name: str) -> float:
+        return statistics.median(
+            r.rps
+            for r in runs
+            if r.target == name and r.concurrency == concurrency and r.pinned == pinned
+        )
+
+    return rps(target) / rps("direct")
+
+
+def main() -> None:
+    keep = os.environ.get("VTE_BENCH_KEEP") == "1"
+    print(f"== reads: load average before {load_average()}")
+    with environment(keep) as bench:
+        tokens = orjson.loads(bench.facade_env["VTE_BENCH_TOKENS"])
+        results: dict[str, Any] = {"load_before": load_average(), "backend": BACKEND}
+        for pinned in (True, False):
+            _pin_servers(bench, pinned)
+            start_facade(bench, FACADE_CORE if pinned else None)
+            loads = workloads(bench, tokens)
+            for concurrency in CONCURRENCY:
+                for name in ("direct", "qc", "researcher"):
+                    run = measure(bench, loads[name], concurrency, pinned)
+                    print(
+                        f"  {'pinned  ' if pinned else 'unpinned'} c={concurrency:<3d} {name:10s} "
+                        f"{run.rps:8.1f} req/s  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms"
+                        + (
+                            f"  facade CPU {run.facade_cpu_ms:.2f} ms/req  audit drained "
+                            f"{run.audit_drain_s:.2f} s after (max {run.audit_max_behind} behind)"
+                            if run.facade_cpu_ms is not None
+                            else ""
+                        )
+                        + (f"  ERRORS {run.errors}" if run.errors else "")
+                    )
+            if pinned:
+                results["cpu_per_page_ms"] = cpu_per_page(bench, loads, FACADE_CORE)
+        results["load_after"] = load_average()
+        results["runs"] = [r.__dict__ for r in bench.runs]
+        print(f"\n== reads: facade / direct HAPI (same run; load average {load_average()})")
+        for pinned in (True, False):
+            for name in ("qc", "researcher"):
+                ratios = [_ratio(bench.runs, name, c, pinned) for c in CONCURRENCY]
+                print(
+                    f"  {'pinned  ' if pinned else 'unpinned'} {name:10s} "
+                    + "  ".join(f"c={c}: {r:.2f}" for c, r in zip(CONCURRENCY, ratios, strict=True))
+                    + ("   (target >= 0.85)" if pinned else "")
+                )
+        cpu = results["cpu_per_page_ms"]
+        print(
+            "  facade CPU per 20-resource page (target <= 1.5 ms): "
+            f"QC cold {cpu['qc_cold']:.2f} / warm {cpu['qc_warm']:.2f} ms; "
+            f"researcher cold {cpu['researcher_cold']:.2f} / warm {cpu['researcher_warm']:.2f} ms"
+        )
+        (STATE / "results.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
+
+
+if __name__ == "__main__":
+    main()
