@@ -24,7 +24,6 @@ from typing import Any
 import httpx
 import orjson
 from pydantic import SecretStr
-from tests.live_region import live_settings, push_regions
 
 from bench.pgcluster import PgCluster
 from facade.backup import create_backup, restore_backup
@@ -35,6 +34,7 @@ from facade.settings import Settings
 from facade.synth.generator import RegionSpec, generate
 from facade.upstream import UpstreamClient
 from tests.backup.drill_kit import snapshot
+from tests.live_region import live_settings, push_regions
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = REPO / "var" / "bench-backup"
