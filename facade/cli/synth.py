@@ -103,9 +103,7 @@ def synth(
     )
 
 
-def _defects(
-    current: Any, region: Any, out: Path, push: bool, stall: float
-) -> dict[str, Any]:
+def _defects(current: Any, region: Any, out: Path, push: bool, stall: float) -> dict[str, Any]:
     """Write the defect schedule and its ground truth (and push it through the gateway)."""
     from dataclasses import replace
 
@@ -141,9 +139,7 @@ def _defects(
     return summary
 
 
-def _push(
-    current: Any, region: Any, url: str, stall: float, planned: Any = None
-) -> dict[str, Any]:
+def _push(current: Any, region: Any, url: str, stall: float, planned: Any = None) -> dict[str, Any]:
     import asyncio
     import time
 
