@@ -8,6 +8,7 @@ from bench import (
     backup_drill,
     console_overview,
     extract,
+    fuzz,
     hapi_startup,
     indicators,
     intake_limits,
@@ -22,6 +23,7 @@ BENCHMARKS = {
     "intake-limits": intake_limits.main,
     "views": views.main,
     "backup": backup_drill.main,
+    "fuzz": fuzz.main,
 }
 
 

@@ -8,6 +8,10 @@ import orjson
 from starlette.responses import Response
 
 FHIR_JSON = "application/fhir+json"
+# What the OpenAPI declares for a FHIR route: a resource (any JSON object) as application/fhir+json.
+FHIR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A FHIR resource", "content": {FHIR_JSON: {"schema": {"type": "object"}}}}
+}
 
 
 class FhirResponse(Response):

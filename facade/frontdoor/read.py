@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from facade.api.deps import FrontDoorDep, UpstreamDep
-from facade.api.responses import FhirResponse
+from facade.api.responses import FHIR_RESPONSES, FhirResponse
 from facade.audit.events import AuditContext
 from facade.audit.route import AuditedRoute, audit_context
 from facade.errors import Forbidden, InvalidInput, Issue, NotFound
@@ -20,7 +20,14 @@ from facade.security.roles import View
 from facade.security.tokens import Principal
 from facade.upstream import UpstreamClient
 
-router = APIRouter(prefix="/fhir", route_class=AuditedRoute, tags=["fhir"])
+# The OpenAPI then declares what every reply is: application/fhir+json.
+router = APIRouter(
+    prefix="/fhir",
+    route_class=AuditedRoute,
+    tags=["fhir"],
+    default_response_class=FhirResponse,
+    responses=FHIR_RESPONSES,
+)
 
 TYPE = "{rtype:fhirtype}"
 ID = "{rid:fhirid}"

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from facade.api.deps import FrontDoorDep, UpstreamDep
-from facade.api.responses import FhirResponse
+from facade.api.responses import FHIR_RESPONSES, FhirResponse
 from facade.audit.events import AuditContext
 from facade.audit.route import AuditedRoute, audit_context
 from facade.errors import Forbidden, InvalidInput, Issue, PayloadTooLarge, UpstreamRejected
@@ -23,7 +23,14 @@ from facade.security.deps import CurrentPrincipal
 from facade.security.tokens import Principal
 from facade.upstream import UpstreamClient
 
-router = APIRouter(prefix="/fhir", route_class=AuditedRoute, tags=["fhir"])
+# The OpenAPI then declares what every reply is: application/fhir+json.
+router = APIRouter(
+    prefix="/fhir",
+    route_class=AuditedRoute,
+    tags=["fhir"],
+    default_response_class=FhirResponse,
+    responses=FHIR_RESPONSES,
+)
 
 _STATUS_TEXT = {400: "400 Bad Request", 403: "403 Forbidden"}
 
