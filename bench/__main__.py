@@ -14,6 +14,7 @@ from bench import (
     intake_limits,
     views,
 )
+from bench.faults import run as fault_runs
 
 BENCHMARKS = {
     "hapi-startup": hapi_startup.main,
@@ -24,6 +25,7 @@ BENCHMARKS = {
     "views": views.main,
     "backup": backup_drill.main,
     "fuzz": fuzz.main,
+    "faults": fault_runs.main,
 }
 
 
