@@ -209,9 +209,7 @@ def facade_killed(site: Site, records: int, *, seed: int = 1502, intake_kills: i
         figures["restarts_s"].append(facade.start())
         returned = time.monotonic()
         figures["backlog_at_restart"] = _accepted_at(watch, returned)
-        watch.wait("drained", _drain_budget(prepared.records))
-        figures["resume_after_restart_s"] = watch.resumed_after(returned)
-        figures["drain_after_restart_s"] = time.monotonic() - returned
+        _drained_after_restart(watch, prepared.records, returned, figures)
     verdict = verdict_of(site, prepared, sender.ledger)
     facade.stop()
     return Result("facade_killed", prepared.records, batches, verdict, figures)
@@ -240,9 +238,7 @@ def postgres_restarted(site: Site, records: int, *, seed: int = 1503) -> Result:
         _wait_stored_share(watch, prepared.records, 0.5, _drain_budget(prepared.records))
         figures["postgres_down_s"].append(site.restart_postgres())
         returned = time.monotonic()
-        watch.wait("drained", _drain_budget(prepared.records))
-        figures["resume_after_restart_s"] = watch.resumed_after(returned)
-        figures["drain_after_restart_s"] = time.monotonic() - returned
+        _drained_after_restart(watch, prepared.records, returned, figures)
     verdict = verdict_of(site, prepared, sender.ledger)
     facade.stop()
     return Result("postgres_restarted", prepared.records, batches, verdict, figures)
@@ -274,6 +270,15 @@ def resent_concurrently(site: Site, records: int, *, seed: int = 1504, rounds: i
     for facade in facades:
         facade.stop()
     return Result("resent_concurrently", prepared.records, len(prepared.batches), verdict, figures)
+
+
+def _drained_after_restart(
+    watch: QueueWatch, records: int, returned: float, figures: dict[str, Any]
+) -> None:
+    """Wait for the queue to drain; record how soon forwarding resumed and the drain took."""
+    watch.wait("drained", _drain_budget(records))
+    figures["resume_after_restart_s"] = watch.resumed_after(returned)
+    figures["drain_after_restart_s"] = time.monotonic() - returned
 
 
 def _accepted_at(watch: QueueWatch, moment: float) -> int | None:

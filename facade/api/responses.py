@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from fastapi import APIRouter
 from starlette.responses import Response
 
 FHIR_JSON = "application/fhir+json"
@@ -21,3 +22,14 @@ class FhirResponse(Response):
 
     def render(self, content: Any) -> bytes:
         return orjson.dumps(content)
+
+
+def fhir_router(**options: Any) -> APIRouter:
+    """A router under ``/fhir`` whose OpenAPI declares every reply as a FHIR resource."""
+    return APIRouter(
+        prefix="/fhir",
+        tags=["fhir"],
+        default_response_class=FhirResponse,
+        responses=FHIR_RESPONSES,
+        **options,
+    )

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from facade.api.deps import FrontDoorDep, UpstreamDep
-from facade.api.responses import FHIR_RESPONSES, FhirResponse
+from facade.api.responses import FhirResponse, fhir_router
 from facade.audit.events import AuditContext
 from facade.audit.route import AuditedRoute, audit_context
 from facade.errors import Forbidden, InvalidInput, Issue, NotFound
@@ -20,14 +20,7 @@ from facade.security.roles import View
 from facade.security.tokens import Principal
 from facade.upstream import UpstreamClient
 
-# The OpenAPI then declares what every reply is: application/fhir+json.
-router = APIRouter(
-    prefix="/fhir",
-    route_class=AuditedRoute,
-    tags=["fhir"],
-    default_response_class=FhirResponse,
-    responses=FHIR_RESPONSES,
-)
+router = fhir_router(route_class=AuditedRoute)
 
 TYPE = "{rtype:fhirtype}"
 ID = "{rid:fhirid}"

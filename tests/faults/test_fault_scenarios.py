@@ -26,7 +26,9 @@ from bench.faults.scenarios import (
 from bench.faults.site import Site
 from facade.fhir.naming import REPORTING_ORG_TAG, record_identifier_system
 
-pytestmark = [pytest.mark.integration, pytest.mark.fault]
+# HAPI's start on PostgreSQL dominates (about 30 s on a quiet machine, minutes on a loaded one),
+# and the first test pays the site's start as well as a HAPI restart.
+pytestmark = [pytest.mark.integration, pytest.mark.fault, pytest.mark.timeout(1800)]
 # Records per scenario here; `python -m bench faults` runs the long versions (10,000).
 RECORDS = int(os.environ.get("VTE_FAULT_RECORDS", "200"))
 
