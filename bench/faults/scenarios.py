@@ -103,7 +103,10 @@ def _sending(
         try:
             yield sender, future
         finally:
-            future.result()  # re-raises what went wrong in the sender
+            try:
+                future.result()  # re-raises what went wrong in the sender
+            finally:
+                sender.close()
 
 
 def verdict_of(site: Site, prepared: Prepared, ledger: Ledger) -> Verdict:
