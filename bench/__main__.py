@@ -17,6 +17,8 @@ BENCHMARKS = {
     "reads": "bench.reads",
     "backup": "bench.backup_drill",
     "dq": "bench.dq",
+    "fuzz": "bench.fuzz",
+    "faults": "bench.faults.run",
 }
 
 

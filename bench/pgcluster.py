@@ -85,10 +85,11 @@ class PgCluster:
         """The JDBC URL of a database of this cluster (for HAPI)."""
         return f"jdbc:postgresql://127.0.0.1:{self.port}/{database}"
 
-    def stop(self) -> None:
-        """Stop the cluster (fast shutdown), if it runs."""
+    def stop(self, *, mode: str = "fast") -> None:
+        """Stop the cluster, if it runs: ``fast`` rolls back and disconnects clients; ``immediate``
+        aborts like a crash (recovery from the WAL at the next start)."""
         if self.initialised:
-            self._as_postgres(f"{self.bin}/pg_ctl -D {self.directory}/data -m fast stop")
+            self._as_postgres(f"{self.bin}/pg_ctl -D {self.directory}/data -m {mode} stop")
 
     def destroy(self) -> None:
         """Stop it and delete its files."""

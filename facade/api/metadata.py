@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-
 from facade.api.deps import SettingsDep
-from facade.api.responses import FhirResponse
+from facade.api.responses import FhirResponse, fhir_router
 from facade.fhir.capability import capability_statement
 
-router = APIRouter(prefix="/fhir", tags=["fhir"])
+router = fhir_router()
 
 
 @router.get("/metadata")

@@ -5,9 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
+from fastapi import APIRouter
 from starlette.responses import Response
 
 FHIR_JSON = "application/fhir+json"
+# What the OpenAPI declares for a FHIR route: a resource (any JSON object) as application/fhir+json.
+FHIR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "A FHIR resource", "content": {FHIR_JSON: {"schema": {"type": "object"}}}}
+}
 
 
 class FhirResponse(Response):
@@ -20,3 +25,14 @@ class FhirResponse(Response):
         if isinstance(content, bytes):
             return content
         return orjson.dumps(content)
+
+
+def fhir_router(**options: Any) -> APIRouter:
+    """A router under ``/fhir`` whose OpenAPI declares every reply as a FHIR resource."""
+    return APIRouter(
+        prefix="/fhir",
+        tags=["fhir"],
+        default_response_class=FhirResponse,
+        responses=FHIR_RESPONSES,
+        **options,
+    )

@@ -25,6 +25,10 @@ from facade.settings import Settings
 
 ERROR_WORKBOOKS = "vte-x/excel-error-workbook/v1"
 ERROR_WORKBOOK_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What the OpenAPI says a workbook download returns (FastAPI would otherwise declare JSON).
+WORKBOOK_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"description": "The workbook", "content": {ERROR_WORKBOOK_MEDIA_TYPE: {}}}
+}
 
 
 def error_workbook_path(import_id: str) -> str:

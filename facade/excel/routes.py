@@ -18,7 +18,12 @@ from facade.errors import FacadeError, ProtocolRejected
 from facade.excel.auth import HEADERS, verify_request
 from facade.excel.container import reject as file_rejected, too_large
 from facade.excel.importer import Importer
-from facade.excel.imports import ERROR_WORKBOOK_MEDIA_TYPE, ImportLog, import_workbook
+from facade.excel.imports import (
+    ERROR_WORKBOOK_MEDIA_TYPE,
+    WORKBOOK_RESPONSES,
+    ImportLog,
+    import_workbook,
+)
 from facade.logs import request_id
 from facade.native.codes import Code, http_status, reject
 from facade.native.credentials import AppAccess
@@ -39,7 +44,10 @@ def _attachment(name: str) -> str:
 
 
 @router.get(
-    "/vte-x/v1/excel/template", summary="The .xlsx import template of the current dictionary"
+    "/vte-x/v1/excel/template",
+    summary="The .xlsx import template of the current dictionary",
+    response_class=Response,
+    responses=WORKBOOK_RESPONSES,
 )
 async def template(services: ServicesDep) -> Response:
     """The versioned template: one sheet per record type and repeating group, a dictionary sheet, drop-downs."""
@@ -179,7 +187,12 @@ def _summary(request: Request, services: Services, import_id: str) -> dict[str, 
     return ImportLog(services.settings, services.database).load_summary(import_id, access.org_code)
 
 
-@router.get("/vte-x/v1/excel/imports/{import_id}/errors", summary="The error workbook of an import")
+@router.get(
+    "/vte-x/v1/excel/imports/{import_id}/errors",
+    summary="The error workbook of an import",
+    response_class=Response,
+    responses=WORKBOOK_RESPONSES,
+)
 async def error_workbook(import_id: str, request: Request, services: ServicesDep) -> Response:
     """The .xlsx listing every error; only for the uploading organisation, until it expires."""
     ip = client_ip(request, services.settings)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter, Request
+from fastapi import Request
 
 from facade.api.deps import FrontDoorDep, UpstreamDep
-from facade.api.responses import FhirResponse
+from facade.api.responses import FhirResponse, fhir_router
 from facade.audit.api import STORED_TYPE
 from facade.audit.events import AuditContext
 from facade.audit.route import AuditedRoute, audit_context
@@ -22,7 +22,7 @@ from facade.security.roles import View
 from facade.security.tokens import Principal
 from facade.upstream import UpstreamClient
 
-router = APIRouter(prefix="/fhir", route_class=AuditedRoute, tags=["fhir"])
+router = fhir_router(route_class=AuditedRoute)
 
 TYPE = "{rtype:fhirtype}"
 ID = "{rid:fhirid}"

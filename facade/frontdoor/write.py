@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request
+from fastapi import Request
 from fastapi.responses import Response
 
 from facade.api.deps import FrontDoorDep, UpstreamDep
-from facade.api.responses import FhirResponse
+from facade.api.responses import FhirResponse, fhir_router
 from facade.audit.events import AuditContext
 from facade.audit.route import AuditedRoute, audit_context
 from facade.errors import Forbidden, InvalidInput, Issue, PayloadTooLarge, UpstreamRejected
@@ -23,7 +23,7 @@ from facade.security.deps import CurrentPrincipal
 from facade.security.tokens import Principal
 from facade.upstream import UpstreamClient
 
-router = APIRouter(prefix="/fhir", route_class=AuditedRoute, tags=["fhir"])
+router = fhir_router(route_class=AuditedRoute)
 
 _STATUS_TEXT = {400: "400 Bad Request", 403: "403 Forbidden"}
 

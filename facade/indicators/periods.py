@@ -66,9 +66,15 @@ def parse_period(text: str, tz: timezone) -> Period:
             first, months = 1 + 3 * (int(match.group(2)) - 1), 3
         else:
             first, months = int(match.group(2)), 1
-        start = datetime(year, first, 1, tzinfo=tz)
         last = first + months
-        end = datetime(year + (last > 12), (last - 1) % 12 + 1, 1, tzinfo=tz)
+        try:
+            start = datetime(year, first, 1, tzinfo=tz)
+            end = datetime(year + (last > 12), (last - 1) % 12 + 1, 1, tzinfo=tz)
+        except ValueError:  # year 0000, or a period ending after 9999
+            raise InvalidInput(
+                f"period {text!r} is outside the years 0001-9999",
+                issues=[Issue("period", "period-range", "the period must lie in years 0001-9999")],
+            ) from None
         return Period(label, start, end)
     raise InvalidInput(
         f"period {text!r} is not YYYY, YYYY-Hn, YYYY-Qn or YYYY-MM",

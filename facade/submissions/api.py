@@ -16,7 +16,7 @@ from starlette.responses import Response
 
 from facade.api.deps import SubmissionsDep
 from facade.audit.route import AuditedRoute, audit_context
-from facade.excel.imports import ERROR_WORKBOOK_MEDIA_TYPE
+from facade.excel.imports import ERROR_WORKBOOK_MEDIA_TYPE, WORKBOOK_RESPONSES
 from facade.security.deps import CurrentPrincipal
 from facade.submissions.service import parse_status, visible_org
 
@@ -107,7 +107,12 @@ async def imports(
     return _json({"imports": [i.as_dict(queries.tz) for i in found]})
 
 
-@router.get("/imports/{import_id}/errors", summary="A past import's error workbook")
+@router.get(
+    "/imports/{import_id}/errors",
+    summary="A past import's error workbook",
+    response_class=Response,
+    responses=WORKBOOK_RESPONSES,
+)
 async def import_errors(
     import_id: str,
     request: Request,

@@ -61,3 +61,13 @@ def test_bad_labels_name_the_rule(label: str) -> None:
         parse_period(label, CST)
     assert caught.value.issues[0].location == "period"
     assert caught.value.issues[0].rule == "period-format"
+
+
+@pytest.mark.parametrize("label", ["0000", "0000-Q1", "9999-12", "9999-H2"])
+def test_periods_outside_the_calendar_are_refused_not_crashed(label: str) -> None:
+    # Found by the OpenAPI fuzz: a research request for period 0000 answered 500.
+    with pytest.raises(InvalidInput) as caught:
+        parse_period(label, CST)
+    assert caught.value.issues[0].location == "period"
+    assert caught.value.issues[0].rule == "period-range"
+    assert parse_period("9999-11", CST).end == datetime(9999, 12, 1, tzinfo=CST)

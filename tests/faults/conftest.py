@@ -1,0 +1,34 @@
+"""One platform to break for the fault tests: PostgreSQL, HAPI on it, facade processes (bench.faults)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from bench.faults.site import Ports, Site
+
+REPO = Path(__file__).resolve().parents[2]
+# Ports derived from the checkout's HAPI test port, so parallel checkouts never meet.
+PORT = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091"))
+# Two timers shortened so a short run stays short: the lease a killed facade leaves behind on
+# the records it was forwarding (default 300 s), and the longest backoff while HAPI is away
+# (default 300 s). The bench runs the defaults and records what they cost.
+SHORT_TIMERS = {"VTE_FORWARD_LEASE_SECONDS": "20", "VTE_FORWARD_RETRY_MAX_SECONDS": "10"}
+
+
+@pytest.fixture(scope="session")
+def fault_site() -> Iterator[Site]:
+    """The platform, started from nothing once for every fault test, deleted afterwards."""
+    site = Site(
+        REPO / "var" / f"test-faults-{PORT}",
+        Ports(postgres=PORT + 47300, hapi=PORT + 4, facade=PORT + 5),
+        facade_env=SHORT_TIMERS,
+    )
+    try:
+        site.start()
+        yield site
+    finally:
+        site.stop()
