@@ -5,6 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
+
+from facade.db import Database
+from facade.network.tables import UplinkBenchmark
+
 
 def position(ours: float | None, bands: Mapping[str, float] | None) -> str | None:
     """Where our value lies among the area's hospitals: below-p25, p25-p50, p50-p75, above-p75."""
@@ -38,3 +43,25 @@ def beside(own: Mapping[str, float | None], benchmarks: Mapping[str, Any]) -> li
             }
         )
     return rows
+
+
+def stored_benchmark(database: Database, period: str, indicator: str) -> dict[str, Any] | None:
+    """The parent's benchmark of one indicator as last fetched (``uplink benchmarks``), in
+    percent for the console; None when none was fetched for the period."""
+    with database.session() as session:
+        row = session.get(UplinkBenchmark, period)
+        body = None if row is None else orjson.loads(row.body)
+    entry = next((i for i in (body or {}).get("indicators") or [] if i["id"] == indicator), None)
+    if entry is None:
+        return None
+
+    def pct(value: float | None) -> float | None:
+        return None if value is None else round(100 * value, 2)
+
+    bands = entry.get("bands")
+    return {
+        "value": pct(entry.get("value")),
+        "bands": {k: pct(v) for k, v in bands.items()} if bands else None,
+        "status": body.get("status") if body else None,
+        "fetched": row.fetched_at.isoformat(timespec="minutes") if row else None,
+    }
