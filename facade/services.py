@@ -223,6 +223,8 @@ async def lifespan(services: Services) -> AsyncIterator[None]:
     if services.console is not None:
         # Recompute requests from the console and the daily indicator schedule.
         services.console.refresher.after_job = services.console.warm
+        # As a parent, the region's reports are the area's, aggregated from the children.
+        services.console.refresher.area = services.network.parent.publish_area
         loops.append(
             (
                 asyncio.create_task(
