@@ -5,12 +5,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from pathlib import Path
 
+import orjson
 import pytest
 
+from facade.db import Database
 from facade.errors import InvalidInput
 from facade.indicators.definitions import load_definitions
 from facade.indicators.periods import parse_period
-from facade.network.benchmarks import beside, position
+from facade.network.benchmarks import beside, position, stored_benchmark
 from facade.network.keys import linkage_check, province_pseudonym, stay_token, stored_person
 from facade.network.linkage import (
     LinkageDischarge,
@@ -20,6 +22,7 @@ from facade.network.linkage import (
     linked_populations,
 )
 from facade.network.submit import parse_submission
+from facade.network.tables import UplinkBenchmark
 
 REPO = Path(__file__).resolve().parents[2]
 DEFINITIONS = load_definitions(REPO / "mappings" / "indicators")
@@ -112,3 +115,20 @@ def test_our_value_is_placed_among_the_bands() -> None:
         {"period": "2026-Q1", "indicators": [{"id": "A1", "value": 0.7, "bands": bands}]},
     )
     assert rows[0]["position"] == "p50-p75" and rows[0]["ours"] == 0.8
+
+
+def test_the_console_reads_the_last_fetched_benchmark_in_percent(database: Database) -> None:
+    assert stored_benchmark(database, "2026-Q1", "A1") is None
+    body = {
+        "period": "2026-Q1",
+        "status": "complete",
+        "indicators": [
+            {"id": "A1", "value": 0.8125, "bands": {"p25": 0.5, "p50": 0.75, "p75": 0.9}}
+        ],
+    }
+    with database.session() as session:
+        session.add(UplinkBenchmark(period="2026-Q1", body=orjson.dumps(body).decode()))
+    shown = stored_benchmark(database, "2026-Q1", "A1")
+    assert shown is not None
+    assert shown["value"] == 81.25 and shown["bands"] == {"p25": 50.0, "p50": 75.0, "p75": 90.0}
+    assert stored_benchmark(database, "2026-Q1", "B1") is None
