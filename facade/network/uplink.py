@@ -164,9 +164,9 @@ class Uplink:
         except httpx.HTTPError as exc:
             raise ParentAnswer("unreachable", f"{method} {path}: {exc!r}") from exc
         if response.status_code >= 500:
-            raise ParentAnswer("unreachable", response.text[:2000], response.status_code)
+            raise ParentAnswer("unreachable", _explain(response), response.status_code)
         if response.status_code >= 400:
-            raise ParentAnswer("refused", response.text[:2000], response.status_code)
+            raise ParentAnswer("refused", _explain(response), response.status_code)
         return response.json()
 
     # -- what goes up
@@ -456,6 +456,29 @@ class Uplink:
                 await asyncio.wait_for(stop.wait(), timeout=self.settings.uplink_poll_seconds)
             except TimeoutError:
                 pass
+
+
+def _explain(response: httpx.Response) -> str:
+    """The parent's refusal in a line: each issue's location and message (OperationOutcome or
+    OAuth error), or the start of whatever else it answered."""
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:2000]
+    if isinstance(body, dict) and body.get("resourceType") == "OperationOutcome":
+        found = body.get("issue") or []
+        # the errors first: a refusal's warnings (unknown code systems, ...) come after them
+        found = sorted(found, key=lambda i: i.get("severity") not in ("fatal", "error"))
+        issues = [
+            " ".join(
+                [*(i.get("expression") or [])[:1], str(i.get("diagnostics") or i.get("code") or "")]
+            )
+            for i in found
+        ]
+        return "; ".join(issues)[:2000]
+    if isinstance(body, dict) and "error" in body:
+        return f"{body['error']}: {body.get('error_description', '')}"[:2000]
+    return response.text[:2000]
 
 
 def _aware(moment: datetime) -> datetime:

@@ -283,7 +283,9 @@ def _push_all(net: Network, app: Any, rounds: int = 2) -> list[Any]:
 def test_the_province_equals_every_record_in_one_place(network: Network) -> None:
     app = _parent_app(network)
     results = _push_all(network, app)
-    assert [r.outcome for r in results[:2]] == ["accepted", "accepted"], results
+    assert [r.outcome for r in results[:2]] == ["accepted", "accepted"], [
+        r.as_dict() for r in results
+    ]
     assert results[-1].answer["linkage"]["area"]["status"] == "complete", results[-1].answer
     area = _area(network)
     definitions = catalog(network.parent_settings).definitions
