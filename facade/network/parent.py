@@ -28,7 +28,7 @@ from facade.indicators.periods import Period, parse_period
 from facade.indicators.report import build_report, publish_reports, region_key
 from facade.indicators.results import Counts, score
 from facade.indicators.service import catalog
-from facade.network.aggregate import CHILD_REGION, ChildReport, area_results
+from facade.network.aggregate import ChildReport, area_results
 from facade.network.keys import linkage_check, stored_person
 from facade.network.linkage import (
     LinkageSubmission,
@@ -278,6 +278,8 @@ class ParentService:
         for found in reports.values():
             for report in found.values():
                 names.update(report.names)
+        # The Measure declares hospital, department and month only (HAPI checks a report's
+        # stratifiers against it), so the child-region strata stay in the area record below.
         built = [
             build_report(
                 definitions.indicators[i],
@@ -287,7 +289,6 @@ class ParentService:
                 region=self.area_key,
                 org_names=names,
                 status=status,
-                extra_stratifiers=[CHILD_REGION],
             )
             for i, result in results.items()
         ]
