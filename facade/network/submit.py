@@ -31,6 +31,9 @@ from facade.quality.fhir import MEASURE_URL as DQ_MEASURE_URL
 
 NETWORK_REPORT_SYSTEM = f"{CANONICAL}/sid/network-measure-report"
 QUALITY = "DQ"
+# What changes each time a report is built although its content does not (generation time,
+# narrative, server fields): left out of the digest that makes a re-sent period a no-op.
+_VOLATILE = frozenset({"date", "text", "meta", "id"})
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,10 @@ class ReportSubmission:
     reports: dict[str, dict[str, Any]]  # indicator id (or "DQ") → MeasureReport to store
 
     def digest(self) -> str:
-        """SHA-256 of the reports without their generation time (a re-sent period is a no-op)."""
+        """SHA-256 of the reports without what changes on every build (a re-sent period is a no-op)."""
         stable = {
-            key: {k: v for k, v in r.items() if k != "date"} for key, r in self.reports.items()
+            key: {k: v for k, v in r.items() if k not in _VOLATILE}
+            for key, r in self.reports.items()
         }
         return hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()
 

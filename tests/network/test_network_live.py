@@ -45,7 +45,12 @@ from facade.synth.truth import expected
 from facade.upstream import UpstreamClient
 
 # Three HAPIs and two record loads: minutes on a shared 2-core machine, so a longer limit.
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
+pytestmark = [
+    pytest.mark.integration,
+    pytest.mark.timeout(1800),
+    # The uplinks' HAPI pools are left to the garbage collector between event loops.
+    pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning"),
+]
 REPO = Path(__file__).resolve().parents[2]
 PERIOD = "2026-Q1"
 PARENT_URL = "http://province.test"
@@ -349,7 +354,7 @@ def test_a_report_for_another_region_is_refused(network: Network) -> None:
     uplink = _uplink(network, hangzhou, app, uplink_region_code="330200")
     result = asyncio.run(uplink.push(PERIOD))
     assert result.outcome == "refused" and result.http_status == 403, result.as_dict()
-    assert "330200" in str(result.answer)
+    assert "registered-region" in str(result.answer)
     assert uplink.status()["outbox"][0]["state"] in ("refused", "done")
 
 
