@@ -45,11 +45,18 @@ class ReportSubmission:
     reports: dict[str, dict[str, Any]]  # indicator id (or "DQ") → MeasureReport to store
 
     def digest(self) -> str:
-        """SHA-256 of the reports without what changes on every build (a re-sent period is a no-op)."""
-        stable = {
-            key: {k: v for k, v in r.items() if k not in _VOLATILE}
-            for key, r in self.reports.items()
-        }
+        """SHA-256 of what the reports say (a re-sent period is a no-op): each indicator's counts
+        and strata, and the data-quality scores; not what changes on every build (generation
+        time, narrative, server fields)."""
+        stable: dict[str, Any] = {}
+        for key, report in self.reports.items():
+            if key == QUALITY:
+                stable[key] = [
+                    (g.get("code"), g.get("measureScore"), g.get("population"))
+                    for g in report.get("group") or []
+                ]
+            else:
+                stable[key] = read_counts(report)
         return hashlib.sha256(orjson.dumps(stable, option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
