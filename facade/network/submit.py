@@ -31,9 +31,6 @@ from facade.quality.fhir import MEASURE_URL as DQ_MEASURE_URL
 
 NETWORK_REPORT_SYSTEM = f"{CANONICAL}/sid/network-measure-report"
 QUALITY = "DQ"
-# What changes each time a report is built although its content does not (generation time,
-# narrative, server fields): left out of the digest that makes a re-sent period a no-op.
-_VOLATILE = frozenset({"date", "text", "meta", "id"})
 
 
 @dataclass(frozen=True)
