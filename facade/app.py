@@ -24,6 +24,7 @@ from facade.indicators import api as indicators_api
 from facade.logs import request_id
 from facade.metrics.route import install_metrics
 from facade.native import routes as native_routes
+from facade.network import api as network_api
 from facade.quality import api as quality_api
 from facade.research import api as research_api
 from facade.services import ProcessorChoice, build_services, lifespan
@@ -105,6 +106,8 @@ def create_app(
     app.include_router(metadata.router)
     app.include_router(native_routes.router)
     app.include_router(excel_routes.router)
+    # Before the FHIR door: its Measure/$submit-data is the network's, not HAPI's.
+    app.include_router(network_api.router)
     app.include_router(frontdoor_router.router)
     app.include_router(indicators_api.router)
     app.include_router(submissions_api.router)

@@ -19,6 +19,8 @@ How they depend on each other (each arrow: "is built with")::
     quality ───────── database            (data-quality counters kept at intake, reports)
     console ───────── institutions, submissions (people's sign-in, pages, indicator refresher)
     forwarder ─────── upstream, engine    (only beside the dictionary processor)
+    network ───────── clients, quality, audit (child regions and the area as a parent; the
+                                          uplink to a parent as a child; facade/network)
 
 Routes reach a service through a typed dependency of ``facade.api.deps`` (``GatewayDep``,
 ``AuditDep``, ... or the whole container as ``ServicesDep``); nothing is created on first use.
@@ -56,6 +58,10 @@ from facade.mapping.processor import DictionaryProcessor
 from facade.native.gateway import Gateway
 from facade.native.processor import RecordProcessor
 from facade.native.services import DQ_QUERY
+from facade.network.parent import ParentService
+from facade.network.recorder import LinkageRecorder
+from facade.network.regions import RegionRegistry
+from facade.network.uplink import Uplink
 from facade.privacy.projector import Projector
 from facade.quality.service import QualityService, native_query
 from facade.research import jobs as research_jobs
@@ -74,8 +80,18 @@ FORWARDER_STOP_SECONDS = 30.0
 AUDIT_STOP_SECONDS = 5.0
 REFRESH_STOP_SECONDS = 10.0
 RESEARCH_STOP_SECONDS = 30.0
+UPLINK_STOP_SECONDS = 10.0
 
 ProcessorChoice = RecordProcessor | Literal["dictionary"] | None
+
+
+@dataclass(frozen=True)
+class NetworkServices:
+    """The multi-level network: this facade as a parent (regions, area) and as a child (uplink)."""
+
+    regions: RegionRegistry
+    parent: ParentService
+    uplink: Uplink
 
 
 @dataclass(frozen=True)
@@ -101,6 +117,7 @@ class Services:
     submissions: Submissions
     quality: QualityService
     console: ConsoleServices | None  # None when VTE_CONSOLE_ENABLED is off
+    network: NetworkServices
 
     @property
     def dictionary(self) -> Dictionary:
@@ -137,8 +154,17 @@ def build_services(
     # The role views, checked against every profile now: an unclassified element stops start-up.
     projector = Projector.from_settings(settings)
     submissions = Submissions(settings, database)
+    frontdoor = FrontDoor(settings, projector)
+    # Province pseudonyms kept at the FHIR door's intake (the network's linkage, facade/network).
+    frontdoor.linkage = LinkageRecorder.for_settings(settings, database)
     # Data quality: counters are kept by the intake itself; reports through /dq and VTE.DQ.QUERY.
     quality = QualityService(settings, database, clock=clock)
+    regions = RegionRegistry(database, clients)
+    network = NetworkServices(
+        regions=regions,
+        parent=ParentService(settings, database, upstream, regions),
+        uplink=Uplink(settings, database, upstream, quality, audit, clock=clock),
+    )
     return Services(
         settings=settings,
         database=database,
@@ -162,7 +188,7 @@ def build_services(
             clock=clock,
         ),
         projector=projector,
-        frontdoor=FrontDoor(settings, projector),
+        frontdoor=frontdoor,
         indicators=IndicatorService(settings, upstream),
         # Another processor's payloads are not the engine's to map: no forwarder beside it.
         forwarder=Forwarder(settings, database, upstream, record_processor.engine)
@@ -173,6 +199,7 @@ def build_services(
         console=ConsoleServices(settings, database, institutions, submissions)
         if settings.console_enabled
         else None,
+        network=network,
     )
 
 
@@ -196,6 +223,8 @@ async def lifespan(services: Services) -> AsyncIterator[None]:
     if services.console is not None:
         # Recompute requests from the console and the daily indicator schedule.
         services.console.refresher.after_job = services.console.warm
+        # As a parent, the region's reports are the area's, aggregated from the children.
+        services.console.refresher.area = services.network.parent.publish_area
         loops.append(
             (
                 asyncio.create_task(
@@ -226,6 +255,14 @@ async def lifespan(services: Services) -> AsyncIterator[None]:
             (
                 asyncio.create_task(services.forwarder.run_forever(stop), name="vte-forwarder"),
                 FORWARDER_STOP_SECONDS,
+            )
+        )
+    if services.network.uplink.configured:
+        # Periods queued for the parent (daily schedule, manual pushes, failed attempts).
+        loops.append(
+            (
+                asyncio.create_task(services.network.uplink.run_forever(stop), name="vte-uplink"),
+                UPLINK_STOP_SECONDS,
             )
         )
     # Everything built so far (models, view plans, dictionaries: a large, long-lived heap) leaves

@@ -236,6 +236,35 @@ class Settings(BaseSettings):
     # Rows a drill-down or an audit search shows and exports at most.
     console_max_rows: int = Field(default=5000, ge=100, le=100_000)
 
+    # -- the multi-level network, county → city → province (facade/network/README.md)
+    # As a child: the parent facade this platform reports to (its public base URL; empty: none).
+    uplink_parent_url: str = ""
+    # This platform's region: a 6-digit administrative division code (GB/T 2260) and its name.
+    uplink_region_code: str = Field(default="", pattern=r"^([0-9]{6})?$")
+    uplink_region_name: str = ""
+    # The client id the parent registered this platform under (``vte-facade region register``).
+    uplink_client_id: str = ""
+    # PEM private key (EC P-384, ES384) signing the SMART client assertions sent to the parent;
+    # generated into var/dev-secrets.json in development, from the secret store in production.
+    uplink_private_key: SecretStr | None = None
+    uplink_key_id: str = Field(default="uplink-1", pattern=r"^[A-Za-z0-9._-]{1,64}$")
+    # Daily local times (reporting zone) at which ``serve`` pushes the recent periods upward,
+    # after the indicator refresh; empty: only on demand (``vte-facade uplink push``).
+    uplink_push_times: list[str] = Field(default_factory=lambda: ["03:30"])
+    # How often the uplink loop looks at its outbox; a failed push waits longer each time, up to
+    # the maximum (a parent down for a day is caught up with on the first round after it is back).
+    uplink_poll_seconds: float = Field(default=30.0, gt=0)
+    uplink_retry_base_seconds: float = Field(default=30.0, gt=0)
+    uplink_retry_max_seconds: float = Field(default=3600.0, gt=0)
+    uplink_timeout_seconds: float = Field(default=120.0, gt=0)
+    # The province linkage key: the same value at every facade of one province (generated at the
+    # top, handed down to every child; per machine in development). Key of the province pseudonym.
+    linkage_key: SecretStr | None = None
+    # As a parent: a hospital enters the benchmark bands only with at least this denominator, and
+    # bands computed from fewer hospitals are withheld (small cells).
+    network_benchmark_min_denominator: int = Field(default=10, ge=1)
+    network_benchmark_min_hospitals: int = Field(default=3, ge=1)
+
     # -- logging
     log_level: str = "INFO"
 
@@ -249,11 +278,11 @@ class Settings(BaseSettings):
         if not self.fhir_base_url:  # the HAPI `vte-facade hapi start` runs, wherever its port is
             self.fhir_base_url = f"http://127.0.0.1:{self.hapi_port}/fhir"
         self.fhir_base_url = self.fhir_base_url.rstrip("/")
-        for moment in self.indicator_refresh_times:
-            if not _CLOCK.fullmatch(moment):
-                raise ValueError(
-                    f"indicator_refresh_times: {moment!r} is not a local time HH:MM (00:00-23:59)"
-                )
+        for name in ("indicator_refresh_times", "uplink_push_times"):
+            for moment in getattr(self, name):
+                if not _CLOCK.fullmatch(moment):
+                    raise ValueError(f"{name}: {moment!r} is not a local time HH:MM (00:00-23:59)")
+        self.uplink_parent_url = self.uplink_parent_url.rstrip("/")
         return self
 
     @property
@@ -273,6 +302,12 @@ class Settings(BaseSettings):
         """Where the launcher keeps the HAPI pid file, log and embedded database."""
         return self.var_dir / "hapi"
 
+    def uplink_key_pem(self) -> str:
+        """The uplink's PEM private key (a PEM text, not hex); raise if it is missing."""
+        if self.uplink_private_key is None:
+            raise ConfigurationError("secret VTE_UPLINK_PRIVATE_KEY is not configured")
+        return self.uplink_private_key.get_secret_value()
+
     def secret(self, name: str) -> bytes:
         """Return a configured secret as bytes; raise if it is missing."""
         value = getattr(self, name)
@@ -288,9 +323,10 @@ def ensure_secrets(settings: Settings) -> Settings:
     pseudonyms stay stable across restarts of a developer's machine.
     """
     missing = [name for name in SECRET_FIELDS if getattr(settings, name) is None]
-    if not missing:
+    network_missing = settings.linkage_key is None or settings.uplink_private_key is None
+    if not missing and (not network_missing or settings.environment == "production"):
         return settings
-    if settings.environment == "production":
+    if missing and settings.environment == "production":
         names = ", ".join(f"VTE_{name.upper()}" for name in missing)
         raise ConfigurationError(f"production requires these secrets in the environment: {names}")
     path = settings.var_dir / "dev-secrets.json"
@@ -313,6 +349,16 @@ def ensure_secrets(settings: Settings) -> Settings:
     if settings.platform_sm2_key is None:
         update["platform_sm2_key"] = SecretStr(stored["platform_sm2_key"])
         update["platform_sm2_public_key"] = stored["platform_sm2_public_key"]
+    # Network keys (facade/network/README.md): optional in production, generated here so a
+    # development facade can act as a parent or a child right away.
+    if settings.linkage_key is None:
+        update["linkage_key"] = SecretStr(stored.setdefault("linkage_key", secrets.token_hex(32)))
+    if settings.uplink_private_key is None:
+        if "uplink_private_key" not in stored:
+            from facade.network.keys import new_assertion_key  # late: keeps settings light
+
+            stored["uplink_private_key"] = new_assertion_key()
+        update["uplink_private_key"] = SecretStr(stored["uplink_private_key"])
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(stored, indent=2))
     path.chmod(0o600)

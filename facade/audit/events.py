@@ -44,6 +44,7 @@ PURPOSE = {
     "researcher": "HRESCH",
     "auditor": "HSYSADMIN",
     "admin": "HSYSADMIN",
+    "region": "HQUALIMP",
 }
 
 

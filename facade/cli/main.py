@@ -20,6 +20,7 @@ from facade.cli import (
     indicators,
     keys,
     native,
+    network,
     org,
     period,
     research,
@@ -52,6 +53,8 @@ app.add_typer(research.omop_app, name="omop")
 app.add_typer(keys.app, name="keys")
 app.add_typer(period.app, name="period")
 app.add_typer(dq.app, name="dq")
+app.add_typer(network.uplink_app, name="uplink")
+app.add_typer(network.region_app, name="region")
 excel.register(app)  # `import-excel` and the `excel` group
 backup.register(app)  # `backup` and `restore`
 

@@ -11,6 +11,7 @@ import time
 from collections import OrderedDict
 
 from facade.frontdoor.limits import IntakeLimits
+from facade.network.recorder import LinkageRecorder
 from facade.privacy.ids import ResearchIds
 from facade.privacy.projector import Projector
 from facade.settings import Settings
@@ -54,6 +55,8 @@ class FrontDoor:
             settings.secret("token_signing_key"), b"paging", hashlib.sha256
         ).digest()
         self.subjects = SubjectCache()
+        # Province pseudonyms kept at intake for the network uplink (set by facade.services).
+        self.linkage: LinkageRecorder | None = None
 
     def page_signature(self, client_id: str, page_id: str) -> str:
         """Binds a HAPI paging id to the client that started the search."""

@@ -96,6 +96,9 @@ class IntakeChecker:
         self.fhir_base = fhir_base
         self.ownership = OwnershipChecks()
         self.hospital = principal.role is Role.HOSPITAL
+        # (regional pseudonym, id type, number) of each identity number replaced, for the
+        # network's province pseudonym (facade/network/recorder.py); numbers never leave here.
+        self.identities: list[tuple[str, str, str]] = []
 
     # -- the whole request
 
@@ -350,6 +353,7 @@ class IntakeChecker:
                 )
                 continue
             replacement = pseudonymised_identifier(id_type, number, self.key)
+            self.identities.append((replacement["value"], id_type, number))
             obj.clear()
             obj.update(replacement)
 

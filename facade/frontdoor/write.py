@@ -6,6 +6,7 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
 from facade.api.deps import FrontDoorDep, UpstreamDep
 from facade.api.responses import FhirResponse, fhir_router
@@ -51,6 +52,12 @@ async def _checked(
 ) -> None:
     checker = IntakeChecker(principal, door.pseudonym_key, door.fhir_base)
     checker.check_all(entries)
+    if door.linkage is not None and checker.identities:
+        linkage = door.linkage
+        await run_in_threadpool(
+            linkage.remember, [linkage.pair(t, n, r) for r, t, n in checker.identities]
+        )
+        checker.identities.clear()
     await verify_ownership(upstream, checker.ownership, principal.org_code)
 
 

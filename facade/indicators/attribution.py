@@ -79,6 +79,17 @@ class Attributor:
 
     async def attribute(self, period: Period) -> Attributions:
         """Read the events that can belong to stays discharged in ``period`` and attribute them."""
+        found, looking_back = await self.classify(period)
+        await self._look_back(looking_back, found)
+        return found
+
+    async def classify(self, period: Period) -> tuple[Attributions, list[VteEvent]]:
+        """The events relevant to ``period``: those of in-hospital onset, attributed to their own
+        stays, and those that look back for a prior discharge (not attributed yet).
+
+        The network uplink sends the second kind upward, where discharges in other cities are
+        known too (facade/network/linkage.py).
+        """
         events = await self._events(period)
         self.stats.events = len(events)
         onset = self.rules.ha_vte.in_hospital
@@ -97,8 +108,7 @@ class Attributor:
                 found.setdefault(event.encounter or "", []).append(("in-hospital", event.death))
             else:
                 looking_back.append(event)
-        await self._look_back(looking_back, found)
-        return found
+        return found, looking_back
 
     # -- reading
 

@@ -31,6 +31,7 @@ STRATIFIER_DEFINITIONS = {
     "hospital": "The reporting institution (unified social credit code) that discharged the patient.",
     "discharge-department": "The hospital-local department of discharge (出院科室).",
     "discharge-month": "The calendar month (reporting time zone) of the discharge date-time.",
+    "child-region": "The child region (administrative division code) that reported the stay; only in a parent platform's area reports.",
 }
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from facade.fhir.naming import ORG_CODE_SYSTEM
@@ -221,6 +221,31 @@ class IndicatorEngine:
                 facts.ha = attributions.get(ref)
                 if self.evaluator.holds(criteria, facts):
                     chosen[ref] = facts
+        return chosen
+
+    async def census_facts(
+        self,
+        period: str | Period,
+        criteria: list[Criterion],
+        *,
+        orgs: Sequence[str] | None = None,
+        keep: Callable[[str, StayFacts], bool] | None = None,
+    ) -> dict[str, StayFacts]:
+        """Facts of the stays discharged in the period (those ``keep`` accepts), with the
+        dependent streams ``criteria`` need and no attribution (``facts.ha`` stays None); the
+        network uplink evaluates the local part of linked populations with them."""
+        span = (
+            parse_period(period, self.definitions.rules.tz) if isinstance(period, str) else period
+        )
+        searcher = Searcher(self.upstream, concurrency=self.concurrency, page_size=self.page_size)
+        stats = EvaluationStats(search=searcher.stats)
+        streams = streams_for(criteria) - {"events"}
+        chosen: dict[str, StayFacts] = {}
+        for part in await self._partitions(searcher, span, orgs):
+            census = await self._partition(searcher, span, part, streams, criteria, stats)
+            chosen.update(
+                (ref, facts) for ref, facts in census.items() if keep is None or keep(ref, facts)
+            )
         return chosen
 
     async def _partitions(

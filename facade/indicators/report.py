@@ -48,6 +48,8 @@ STRATIFIER_NAMES = {
     "hospital": "医院 (hospital)",
     "discharge-department": "出院科室 (discharge department)",
     "discharge-month": "出院月份 (discharge month)",
+    # Only in a parent's area reports (facade/network): the child region that reported the stay.
+    "child-region": "下级区域 (child region)",
 }
 SCORE_PLACES = 6
 
@@ -93,8 +95,14 @@ def build_report(
     region: str = REGION,
     org_names: dict[str, str] | None = None,
     now: datetime | None = None,
+    status: str = "complete",
+    extra_stratifiers: Sequence[str] = (),
 ) -> dict[str, Any]:
-    """The summary MeasureReport of one scope: a hospital (``org``) or the region."""
+    """The summary MeasureReport of one scope: a hospital (``org``) or the region.
+
+    A parent's area report (facade/network) adds the ``child-region`` stratifier and is
+    ``pending`` while a child region's data is missing.
+    """
     scope = result.scope(org)
     names = org_names or {}
     codes = [c.value for c in indicator.codes]
@@ -107,7 +115,7 @@ def build_report(
                 "value": report_identifier(indicator, period, org or region),
             }
         ],
-        "status": "complete",
+        "status": status,
         "type": "summary",
         "measure": measure_url(indicator),
         "date": (now or datetime.now(UTC)).isoformat(timespec="seconds"),
@@ -118,7 +126,7 @@ def build_report(
         "improvementNotation": {
             "coding": [{"system": IMPROVEMENT_SYSTEM, "code": indicator.improvement}]
         },
-        "group": [_group(indicator, scope, codes, names, org)],
+        "group": [_group(indicator, scope, codes, names, org, extra_stratifiers)],
     }
     report["text"] = _narrative(
         indicator, scope, period, names.get(org, org) if org else "区域 (region)"
@@ -161,6 +169,7 @@ def _group(
     codes: list[str],
     names: dict[str, str],
     org: str | None,
+    extra_stratifiers: Sequence[str] = (),
 ) -> dict[str, Any]:
     # No group.code: the Measure's single group has none either (validators match them up).
     group: dict[str, Any] = {
@@ -169,10 +178,10 @@ def _group(
         "measureScore": measure_score(scope.populations),
     }
     stratifiers = []
-    for stratifier in indicator.stratifiers:
-        strata = scope.strata.get(stratifier.value) or {}
+    for stratifier_name in [*(s.value for s in indicator.stratifiers), *extra_stratifiers]:
+        strata = scope.strata.get(stratifier_name) or {}
         if (
-            stratifier.value == "hospital"
+            stratifier_name == "hospital"
             and org is not None
             and scope.populations.get("initial-population")
         ):
@@ -181,14 +190,14 @@ def _group(
         entry: dict[str, Any] = {
             "code": [
                 {
-                    "coding": [{"system": STRATIFIER_SYSTEM, "code": stratifier.value}],
-                    "text": STRATIFIER_NAMES[stratifier.value],
+                    "coding": [{"system": STRATIFIER_SYSTEM, "code": stratifier_name}],
+                    "text": STRATIFIER_NAMES[stratifier_name],
                 }
             ]
         }
         if strata:  # the Measure's stratifiers are all reported, with or without strata
             entry["stratum"] = [
-                _stratum(stratifier.value, key, counts, codes, names)
+                _stratum(stratifier_name, key, counts, codes, names)
                 for key, counts in sorted(strata.items())
             ]
         stratifiers.append(entry)
@@ -218,6 +227,8 @@ def _stratum(
             "coding": [{"system": ORG_CODE_SYSTEM, "code": key}],
             "text": names.get(key, key),
         }
+    elif name == "child-region":
+        value = {"coding": [{"system": REGION_SYSTEM, "code": key}], "text": names.get(key, key)}
     elif name == "discharge-department":
         org, _, dept = key.partition("/")
         value = {"text": key}
@@ -251,7 +262,7 @@ def read_counts(report: dict[str, Any]) -> tuple[Counts, dict[str, dict[str, Cou
 
 
 def _stratum_key(name: str, value: dict[str, Any]) -> str:
-    if name == "hospital":
+    if name in ("hospital", "child-region"):
         return str(value["coding"][0]["code"])
     return str(value["text"])
 

@@ -104,6 +104,9 @@ class IndicatorRefresher:
         self._jobs: deque[RefreshJob] = deque(maxlen=_KEEP)
         # Called after a job published (e.g. the console reads the new reports into its cache).
         self.after_job: Callable[[RefreshJob, UpstreamClient], Awaitable[None]] | None = None
+        # A parent platform republishes its area from its children's reports (facade/network):
+        # the hook answers how many reports it published, or None when there are no children.
+        self.area: Callable[[str], Awaitable[int | None]] | None = None
 
     def request(self, period: str, org: str | None, requested_by: str) -> RefreshJob:
         """Queue a recomputation (the same period and scope already waiting is not queued twice)."""
@@ -128,14 +131,18 @@ class IndicatorRefresher:
         """Recompute and publish; the job records how it ended (a failure never escapes)."""
         job.state, job.started_at = "running", datetime.now(UTC)
         try:
-            _, tables = await evaluate_and_publish(
-                self.settings,
-                upstream,
-                job.period,
-                region=self.settings.indicator_region or None,
-                publish=None if job.org is None else [job.org],
-            )
-            job.reports = sum(len(t.rows) for t in tables.values())
+            area = await self.area(job.period) if self.area and job.org is None else None
+            if area is not None:
+                job.reports = area
+            else:
+                _, tables = await evaluate_and_publish(
+                    self.settings,
+                    upstream,
+                    job.period,
+                    region=self.settings.indicator_region or None,
+                    publish=None if job.org is None else [job.org],
+                )
+                job.reports = sum(len(t.rows) for t in tables.values())
             if self.after_job is not None:
                 await self.after_job(job, upstream)
             job.state = "done"

@@ -21,6 +21,7 @@ from facade.mapping.facts import FactStore, payload_digest
 from facade.mapping.prepare import prepare_payload, warnings
 from facade.mapping.validate import issue, location, validate_record
 from facade.native.processor import IntakeContext, PreparedRecord
+from facade.network.recorder import LinkageRecorder
 from facade.settings import Settings
 
 # The period of a record is the discharge of its stay (facade/periods/locks.py).
@@ -31,10 +32,18 @@ DISCHARGE_FIELD = "dischargeDateTime"
 class DictionaryProcessor:
     """Validates and prepares native records with the data-element dictionary."""
 
-    def __init__(self, engine: MappingEngine, facts: FactStore, pseudonym_key: bytes) -> None:
+    def __init__(
+        self,
+        engine: MappingEngine,
+        facts: FactStore,
+        pseudonym_key: bytes,
+        linkage: LinkageRecorder | None = None,
+    ) -> None:
         self.engine = engine
         self.facts = facts
         self._key = pseudonym_key
+        # Province pseudonyms for the network uplink (facade/network/recorder.py), if configured.
+        self.linkage = linkage
 
     @classmethod
     def from_settings(cls, settings: Settings, database: Database) -> DictionaryProcessor:
@@ -43,6 +52,7 @@ class DictionaryProcessor:
             MappingEngine.from_settings(settings),
             FactStore.for_settings(settings, database),
             settings.secret("pseudonym_key"),
+            LinkageRecorder.for_settings(settings, database),
         )
 
     @property
@@ -77,6 +87,8 @@ class DictionaryProcessor:
         if problems:
             return problems
         payload, ignored = prepare_payload(self.engine, rt, record, self._key)
+        if self.linkage is not None:
+            self.linkage.remember_record(rt, record, payload)
         # Version 1 corrects nothing (a correction must raise recordVersion): no old stay to look up.
         correction = str(record.get("recordVersion", "1")).strip() not in ("", "1")
         anchors = self._period_anchors(rt, payload, linked, context.org_code, correction)

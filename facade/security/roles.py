@@ -14,6 +14,9 @@ class Role(StrEnum):
     RESEARCHER = "researcher"
     AUDITOR = "auditor"
     ADMIN = "admin"
+    # A child platform (a city or county facade) reporting to this one: it submits its region's
+    # summary reports and linkage data ($submit-data, /network/v1) and reads nothing clinical.
+    REGION = "region"
 
 
 class View(StrEnum):
@@ -56,11 +59,14 @@ class RolePolicy:
     history: bool
     # Whether registration must name the client's organisation.
     needs_org: bool
+    # Types the role may only submit through a checked operation (``$submit-data``), never
+    # write through the FHIR door: they count as create/update for scopes, not as door writes.
+    submits: frozenset[str] = frozenset()
 
     def permissions(self, resource_type: str) -> str:
         """SMART v2 permission letters this role could ever hold on a type (``"cruds"`` subset)."""
         letters = ""
-        if resource_type in self.write:
+        if resource_type in self.write or resource_type in self.submits:
             letters += "cu"
         if resource_type in self.read:
             letters += "rs"
@@ -110,6 +116,17 @@ POLICIES: dict[Role, RolePolicy] = {
         tenant_scoped=False,
         history=True,
         needs_org=False,
+    ),
+    # A child platform: submits the summary reports of its registered region(s) only (the
+    # region codes are bound to the client in facade/network), no reads of any stored data.
+    Role.REGION: RolePolicy(
+        read=frozenset(),
+        write=frozenset(),
+        view=View.STORED,
+        tenant_scoped=False,
+        history=False,
+        needs_org=False,
+        submits=frozenset({"MeasureReport"}),
     ),
 }
 

@@ -118,6 +118,6 @@ class ScopeSet:
 def _ceiling(resource_type: str, role_policy: RolePolicy) -> set[str]:
     """The permission letters a role may hold on a type (on ``*``: on any of its types)."""
     if resource_type == "*":
-        types = role_policy.read | role_policy.write
+        types = role_policy.read | role_policy.write | role_policy.submits
         return set("".join(role_policy.permissions(t) for t in types))
     return set(role_policy.permissions(resource_type))

@@ -26,6 +26,7 @@ from facade.errors import InvalidInput, Issue
 from facade.indicators.periods import parse_period
 from facade.indicators.service import catalog, visible_scope
 from facade.native.tables import NativeOrg
+from facade.network.benchmarks import stored_benchmark
 
 router = APIRouter(prefix="/console/indicators", route_class=ConsoleRoute, include_in_schema=False)
 POPULATIONS = ("initial-population", "denominator", "denominator-exclusion", "numerator")
@@ -173,6 +174,8 @@ async def indicators(
         jobs=jobs,
         running=any(j.state in ("queued", "running") for j in jobs),
         query=request.url.query,
+        # The parent's benchmark beside our value, when this platform reports upward.
+        benchmark=stored_benchmark(services.database, page.period, page.selected.id),
     )
 
 

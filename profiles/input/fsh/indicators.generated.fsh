@@ -11,6 +11,7 @@ Description: "How the VTE indicator MeasureReports are stratified."
 * #hospital "医院 (hospital)" "The reporting institution (unified social credit code) that discharged the patient."
 * #discharge-department "出院科室 (discharge department)" "The hospital-local department of discharge (出院科室)."
 * #discharge-month "出院月份 (discharge month)" "The calendar month (reporting time zone) of the discharge date-time."
+* #child-region "下级区域 (child region)" "The child region (administrative division code) that reported the stay; only in a parent platform's area reports."
 
 Instance: vte-discharge-date
 InstanceOf: SearchParameter

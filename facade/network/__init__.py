@@ -1,0 +1,1 @@
+"""The multi-level network: a facade reports upward to its parent and reads benchmarks back."""
