@@ -247,8 +247,17 @@ class Uplink:
         if recorder is not None and linked_populations(catalog(self.settings).definitions):
             collector = Collector(self.settings, self.upstream, recorder, period)
             await collector.prepare()
-            attributed: list[str] = []
-            answers: str | None = None
+            # Start from the parent's current answer, so a re-sent period whose data did not
+            # change sends exactly what the parent holds (its last round) and changes nothing.
+            current = await self._call(
+                http,
+                "GET",
+                f"/network/v1/linkage/{period}",
+                params={"region": self.settings.uplink_region_code},
+                headers=headers,
+            )
+            attributed: list[str] = list(current.get("attributed") or [])
+            answers: str | None = current.get("version") if current.get("counts") else None
             for _ in range(LINKAGE_ROUNDS):
                 part = await collector.submission(attributed, answers)
                 answer = await self._call(

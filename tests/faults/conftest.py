@@ -20,12 +20,14 @@ PORT = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091"))
 SHORT_TIMERS = {"VTE_FORWARD_LEASE_SECONDS": "20"}
 
 
-@pytest.fixture(scope="session")
+# Module scope: the site's PostgreSQL and HAPI stop before the rest of the suite runs. Its ports
+# (+8 and up) stay clear of the other tests' extra servers (+1, and +2/+4 for the network's cities).
+@pytest.fixture(scope="module")
 def fault_site() -> Iterator[Site]:
     """The platform, started from nothing once for every fault test, deleted afterwards."""
     site = Site(
         REPO / "var" / f"test-faults-{PORT}",
-        Ports(postgres=PORT + 47300, hapi=PORT + 4, facade=PORT + 5),
+        Ports(postgres=PORT + 47300, hapi=PORT + 8, facade=PORT + 9),
         facade_env=SHORT_TIMERS,
     )
     try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import gc
 import os
 import secrets
 import threading
@@ -56,6 +57,15 @@ PERIOD = "2026-Q1"
 PARENT_URL = "http://province.test"
 CITIES = {"330100": "杭州市", "330200": "宁波市"}
 BASE_PORT = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091"))
+
+
+@pytest.fixture(autouse=True)
+def _pools_collected_here() -> Iterator[None]:
+    """Each test runs its pushes in event loops of its own (``asyncio.run``) with apps whose
+    lifespan never runs, so their connection pools outlive the loops. Collect them while this
+    module's warning filter applies, not at the end of the whole session."""
+    yield
+    gc.collect()
 
 
 @dataclass
