@@ -8,19 +8,21 @@ import subprocess
 from pathlib import Path
 from xml.etree import ElementTree
 
+import pytest
 import yaml
 
 POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.yaml"
 
 
-def test_compose_file_validates() -> None:
+@pytest.mark.parametrize("profile", [[], ["--profile", "network"]], ids=["default", "network"])
+def test_compose_file_validates(profile: list[str]) -> None:
     binary = shutil.which("docker-compose")
     assert binary, (
         "docker-compose is required (Debian package docker-compose; `make test` installs it)"
     )
     result = subprocess.run(
-        [binary, "-f", str(COMPOSE), "config", "-q"],
+        [binary, "-f", str(COMPOSE), *profile, "config", "-q"],
         capture_output=True,
         text=True,
         check=False,
