@@ -272,7 +272,7 @@ class FhirDoor:
                     response = http.post(f"{self.url}/fhir", json=bundle, headers=headers)
                     statuses = [e["response"]["status"] for e in response.json().get("entry", [])]
                     if response.status_code != 200 or not all(s[:1] == "2" for s in statuses):
-                        error = f"HTTP {response.status_code}: {response.text[:200]}"
+                        error = _problem(response)
                 except (httpx.HTTPError, ValueError) as exc:
                     error = type(exc).__name__
                 door.record(phase, time.perf_counter() - started, len(bundle["entry"]), error)
@@ -300,7 +300,7 @@ class FhirDoor:
                     response = http.get(url, headers=headers)
                     body = response.json()
                     if response.status_code != 200 or body.get("resourceType") != "Bundle":
-                        error = f"HTTP {response.status_code}: {response.text[:200]}"
+                        error = _problem(response)
                         url = None
                     else:
                         entries = len(body.get("entry", []))
@@ -324,13 +324,23 @@ class FhirDoor:
                         headers=headers,
                     )
                     if response.status_code != 200:
-                        error = f"HTTP {response.status_code}: {response.text[:200]}"
+                        error = _problem(response)
                     else:
                         tables = len(response.json()["tables"])
                 except (httpx.HTTPError, ValueError) as exc:
                     error = type(exc).__name__
                 door.record(phase, time.perf_counter() - started, tables, error)
                 time.sleep(min(INDICATOR_PAUSE, max(0.0, until - time.monotonic())))
+
+
+def _problem(response: httpx.Response) -> str:
+    """A refused request in one line: the status and the OperationOutcome's diagnostics."""
+    try:
+        issues = response.json().get("issue", [])
+    except ValueError:
+        return f"HTTP {response.status_code}: {response.text[:300]}"
+    said = "; ".join(str(i.get("diagnostics", i.get("code", ""))) for i in issues)
+    return f"HTTP {response.status_code}: {said[:500]}"
 
 
 def _run_all(threads: list[threading.Thread]) -> None:
@@ -371,9 +381,11 @@ def fhir_clients(site: Site, rates: Rates) -> FhirDoor:
     """Two FHIR hospitals (admitted institutions), the researchers and a QC client."""
     kit, stays = _test_kits()
     database = site.database
+    # Registered like the native ones (Organization published, institution admitted).
+    region = generate(RegionSpec(seed=17, hospitals=FHIR_HOSPITALS, encounters=4, run="loadfhir"))
+    orgs = asyncio.run(_register(site, region))
     hospitals = [
-        kit.register(database, "hospital", org=kit.admitted_org(database), scopes="system/*.crus")
-        for _ in range(FHIR_HOSPITALS)
+        kit.register(database, "hospital", org=org, scopes="system/*.crus") for org in orgs
     ]
     researchers = [kit.register(database, "researcher") for _ in range(RESEARCHERS)]
     return FhirDoor(
@@ -441,14 +453,17 @@ def main() -> None:
         }
         pids = {"facade": _pid(site), "hapi": site.hapi.status().pid or 0}
         memory: dict[str, dict[str, int]] = {"before_baseline": _memory(pids)}
+
         for name in DOORS:
-            _phase(doors[name], "alone", WARMUP, [work[name]])
+            _phase("alone", WARMUP, {name: doors[name]}, work)
             _print_door(doors[name], "alone")
         memory["mixed_start"] = _memory(pids)
-        with LoadMeter() as meter:
-            _phase(None, "mixed", SECONDS, list(work.values()), doors=doors)
+        watch_memory = MemoryWatch(pids)
+        with watch_memory:
+            _phase("mixed", SECONDS, doors, work)
         memory["mixed_end"] = _memory(pids)
-        results["load_average_mixed"] = meter.samples
+        results["load_average_mixed"] = watch_memory.samples
+        results["rss_mib_every_5s"] = watch_memory.rss
         watch = QueueWatch(site.database, list(hospitals.senders))
         drain_started = time.monotonic()
         final = watch.wait("drained", timeout=900)
@@ -478,20 +493,35 @@ def _memory(pids: dict[str, int]) -> dict[str, int]:
 
 
 def _phase(
-    door: Door | None,
     phase: str,
     seconds: float,
-    work: list[Callable[[str, float], None]],
-    *,
-    doors: dict[str, Door] | None = None,
+    doors: dict[str, Door],
+    work: dict[str, Callable[[str, float], None]],
 ) -> None:
-    """Run ``work`` in threads for ``seconds``; the phase's length is when the last one returned."""
-    started = time.monotonic()
-    until = started + seconds
-    _run_all([threading.Thread(target=w, args=(phase, until)) for w in work])
-    elapsed = time.monotonic() - started
-    for d in [door] if door is not None else list((doors or {}).values()):
-        d.seconds[phase] = elapsed
+    """Run each door's work in a thread for ``seconds``; a door's phase lasts until its own work
+    returned (an indicator refresh in flight at the deadline is finished, not cut)."""
+    until = time.monotonic() + seconds
+
+    def timed(door: Door) -> None:
+        started = time.monotonic()
+        work[door.name](phase, until)
+        door.seconds[phase] = time.monotonic() - started
+
+    _run_all([threading.Thread(target=timed, args=(door,)) for door in doors.values()])
+
+
+class MemoryWatch(LoadMeter):
+    """The load meter's 5-second samples, plus the processes' RSS (MiB) at each sample."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        super().__init__()
+        self.pids = pids
+        self.rss: list[dict[str, int]] = []
+
+    def _run(self) -> None:
+        while not self._stop.wait(5.0):
+            self.samples.append(os.getloadavg()[0])
+            self.rss.append({n: kib // 1024 for n, kib in _memory(self.pids).items()})
 
 
 def _report(
@@ -506,7 +536,8 @@ def _report(
         print(
             f"  {name:10s} p50 x{mixed['p50_ms'] / alone['p50_ms']:.2f}  "
             f"p99 x{mixed['p99_ms'] / alone['p99_ms']:.2f}  "
-            f"throughput x{mixed['requests_per_s'] / alone['requests_per_s']:.2f}"
+            f"requests/s x{mixed['requests_per_s'] / alone['requests_per_s']:.2f}  "
+            f"{door.unit}/s x{mixed[f'{door.unit}_per_s'] / alone[f'{door.unit}_per_s']:.2f}"
         )
     errors: int = sum(len(d.errors.get(p, [])) for d in doors.values() for p in ("alone", "mixed"))
     errors += failed
@@ -527,6 +558,8 @@ def _report(
             f"(end/start {ratio:.3f}, limit {MEMORY_LIMIT}) {'PASS' if verdict else 'FAIL'}"
             f"  [before the baseline: {memory['before_baseline'][name] / 1024:.0f} MiB]"
         )
+    trail = results["rss_mib_every_5s"][::6]
+    print(f"  RSS every 30 s of the mixed phase (MiB): {[tuple(t.values()) for t in trail]}")
     results["errors"], results["ok"] = errors, ok
     return ok
 
