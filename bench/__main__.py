@@ -19,6 +19,7 @@ BENCHMARKS = {
     "dq": "bench.dq",
     "fuzz": "bench.fuzz",
     "faults": "bench.faults.run",
+    "load": "bench.load",
 }
 
 
