@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from facade.errors import Conflict, Issue
 from facade.fhir.naming import ORG_CODE_SYSTEM
 from facade.indicators import joins
 from facade.indicators.assemble import IndicatorTally
@@ -35,6 +36,8 @@ from facade.upstream import UpstreamClient
 log = logging.getLogger("facade.indicators")
 # Hospitals per join partition: their tags go into one search URL.
 _MAX_TAGS = 40
+# Runs tried when writes landing between two counts leave a numerator above its denominator.
+_ATTEMPTS = 3
 
 
 @dataclass
@@ -127,7 +130,41 @@ class IndicatorEngine:
         indicators: list[str] | None = None,
         record: bool = False,
     ) -> Evaluation:
-        """Compute the indicators; ``orgs`` limits the region (and the cross-hospital look-back)."""
+        """Compute the indicators; ``orgs`` limits the region (and the cross-hospital look-back).
+
+        Populations are counted by separate searches, so stays written while a run counts can
+        leave a numerator above its denominator. Such a run is done again (HAPI holds no
+        snapshot to count in); if the data keeps moving, Conflict says so instead of a report
+        the guide would refuse.
+        """
+        tears: list[str] = []
+        for attempt in range(1, _ATTEMPTS + 1):
+            evaluation = await self._evaluate_once(
+                period, orgs=orgs, indicators=indicators, record=record
+            )
+            tears = [t for result in evaluation.results.values() for t in result.tears()]
+            if not tears:
+                return evaluation
+            log.warning(
+                "indicator run %s/%s: counts changed while counting (%s); counting again",
+                attempt,
+                _ATTEMPTS,
+                tears[0],
+            )
+        raise Conflict(
+            f"the indicators could not be counted consistently: stays kept arriving during "
+            f"{_ATTEMPTS} runs ({tears[0]}); try again when the intake is quieter",
+            issues=[Issue("MeasureReport.group.population", "vte-mr-1", tears[0])],
+        )
+
+    async def _evaluate_once(
+        self,
+        period: str | Period,
+        *,
+        orgs: Sequence[str] | None,
+        indicators: list[str] | None,
+        record: bool,
+    ) -> Evaluation:
         started = time.perf_counter()
         rules = self.definitions.rules
         span = parse_period(period, rules.tz) if isinstance(period, str) else period

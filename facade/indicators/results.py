@@ -30,6 +30,19 @@ def score(counts: Counts) -> Fraction | None:
     return Fraction(counts.get("numerator", 0), denominator)
 
 
+def torn(counts: Counts) -> str | None:
+    """What breaks nesting in one set of populations (a numerator above its denominator, more
+    exclusions than the denominator), or None. Counts asked one after another can tear like this
+    when stays are written during the run; HAPI would refuse such a report (vte-mr-1)."""
+    denominator = counts.get("denominator")
+    if denominator is None:
+        return None
+    for code in ("numerator", "denominator-exclusion"):
+        if counts.get(code, 0) > denominator:
+            return f"{code} {counts[code]} > denominator {denominator}"
+    return None
+
+
 @dataclass
 class ScopeResult:
     """Populations and strata of one scope (the region or one hospital)."""
@@ -56,6 +69,21 @@ class IndicatorResult:
     period: str
     region: ScopeResult
     orgs: dict[str, ScopeResult] = field(default_factory=dict)
+
+    def tears(self) -> list[str]:
+        """Every scope and stratum whose populations do not nest (see ``torn``)."""
+        scopes = {"region": self.region, **self.orgs}
+        found = []
+        for name, scope in scopes.items():
+            groups = {name: scope.populations}
+            for stratifier, values in scope.strata.items():
+                groups.update({f"{name} {stratifier}={key}": c for key, c in values.items()})
+            found += [
+                f"{self.indicator_id} {where}: {why}"
+                for where, counts in groups.items()
+                if (why := torn(counts)) is not None
+            ]
+        return found
 
     def scope(self, org: str | None) -> ScopeResult:
         """The region (None) or one hospital; an unknown hospital has empty populations."""
