@@ -30,6 +30,7 @@ import orjson
 
 from bench.indicator_load import DirectLoader
 from bench.indicators import Postgres, _load_ig
+from bench.settings import bench_settings
 from facade.db import Database
 from facade.frontdoor.context import FrontDoor
 from facade.hapi import HapiLauncher
@@ -38,7 +39,7 @@ from facade.indicators.service import catalog
 from facade.research import bulk, catalogue, jobs, lifecycle
 from facade.research.lifecycle import Actor
 from facade.research.models import DecisionIn, RequestIn
-from facade.settings import Settings, ensure_secrets
+from facade.settings import Settings
 from facade.synth.generator import RegionSpec, generate
 from facade.upstream import UpstreamClient
 
@@ -50,23 +51,8 @@ REPEATS = int(os.environ.get("VTE_BENCH_REPEATS", "3"))
 
 
 def _settings(jdbc: str) -> Settings:
-    STATE.mkdir(parents=True, exist_ok=True)
-    return ensure_secrets(
-        Settings(
-            environment="test",
-            var_dir=STATE,
-            database_url=f"sqlite:///{STATE / 'facade.db'}",
-            hapi_port=HAPI_PORT,
-            hapi_java_opts="-Xmx2g",
-            hapi_start_timeout_seconds=600,
-            hapi_jdbc_url=jdbc,
-            hapi_jdbc_username="hapi",
-            hapi_jdbc_password="hapi-bench",  # type: ignore[arg-type]  # noqa: S106 - throw-away cluster
-            fhir_base_url=f"http://127.0.0.1:{HAPI_PORT}/fhir",
-            upstream_timeout_seconds=600.0,
-            upstream_max_connections=8,
-            research_export_poll_seconds=1.0,
-        )
+    return bench_settings(
+        STATE, HAPI_PORT, jdbc, upstream_max_connections=8, research_export_poll_seconds=1.0
     )
 
 

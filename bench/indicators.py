@@ -33,9 +33,10 @@ import orjson
 
 from bench.indicator_load import DirectLoader, LoadStats
 from bench.pgcluster import PgCluster
+from bench.settings import HAPI_DB_PASSWORD, HAPI_DB_USER, bench_settings
 from facade.hapi import HapiLauncher
 from facade.ig.loader import load_ig
-from facade.settings import Settings, ensure_secrets
+from facade.settings import Settings
 from facade.synth.generator import RegionSpec, generate
 from facade.upstream import UpstreamClient
 
@@ -65,7 +66,7 @@ class Postgres:
     def start(self, *, empty: bool) -> str:
         """Start the cluster; ``empty`` drops what an earlier run loaded."""
         if self.cluster.start(empty=empty):
-            self.cluster.create_database("hapi", "hapi", "hapi-bench")
+            self.cluster.create_database("hapi", HAPI_DB_USER, HAPI_DB_PASSWORD)
         return self.cluster.jdbc("hapi")
 
     def stop(self) -> None:
@@ -73,22 +74,12 @@ class Postgres:
 
 
 def _settings(jdbc: str) -> Settings:
-    STATE.mkdir(parents=True, exist_ok=True)
-    return ensure_secrets(
-        Settings(
-            environment="test",
-            var_dir=STATE,
-            database_url=f"sqlite:///{STATE / 'unused.db'}",
-            hapi_port=HAPI_PORT,
-            hapi_java_opts="-Xmx2g",
-            hapi_start_timeout_seconds=600,
-            hapi_jdbc_url=jdbc,
-            hapi_jdbc_username="hapi" if jdbc else "",
-            hapi_jdbc_password="hapi-bench" if jdbc else None,  # type: ignore[arg-type]
-            fhir_base_url=f"http://127.0.0.1:{HAPI_PORT}/fhir",
-            upstream_timeout_seconds=600.0,
-            upstream_max_connections=8,
-        )
+    return bench_settings(
+        STATE,
+        HAPI_PORT,
+        jdbc,
+        database_url=f"sqlite:///{STATE / 'unused.db'}",
+        upstream_max_connections=8,
     )
 
 

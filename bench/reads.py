@@ -46,12 +46,13 @@ import orjson
 
 from bench.indicator_load import DirectLoader
 from bench.pgcluster import PgCluster
+from bench.settings import HAPI_DB_PASSWORD, HAPI_DB_USER, bench_settings
 from facade.db import Database
 from facade.hapi import HapiLauncher
 from facade.ig.loader import load_ig
 from facade.security.clients import ClientRegistry
 from facade.security.tokens import TokenService
-from facade.settings import Settings, ensure_secrets
+from facade.settings import Settings
 from facade.synth.generator import RegionSpec, generate
 from facade.upstream import UpstreamClient
 
@@ -180,30 +181,21 @@ class Bench:
 
 
 def _settings(jdbc: str) -> Settings:
-    STATE.mkdir(parents=True, exist_ok=True)
-    return ensure_secrets(
-        Settings(
-            environment="test",
-            var_dir=STATE,
-            database_url=f"sqlite:///{STATE / 'facade.db'}",
-            hapi_port=HAPI_PORT,
-            hapi_java_opts="-Xmx1g",
-            hapi_start_timeout_seconds=900,
-            hapi_jdbc_url=jdbc,
-            hapi_jdbc_username="hapi" if jdbc else "",
-            hapi_jdbc_password="hapi-bench" if jdbc else None,  # type: ignore[arg-type]
-            fhir_base_url=f"http://127.0.0.1:{HAPI_PORT}/fhir",
-            upstream_timeout_seconds=600.0,
-            public_base_url=f"http://127.0.0.1:{FACADE_PORT}",
-            access_token_ttl_seconds=3600,
-        )
+    return bench_settings(
+        STATE,
+        HAPI_PORT,
+        jdbc,
+        hapi_java_opts="-Xmx1g",
+        hapi_start_timeout_seconds=900,
+        public_base_url=f"http://127.0.0.1:{FACADE_PORT}",
+        access_token_ttl_seconds=3600,
     )
 
 
 def _postgres(keep: bool) -> tuple[PgCluster, str, str]:
     cluster = PgCluster(PG_DIR, PG_PORT, options="-c shared_buffers=256MB")
     if cluster.start(empty=not keep or not (STATE / "loaded").exists()):
-        cluster.create_database("hapi", "hapi", "hapi-bench")
+        cluster.create_database("hapi", HAPI_DB_USER, HAPI_DB_PASSWORD)
         cluster.create_database("facade", "facade", "facade-bench")
     return cluster, cluster.jdbc("hapi"), cluster.url("facade", "facade", "facade-bench")
 

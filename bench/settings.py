@@ -1,0 +1,33 @@
+"""Facade settings for a benchmark's own HAPI: H2, or PostgreSQL in a throw-away bench cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from facade.settings import Settings, ensure_secrets
+
+# HAPI's role in a bench cluster (bench.pgcluster); the cluster lives only for the run.
+HAPI_DB_USER = "hapi"
+HAPI_DB_PASSWORD = "hapi-bench"  # noqa: S105 - throw-away cluster on loopback
+
+
+def bench_settings(state: Path, hapi_port: int, jdbc: str, **overrides: Any) -> Settings:
+    """Settings with the benchmark's state under ``state`` and HAPI on ``hapi_port`` (H2 when
+    ``jdbc`` is empty, else that PostgreSQL database); ``overrides`` replace any field."""
+    state.mkdir(parents=True, exist_ok=True)
+    values: dict[str, Any] = {
+        "environment": "test",
+        "var_dir": state,
+        "database_url": f"sqlite:///{state / 'facade.db'}",
+        "hapi_port": hapi_port,
+        "hapi_java_opts": "-Xmx2g",
+        "hapi_start_timeout_seconds": 600,
+        "hapi_jdbc_url": jdbc,
+        "hapi_jdbc_username": HAPI_DB_USER if jdbc else "",
+        "hapi_jdbc_password": HAPI_DB_PASSWORD if jdbc else None,
+        "fhir_base_url": f"http://127.0.0.1:{hapi_port}/fhir",
+        "upstream_timeout_seconds": 600.0,
+    }
+    values.update(overrides)
+    return ensure_secrets(Settings(**values))
