@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from contextlib import AbstractContextManager, nullcontext
 
 import pytest
 from fastapi.testclient import TestClient
@@ -43,6 +44,9 @@ class _OtherProcessor:
 
     service_codes = frozenset({"VTE.CASE.UPLOAD"})
 
+    def one_batch(self) -> AbstractContextManager[None]:
+        return nullcontext()
+
     def prepare(self, context: object, index: int, record: object) -> list[Issue]:
         return [Issue(f"records[{index}]", "refused", "no")]
 
@@ -51,7 +55,7 @@ class _OtherProcessor:
 def test_no_forwarder_beside_another_processor(
     settings: Settings, database: Database, processor: _OtherProcessor | None
 ) -> None:
-    services = build_services(settings, database=database, record_processor=processor)  # type: ignore[arg-type]
+    services = build_services(settings, database=database, record_processor=processor)
     assert services.forwarder is None and services.gateway.processor is processor
 
 

@@ -8,8 +8,8 @@ request is ``facade.security.deps.CurrentPrincipal``. A new service gets its ali
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Annotated, TypeVar
+from collections.abc import Callable, Coroutine
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 
@@ -29,10 +29,12 @@ from facade.upstream import UpstreamClient
 T = TypeVar("T")
 
 
-def service(pick: Callable[[Services], T]) -> Callable[[Request], T]:
+def service(pick: Callable[[Services], T]) -> Callable[[Request], Coroutine[Any, Any, T]]:
     """A dependency answering one service of the app the request reached."""
 
-    def dependency(request: Request) -> T:
+    # async: FastAPI runs a plain ``def`` dependency in its thread pool, a thread hop per
+    # dependency per request for what is an attribute read.
+    async def dependency(request: Request) -> T:
         return pick(services_of(request.app))
 
     return dependency

@@ -17,9 +17,19 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
 
 from facade.audit.tables import GENESIS, AuditAnchor, AuditChain, AuditEntity, AuditRecord
 from facade.db import Database
@@ -27,6 +37,7 @@ from facade.db import Database
 _HEAD = 1
 _EVENTS = Table("audit_event", AuditRecord.metadata, extend_existing=True)
 _ENTITIES = Table("audit_entity", AuditEntity.metadata, extend_existing=True)
+_CHAIN = Table("audit_chain", AuditChain.metadata, extend_existing=True)
 _VERIFY_CHUNK = 2000
 _MAX_NAME = 100
 
@@ -190,19 +201,24 @@ class AuditStore:
             return -1
         for attempt in range(3):
             try:
-                with self.database.session() as session:
-                    return self._append(session, events)
+                # Core on one connection: every request's event passes here, and the ORM
+                # session's bookkeeping cost more than the statements themselves.
+                with self.database.engine.begin() as connection:
+                    return self._append(connection, events)
             except IntegrityError:  # two first writers raced to create the head row
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _append(self, session: Session, events: Sequence[tuple[str, dict[str, Any]]]) -> int:
-        # The first statement writes, so it takes the lock: PostgreSQL's row lock, SQLite's
-        # write lock. Another writer waits here until this batch is committed.
-        session.execute(update(AuditChain).where(AuditChain.id == _HEAD).values(seq=AuditChain.seq))
-        head = session.execute(
-            select(AuditChain.seq, AuditChain.hash).where(AuditChain.id == _HEAD)
+    def _append(self, connection: Connection, events: Sequence[tuple[str, dict[str, Any]]]) -> int:
+        # The first statement writes, so it takes the lock (PostgreSQL's row lock, SQLite's write
+        # lock) and reads the head in the same round trip. Another writer waits here until this
+        # batch is committed.
+        head = connection.execute(
+            update(_CHAIN)
+            .where(_CHAIN.c.id == _HEAD)
+            .values(seq=_CHAIN.c.seq)
+            .returning(_CHAIN.c.seq, _CHAIN.c.hash)
         ).one_or_none()
         seq, previous = (head[0], head[1]) if head is not None else (0, GENESIS)
         rows: list[dict[str, Any]] = []
@@ -221,15 +237,14 @@ class AuditStore:
                 }
             )
             entities.extend({"seq": seq, "name": name} for name in entity_names(event))
-        # Core inserts (executemany): the ORM's bulk path costs more than the rows themselves.
-        session.execute(insert(_EVENTS), rows)
+        connection.execute(insert(_EVENTS), rows)  # executemany
         if entities:
-            session.execute(insert(_ENTITIES), entities)
+            connection.execute(insert(_ENTITIES), entities)
         if head is None:
-            session.add(AuditChain(id=_HEAD, seq=seq, hash=previous))
+            connection.execute(insert(_CHAIN).values(id=_HEAD, seq=seq, hash=previous))
         else:
-            session.execute(
-                update(AuditChain).where(AuditChain.id == _HEAD).values(seq=seq, hash=previous)
+            connection.execute(
+                update(_CHAIN).where(_CHAIN.c.id == _HEAD).values(seq=seq, hash=previous)
             )
         return seq
 

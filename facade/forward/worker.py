@@ -261,15 +261,16 @@ class Forwarder:
     def _plan_all(self, claimed: list[ClaimedRecord]) -> list[RecordPlan | MappingError]:
         """Map a round's records (in one worker thread: mapping is CPU work)."""
         plans: list[RecordPlan | MappingError] = []
-        for record in claimed:
-            rt = self.engine.for_service(record.service_code)
-            try:
-                if rt is None:
-                    raise MappingError(f"service {record.service_code} has no record type")
-                links = OrgLinks(self.facts, record.org_code, self.services)
-                plans.append(self.engine.plan(rt, record.payload, record.org_code, links))
-            except MappingError as exc:
-                plans.append(exc)
+        with self.facts.one_pass():  # a round's records point at the same cases and patients
+            for record in claimed:
+                rt = self.engine.for_service(record.service_code)
+                try:
+                    if rt is None:
+                        raise MappingError(f"service {record.service_code} has no record type")
+                    links = OrgLinks(self.facts, record.org_code, self.services)
+                    plans.append(self.engine.plan(rt, record.payload, record.org_code, links))
+                except MappingError as exc:
+                    plans.append(exc)
         return plans
 
     async def _stale_items(self, plan: RecordPlan) -> list[dict[str, Any]]:

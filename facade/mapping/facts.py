@@ -7,12 +7,14 @@ its live receipt, so a version the gateway refused never leaks its values into a
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import select
+from sqlalchemy import and_, select
 
 from facade.db import Database
 from facade.mapping.tables import MappingFact
@@ -38,12 +40,71 @@ class LiveRecord:
     status: str
 
 
+Linked = tuple[LiveRecord | None, dict[str, Any] | None]
+# Look-ups already made in this pass (a batch at the gateway, a round in the forwarder): records of
+# one hospital point at the same few cases and patients, and nothing a pass reads changes during it.
+_PASS: ContextVar[dict[tuple[str, str, str, str], Linked] | None] = ContextVar(
+    "facts_pass", default=None
+)
+
+
 class FactStore:
     """Reads live receipts and reads/writes facts of one facade database."""
 
     def __init__(self, database: Database, box: SecretBox) -> None:
         self.database = database
         self.box = box
+
+    @contextmanager
+    def one_pass(self) -> Iterator[None]:
+        """Within the block, each linked record is looked up once (per thread or task)."""
+        token = _PASS.set({})
+        try:
+            yield
+        finally:
+            _PASS.reset(token)
+
+    def linked(self, org_code: str, service_code: str, record_type: str, record_id: str) -> Linked:
+        """The live receipt of a record and the facts of that version (None, None: never sent),
+        in one query."""
+        memo = _PASS.get()
+        key = (org_code, service_code, record_type, record_id)
+        if memo is not None and key in memo:
+            return memo[key]
+        fact = MappingFact
+        with self.database.session() as session:
+            row = session.execute(
+                select(
+                    IntakeRecord.record_version,
+                    IntakeRecord.payload_digest,
+                    IntakeRecord.status,
+                    fact.facts_sealed,
+                )
+                .outerjoin(
+                    fact,
+                    and_(
+                        fact.org_code == IntakeRecord.org_code,
+                        fact.record_type == record_type,
+                        fact.record_id == IntakeRecord.record_id,
+                        fact.payload_digest == IntakeRecord.payload_digest,
+                    ),
+                )
+                .where(
+                    IntakeRecord.org_code == org_code,
+                    IntakeRecord.service_code == service_code,
+                    IntakeRecord.record_id == record_id,
+                    IntakeRecord.status != "failed",
+                )
+                .order_by(IntakeRecord.record_version.desc())
+                .limit(1)
+            ).first()
+        found: Linked = (None, None)
+        if row is not None:
+            live = LiveRecord(int(row[0]), str(row[1]), str(row[2]))
+            found = (live, self._open(row[3], org_code, record_type, record_id, live.digest))
+        if memo is not None:
+            memo[key] = found
+        return found
 
     @classmethod
     def for_settings(cls, settings: Settings, database: Database) -> FactStore:
@@ -106,6 +167,11 @@ class FactStore:
                     MappingFact.payload_digest == digest,
                 )
             )
+        return self._open(blob, org_code, record_type, record_id, digest)
+
+    def _open(
+        self, blob: bytes | None, org_code: str, record_type: str, record_id: str, digest: str
+    ) -> dict[str, Any] | None:
         if blob is None:
             return None
         facts: dict[str, Any] = orjson.loads(
@@ -131,7 +197,4 @@ class OrgLinks:
         service = self.services.get(record_type)
         if service is None:
             return None
-        live = self.store.live(self.org_code, service, key)
-        if live is None:
-            return None
-        return self.store.read(self.org_code, record_type, key, live.digest)
+        return self.store.linked(self.org_code, service, record_type, key)[1]

@@ -9,6 +9,7 @@ necessary) and keep the facts later records will need.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from datetime import datetime
 from typing import Any
 
@@ -59,6 +60,10 @@ class DictionaryProcessor:
     def service_codes(self) -> frozenset[str]:
         """One upload service per record type of the dictionary (VTE.CASE.UPLOAD, VTE.RISK.UPLOAD, ...)."""
         return frozenset(rt.service_code for rt in self.engine.dictionary.record_types.values())
+
+    def one_batch(self) -> AbstractContextManager[None]:
+        """Linked records are looked up once per batch (a hospital's records share cases)."""
+        return self.facts.one_pass()
 
     def prepare(
         self, context: IntakeContext, index: int, record: Mapping[str, Any]
@@ -111,16 +116,12 @@ class DictionaryProcessor:
         texts: list[Any] = []
         if rt.record_type == STAY_RECORD_TYPE:
             texts.append(payload.get(DISCHARGE_FIELD))
-            live = (
-                self.facts.live(org_code, rt.service_code, str(payload["recordId"]))
-                if correction
-                else None
-            )
-            if live is not None:
-                old = self.facts.read(
-                    org_code, rt.record_type, str(payload["recordId"]), live.digest
+            if correction:
+                live, old = self.facts.linked(
+                    org_code, rt.service_code, rt.record_type, str(payload["recordId"])
                 )
-                texts.append((old or {}).get(DISCHARGE_FIELD))
+                if live is not None:
+                    texts.append((old or {}).get(DISCHARGE_FIELD))
         for ref in self.engine.links_by_record_id(rt):
             if ref.record_type == STAY_RECORD_TYPE:
                 texts.append((linked.get(ref.by_field or "") or {}).get(DISCHARGE_FIELD))
@@ -143,7 +144,9 @@ class DictionaryProcessor:
             if values.is_absent(raw) or not isinstance(raw, str):
                 continue  # validation reports the missing or malformed field
             target = self.engine.record_type(ref.record_type or "")
-            live = self.facts.live(org_code, target.service_code, raw.strip())
+            live, facts = self.facts.linked(
+                org_code, target.service_code, target.record_type, raw.strip()
+            )
             if live is None:
                 problems.append(
                     issue(
@@ -154,7 +157,7 @@ class DictionaryProcessor:
                     )
                 )
                 continue
-            linked[name] = self.facts.read(org_code, target.record_type, raw.strip(), live.digest)
+            linked[name] = facts
         return linked, problems
 
     def _remember(self, rt: RecordType, org_code: str, payload: Mapping[str, Any]) -> None:

@@ -257,10 +257,11 @@ class Gateway:
                 envelope.app_id, envelope.org_code, envelope.service_code, batch.batch_no
             )
             max_bytes = self.settings.native_max_record_bytes
-            checks = [
-                prepare_record(processor, context, index, record, max_bytes)
-                for index, record in enumerate(batch.records)
-            ]
+            with processor.one_batch():
+                checks = [
+                    prepare_record(processor, context, index, record, max_bytes)
+                    for index, record in enumerate(batch.records)
+                ]
             stored = self.store.store(context, digest, checks, received_ms=x.now_ms)  # step 11
         summary = orjson.loads(stored)
         x.counts = (summary["total"], summary["successCount"], summary["failCount"])

@@ -9,6 +9,7 @@ services answer 5001 rather than pretend to validate.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -51,6 +52,11 @@ class RecordProcessor(Protocol):
     @property
     def service_codes(self) -> frozenset[str]:
         """The upload services this processor handles (``VTE.CASE.UPLOAD``, ...); others are 2001."""
+        ...
+
+    def one_batch(self) -> AbstractContextManager[None]:
+        """The gateway prepares each batch's records inside ``with processor.one_batch():``; a
+        processor may reuse look-ups within it (nothing it reads is stored during the block)."""
         ...
 
     def prepare(

@@ -51,7 +51,7 @@ class UpstreamClient:
         )
         self._headers = {
             "Accept": FHIR_JSON,
-            # Uncompressed unless asked: on loopback or a LAN gzip costs HAPI and us CPU for nothing.
+            # gzip by default: HAPI streams uncompressed answers in tiny chunks (settings.py).
             "Accept-Encoding": "gzip" if settings.upstream_gzip else "identity",
         }
         # aiohttp for GETs, bound to the event loop of the first GET (None: not opened yet; a

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from facade.db import Database
@@ -19,6 +20,9 @@ class Observed:
         self.inner = inner
         self.explode_on = explode_on
         self.calls = 0
+
+    def one_batch(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def prepare(
         self, context: IntakeContext, index: int, record: Mapping[str, Any]

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from fastapi.testclient import TestClient
 from mapping_kit import Hospital, admit
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from facade.app import create_app
 from facade.db import Database
@@ -175,3 +175,24 @@ def test_resending_a_batch_gives_the_identical_reply(
     again = vx.call("VTE.CASE.UPLOAD", batch)
     assert first.payload == again.payload
     assert len(receipts(database)) == 1
+
+
+def test_a_batch_looks_up_its_linked_case_once(
+    vx: VteXClient, hospital: Hospital, database: Database
+) -> None:
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", [case_record(hospital)]).code == "0"
+    lookups: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "JOIN mapping_fact" in statement and "intake_record" in statement:
+            lookups.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        records = [golden("vte-risk-caprini", recordId=f"RA-{n}") for n in range(4)]
+        reply = vx.upload("VTE.RISK.UPLOAD", "B2", records)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    assert reply.payload is not None
+    assert [r["status"] for r in reply.payload["results"]] == ["SUCCESS"] * 4
+    assert len(lookups) == 1  # four assessments of one case: the case is read once

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from facade.errors import Issue
@@ -45,6 +46,9 @@ class StubProcessor:
         self.known_cases = known_cases or set()
         self.calls = 0
         self.service_codes = frozenset({"VTE.CASE.UPLOAD", "VTE.ASSESS.UPLOAD"})
+
+    def one_batch(self) -> AbstractContextManager[None]:
+        return nullcontext()
 
     def prepare(
         self, context: IntakeContext, index: int, record: Mapping[str, Any]
