@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, select
+from sqlalchemy import ColumnElement, and_, select
 
 from facade.db import Database
 from facade.mapping.tables import MappingFact
@@ -89,12 +89,7 @@ class FactStore:
                         fact.payload_digest == IntakeRecord.payload_digest,
                     ),
                 )
-                .where(
-                    IntakeRecord.org_code == org_code,
-                    IntakeRecord.service_code == service_code,
-                    IntakeRecord.record_id == record_id,
-                    IntakeRecord.status != "failed",
-                )
+                .where(*_live_receipt(org_code, service_code, record_id))
                 .order_by(IntakeRecord.record_version.desc())
                 .limit(1)
             ).first()
@@ -118,12 +113,7 @@ class FactStore:
                 select(
                     IntakeRecord.record_version, IntakeRecord.payload_digest, IntakeRecord.status
                 )
-                .where(
-                    IntakeRecord.org_code == org_code,
-                    IntakeRecord.service_code == service_code,
-                    IntakeRecord.record_id == record_id,
-                    IntakeRecord.status != "failed",
-                )
+                .where(*_live_receipt(org_code, service_code, record_id))
                 .order_by(IntakeRecord.record_version.desc())
                 .limit(1)
             ).first()
@@ -178,6 +168,16 @@ class FactStore:
             self.box.open(blob, _aad(org_code, record_type, record_id, digest))
         )
         return facts
+
+
+def _live_receipt(org_code: str, service_code: str, record_id: str) -> list[ColumnElement[bool]]:
+    """Receipts of the record that did not fail (the newest of them is the live one)."""
+    return [
+        IntakeRecord.org_code == org_code,
+        IntakeRecord.service_code == service_code,
+        IntakeRecord.record_id == record_id,
+        IntakeRecord.status != "failed",
+    ]
 
 
 def _aad(org_code: str, record_type: str, record_id: str, digest: str) -> str:
