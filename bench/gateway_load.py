@@ -121,8 +121,8 @@ def _wait(database: Database, expected: int, uploads: _Uploads) -> None:
             f"  gateway load: {_counts(queue, expected)}; {elapsed:.0f} s, "
             f"{queue['stored'] / max(elapsed, 1.0):.0f} records/s"
         )
-        if tty:
-            print(f"\r{line}", end="", flush=True)
+        if tty:  # the line rewritten in place, the rest of a longer earlier one erased
+            print(f"\r{line}\x1b[K", end="", flush=True)
         elif now - last_line >= LOG_LINE_SECONDS:
             print(line, flush=True)
             last_line = now

@@ -3,7 +3,8 @@
 One throw-away PostgreSQL cluster holds HAPI's database and the facade databases; HAPI runs with
 write-time validation on and the trusted-write key (the production settings); facade processes
 (``vte-facade serve`` and ``vte-facade forward``) are started as separate OS processes with the
-bench's own settings in their environment.
+bench's own settings in their environment. The indicator benchmark runs the same stack on its
+own ports and state directory (``Stack(state=..., hapi_port=..., facade_port=...)``).
 """
 
 from __future__ import annotations
