@@ -124,11 +124,12 @@ async def _baseline(settings: Settings, types: list[str], orgs: list[str]) -> di
 
 def main() -> None:
     stays = int(os.environ.get("VTE_BENCH_EXTRACT_STAYS", "10000"))
-    postgres = Postgres()
     postgres_dir = Path("/tmp/vte-bench-extract-pg")  # noqa: S108
     import bench.indicators as shared
 
-    shared.PG_DIR, shared.PG_PORT = postgres_dir, 55461  # a cluster of its own
+    # A cluster of its own: set before Postgres() reads them.
+    shared.PG_DIR, shared.PG_PORT = postgres_dir, 55461
+    postgres = Postgres()
     jdbc = postgres.start(empty=True)
     settings = _settings(jdbc)
     (STATE / "facade.db").unlink(missing_ok=True)

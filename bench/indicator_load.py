@@ -1,9 +1,10 @@
-"""Bulk loading for the indicator benchmark: synthetic region → mapping engine → transactions → HAPI.
+"""Bulk loading that bypasses the gateway: synthetic region → mapping engine → transactions → HAPI.
 
 The same mapping engine the forwarder uses (prepare the record, plan its resources), but the
 transaction Bundles go straight to HAPI, many in flight, without the gateway's per-record intake
-bookkeeping: at 10^5 stays the signed-batch path would spend hours in intake and forwarding, and
-what the benchmark measures is indicator evaluation, not ingestion.
+bookkeeping. The reads, extract and load benchmarks fill HAPI with it; the indicator benchmark
+no longer does (it loads through the native gateway, bench/gateway_load.py), and the ingest
+benchmark's baseline borrows only ``MemoryLinks``.
 
 A person's stays at the same hospital share one Patient, and one transaction may not write a
 resource twice, so stays go out in *waves*: wave n holds each person's n-th stay at a hospital;

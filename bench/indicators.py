@@ -1,8 +1,10 @@
 """Indicator benchmark (T5–T8 of performance-notes.md §6): ``python -m bench indicators``.
 
-Starts its own PostgreSQL cluster and HAPI (port 8099, profile validation on write off: the
-benchmark times indicator evaluation, not ingestion), loads the guide, then for each size loads a
-synthetic region through the mapping engine and measures in the same run:
+Starts its own PostgreSQL cluster and HAPI on it with the production write settings (validation
+of declared profiles on, the facade's trusted-write key set), loads the guide, then for each size
+loads a synthetic region through the product's native gateway (bench/gateway_load.py: hospitals
+registered, signed HMAC-SM3 batches to ``vte-facade serve``, its forwarder writing to HAPI, every
+receipt STORED) and measures in the same run:
 
 * the facade: the full indicator set, in its own process (peak RSS), median of 3 warm runs;
 * baseline (a): the very count queries the engine sent, straight to HAPI, same concurrency;
@@ -10,9 +12,10 @@ synthetic region through the mapping engine and measures in the same run:
 
 Environment: VTE_BENCH_SIZES (default "10000,100000"), VTE_BENCH_MAX_LOAD_MINUTES (40: a size whose
 projected load takes longer is replaced by VTE_BENCH_FALLBACK_SIZE, default 30000),
-VTE_BENCH_BACKEND (postgres | h2), VTE_BENCH_KEEP=1 keeps HAPI and PostgreSQL running,
-VTE_BENCH_REMEASURE=1 measures the regions a kept run loaded instead of loading new ones.
-Every loading run starts from an empty HAPI database.
+VTE_BENCH_KEEP=1 keeps HAPI and PostgreSQL running, VTE_BENCH_REMEASURE=1 measures the regions a
+kept run loaded instead of loading new ones; VTE_BENCH_PG_PORT (55439), VTE_BENCH_HAPI_PORT
+(8099), VTE_BENCH_FACADE_PORT (8100) and VTE_BENCH_PG_DIR (/tmp/vte-bench-indicators-pg) move
+the run beside another one. Every loading run starts from an empty cluster.
 Results: printed, and written to var/bench-indicators/results.json.
 """
 
@@ -20,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import statistics
 import subprocess
 import sys
@@ -31,21 +33,24 @@ from typing import Any
 import httpx
 import orjson
 
-from bench.indicator_load import DirectLoader, LoadStats
+from bench.gateway_load import facade_settings, load_through_gateway
+from bench.ingest_stack import PG_OPTIONS, LoadMeter, Stack
 from bench.pgcluster import PgCluster
-from bench.settings import HAPI_DB_PASSWORD, HAPI_DB_USER, bench_settings
-from facade.hapi import HapiLauncher
+from bench.settings import HAPI_DB_PASSWORD, HAPI_DB_USER
 from facade.ig.loader import load_ig
+from facade.indicators.service import catalog
 from facade.settings import Settings
 from facade.synth.generator import RegionSpec, generate
+from facade.synth.truth import expected
 from facade.upstream import UpstreamClient
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = REPO / "var" / "bench-indicators"
 # Outside the repository: the postgres user must reach it, and /tmp is what the HAPI README uses.
-PG_DIR = Path("/tmp/vte-bench-indicators-pg")  # noqa: S108
-PG_PORT = 55439
+PG_DIR = Path(os.environ.get("VTE_BENCH_PG_DIR", "/tmp/vte-bench-indicators-pg"))  # noqa: S108
+PG_PORT = int(os.environ.get("VTE_BENCH_PG_PORT", "55439"))
 HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8099"))
+FACADE_PORT = int(os.environ.get("VTE_BENCH_FACADE_PORT", "8100"))
 PERIOD = "2026-Q1"
 REPEATS = 3
 CONCURRENCY = 4
@@ -56,7 +61,8 @@ def _env(name: str, default: str) -> str:
 
 
 class Postgres:
-    """The benchmark's cluster: the shared throw-away cluster helper, tuned for bulk loading."""
+    """A cluster with HAPI's database alone, tuned for bulk loading (``bench extract`` runs on
+    it; this benchmark runs the ingest benchmark's stack, which adds the facade databases)."""
 
     def __init__(self) -> None:
         self.cluster = PgCluster(
@@ -71,16 +77,6 @@ class Postgres:
 
     def stop(self) -> None:
         self.cluster.stop()
-
-
-def _settings(jdbc: str) -> Settings:
-    return bench_settings(
-        STATE,
-        HAPI_PORT,
-        jdbc,
-        database_url=f"sqlite:///{STATE / 'unused.db'}",
-        upstream_max_connections=8,
-    )
 
 
 async def _load_ig(settings: Settings) -> int:
@@ -199,12 +195,15 @@ def _measure(base: str, orgs: list[str]) -> dict[str, Any]:
     }
 
 
-def _report(size: int, load: Any, m: dict[str, Any]) -> None:
+def _report(size: int, load: dict[str, Any], m: dict[str, Any]) -> None:
     t5 = m["count_path_s"] / m["count_direct_s"]
     t6 = m["join_path_s"] / m["paging_direct_s"]
     print(
-        f"\n== {size} stays ({m['stays']} discharged in {PERIOD}); loaded {load.resources} resources "
-        f"in {load.seconds:.0f} s = {load.rate:.0f} res/s ({load.bundles} transactions; mapping {load.mapping_seconds:.0f} s CPU)"
+        f"\n== {size} stays ({m['stays']} discharged in {PERIOD}); loaded through the gateway: "
+        f"{load['records']} records → {load['versions']} resource versions "
+        f"({load['resources']} resources) in {load['seconds']:.0f} s = {load['rate']:.0f} res/s, "
+        f"{load['record_rate']:.0f} records/s (uploads {load['upload_seconds']:.0f} s; "
+        f"machine load {load['machine_load']})"
     )
     print(f"  full indicator set (12, all strata)   {m['total_s']:8.2f} s   (median of {REPEATS})")
     print(
@@ -219,110 +218,92 @@ def _report(size: int, load: Any, m: dict[str, Any]) -> None:
         f"  facade RSS  idle {m['idle_rss_mib']:.0f} MiB, peak {m['peak_rss_mib']:.0f} MiB  ratio "
         f"{m['peak_rss_mib'] / m['idle_rss_mib']:.2f}  (T8 target ≤ 1.5 at N = 1M)"
     )
+    print(f"  machine load while measuring {m['machine_load']}")
 
 
-def _remember(size: int, hospitals: int, orgs: list[str], load: LoadStats) -> None:
+def _remember(size: int, hospitals: int, orgs: list[str], load: dict[str, Any]) -> None:
     """Note a loaded region, so VTE_BENCH_REMEASURE=1 can measure it again without reloading."""
     path = STATE / "regions.json"
     known = orjson.loads(path.read_bytes()) if path.exists() else []
-    known.append(
-        {
-            "size": size,
-            "hospitals": hospitals,
-            "orgs": orgs,
-            "resources": load.resources,
-            "seconds": load.seconds,
-            "bundles": load.bundles,
-            "mapping": load.mapping_seconds,
-        }
-    )
+    known.append({"size": size, "hospitals": hospitals, "orgs": orgs, "load": load})
     path.write_bytes(orjson.dumps(known, option=orjson.OPT_INDENT_2))
 
 
-def remeasure(settings: Settings, backend: str) -> list[dict[str, Any]]:
-    """Measure the regions already loaded (HAPI and PostgreSQL kept from an earlier run)."""
-    results = []
-    for known in orjson.loads((STATE / "regions.json").read_bytes()):
-        load = LoadStats(
-            resources=known["resources"],
-            seconds=known["seconds"],
-            bundles=known["bundles"],
-            mapping_seconds=known["mapping"],
-        )
-        measured = _measure(settings.fhir_base_url, known["orgs"])
-        _report(known["size"], load, measured)
-        results.append(
-            {
-                "size": known["size"],
-                "hospitals": known["hospitals"],
-                "backend": backend,
-                "load": {"resources": load.resources, "seconds": load.seconds, "rate": load.rate},
-                **measured,
-            }
-        )
-    return results
+def _measured(size: int, hospitals: int, orgs: list[str], load: dict[str, Any]) -> dict[str, Any]:
+    """Measure one loaded region, print it, and return its results entry."""
+    with LoadMeter() as meter:
+        measured = _measure(f"http://127.0.0.1:{HAPI_PORT}/fhir", orgs)
+    measured["machine_load"] = meter.text
+    _report(size, load, measured)
+    return {"size": size, "hospitals": hospitals, "load": load, **measured}
+
+
+def _load(stack: Stack, index: int, size: int) -> dict[str, Any]:
+    """Generate a region of ``size`` stays and load it through the gateway (a facade database
+    of its own); returns its results entry once measured."""
+    hospitals = max(3, min(20, size // 5000))
+    region = generate(
+        RegionSpec(seed=size, hospitals=hospitals, encounters=size, run=f"bench-{time.time_ns()}")
+    )
+    print(f"\n{size} stays, {hospitals} hospitals: loading through the gateway", flush=True)
+    settings = facade_settings(stack, f"region{index + 1}")
+    loaded = load_through_gateway(stack, settings, region)
+    load = {"stays": size, **loaded.as_dict()}
+    orgs = region.org_codes
+    # The generator's own answer, computed from its records without HAPI or the engine.
+    truth = expected(region.records(), catalog(settings).definitions, PERIOD)
+    del region  # the measurement runs in its own process; the region is not needed any more
+    _remember(size, hospitals, orgs, load)
+    entry = _measured(size, hospitals, orgs, load)
+    entry["ground_truth"] = {key: result.region.populations for key, result in truth.items()}
+    entry["equals_ground_truth"] = entry["region"] == entry["ground_truth"]
+    print(
+        "  region populations of every indicator equal the generator's ground truth: "
+        + ("yes" if entry["equals_ground_truth"] else "NO (see results.json)")
+    )
+    return entry
 
 
 def main() -> None:
     sizes = [int(s) for s in _env("VTE_BENCH_SIZES", "10000,100000").split(",") if s]
     max_minutes = float(_env("VTE_BENCH_MAX_LOAD_MINUTES", "40"))
     fallback = int(_env("VTE_BENCH_FALLBACK_SIZE", "30000"))
-    backend = _env("VTE_BENCH_BACKEND", "postgres")
     again = bool(_env("VTE_BENCH_REMEASURE", ""))
-    postgres = Postgres() if backend == "postgres" else None
-    jdbc = postgres.start(empty=not again) if postgres else ""
-    settings = _settings(jdbc)
-    launcher = HapiLauncher(settings)
-    if not again:
-        (STATE / "regions.json").unlink(missing_ok=True)
-        if not postgres:
-            shutil.rmtree(settings.hapi_state_dir / "h2", ignore_errors=True)
-    if launcher.jar_is_stale():
-        raise SystemExit("the HAPI jar is missing or stale: run `vte-facade hapi build` first")
-    os.environ.update({"HAPI_VALIDATE_DECLARED_PROFILES": "false", "HAPI_REQUEST_LOG": "false"})
+    stack = Stack(
+        cluster=PgCluster(PG_DIR, PG_PORT, options=PG_OPTIONS),
+        state=STATE,
+        hapi_port=HAPI_PORT,
+        facade_port=FACADE_PORT,
+    )
     results: list[dict[str, Any]] = []
     try:
-        launcher.start()
+        # Production write settings: the forwarder's mapped writes carry the trusted-write key
+        # and skip HAPI's validator; any other writer's resources are validated against the
+        # profiles they declare. Indicator evaluation only searches, so it needs neither.
+        settings = stack.start({"HAPI_VALIDATE_DECLARED_PROFILES": "true"}, empty=not again)
         print(
-            f"HAPI on {backend} at {settings.fhir_base_url}; guide: {asyncio.run(_load_ig(settings))} resources"
+            f"HAPI on PostgreSQL at {settings.fhir_base_url} (declared profiles validated, "
+            f"trusted-write key set); guide: {asyncio.run(_load_ig(settings))} resources"
         )
-        rate: float | None = None
         if again:
-            results = remeasure(settings, backend)
+            for known in orjson.loads((STATE / "regions.json").read_bytes()):
+                results.append(
+                    _measured(known["size"], known["hospitals"], known["orgs"], known["load"])
+                )
             sizes = []
-        for size in sizes:
-            if rate:
-                projected = size * 8.5 / rate / 60
+        seconds_per_stay: float | None = None
+        for index, size in enumerate(sizes):
+            if seconds_per_stay:
+                projected = size * seconds_per_stay / 60
                 if projected > max_minutes:
                     print(
-                        f"\n{size} stays would take ≈{projected:.0f} min to load at {rate:.0f} res/s "
-                        f"(limit {max_minutes:.0f} min): measuring {fallback} instead"
+                        f"\n{size} stays would take ≈{projected:.0f} min to load at the measured "
+                        f"{1 / seconds_per_stay:.1f} stays/s (limit {max_minutes:.0f} min): "
+                        f"measuring {fallback} instead"
                     )
                     size = fallback
-            hospitals = max(3, min(20, size // 5000))
-            region = generate(
-                RegionSpec(
-                    seed=size, hospitals=hospitals, encounters=size, run=f"bench-{time.time_ns()}"
-                )
-            )
-            load = asyncio.run(DirectLoader(settings).load(region))
-            rate = load.rate
-            _remember(size, hospitals, region.org_codes, load)
-            measured = _measure(settings.fhir_base_url, region.org_codes)
-            _report(size, load, measured)
-            results.append(
-                {
-                    "size": size,
-                    "hospitals": hospitals,
-                    "backend": backend,
-                    "load": {
-                        "resources": load.resources,
-                        "seconds": load.seconds,
-                        "rate": load.rate,
-                    },
-                    **measured,
-                }
-            )
+            results.append(_load(stack, index, size))
+            seconds_per_stay = results[-1]["load"]["seconds"] / size
         if len(results) >= 2:
             small, large = results[0], results[-1]
             print(
@@ -331,11 +312,9 @@ def main() -> None:
                 f"join path ×{large['join_path_s'] / small['join_path_s']:.1f}  (T7: ≤ 12 for 10×)"
             )
     finally:
+        STATE.mkdir(parents=True, exist_ok=True)
         (STATE / "results.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
-        if not _env("VTE_BENCH_KEEP", ""):
-            launcher.stop()
-            if postgres:
-                postgres.stop()
+        stack.stop(keep=bool(_env("VTE_BENCH_KEEP", "")))
 
 
 if __name__ == "__main__":

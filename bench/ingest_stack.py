@@ -3,7 +3,8 @@
 One throw-away PostgreSQL cluster holds HAPI's database and the facade databases; HAPI runs with
 write-time validation on and the trusted-write key (the production settings); facade processes
 (``vte-facade serve`` and ``vte-facade forward``) are started as separate OS processes with the
-bench's own settings in their environment.
+bench's own settings in their environment. The indicator benchmark runs the same stack on its
+own ports and state directory (``Stack(state=..., hapi_port=..., facade_port=...)``).
 """
 
 from __future__ import annotations
@@ -73,15 +74,21 @@ class Stack:
     )
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     launcher: HapiLauncher | None = None
+    # Where another benchmark runs the same stack (the defaults are the ingest benchmark's).
+    state: Path = STATE
+    hapi_port: int = HAPI_PORT
+    facade_port: int = FACADE_PORT
 
-    def start(self, hapi_env: dict[str, str]) -> Settings:
-        """A fresh cluster (HAPI's database and two facade databases) and HAPI on it."""
-        self.cluster.start(empty=True)
-        self.cluster.create_database("hapi", "hapi", PASSWORD)
-        for name in ("facade1", "facade2", "facade3"):
-            self.cluster.create_database(name, "facade", PASSWORD)
-        shutil.rmtree(STATE, ignore_errors=True)
-        STATE.mkdir(parents=True)
+    def start(self, hapi_env: dict[str, str], *, empty: bool = True) -> Settings:
+        """A fresh cluster (HAPI's database and three facade databases) and HAPI on it; with
+        ``empty`` false, the cluster, state and HAPI an earlier run kept (VTE_BENCH_KEEP=1)."""
+        if self.cluster.start(empty=empty):
+            self.cluster.create_database("hapi", "hapi", PASSWORD)
+            for name in ("facade1", "facade2", "facade3"):
+                self.cluster.create_database(name, "facade", PASSWORD)
+        if empty:
+            shutil.rmtree(self.state, ignore_errors=True)
+        self.state.mkdir(parents=True, exist_ok=True)
         settings = self.settings("facade1")
         os.environ.update({"HAPI_REQUEST_LOG": "false", **hapi_env})
         self.launcher = HapiLauncher(settings)
@@ -91,20 +98,20 @@ class Stack:
         return settings
 
     def settings(self, database: str) -> Settings:
-        """Facade settings on one of the cluster's facade databases (secrets from STATE)."""
+        """Facade settings on one of the cluster's facade databases (secrets from the state dir)."""
         return ensure_secrets(
             Settings(
                 environment="development",
-                var_dir=STATE,
+                var_dir=self.state,
                 database_url=self.cluster.url(database, "facade", PASSWORD),
-                hapi_port=HAPI_PORT,
+                hapi_port=self.hapi_port,
                 hapi_java_opts="-Xmx2g",
                 hapi_start_timeout_seconds=600,
                 hapi_jdbc_url=self.cluster.jdbc("hapi"),
                 hapi_jdbc_username="hapi",
                 hapi_jdbc_password=SecretStr(PASSWORD),
-                fhir_base_url=f"http://127.0.0.1:{HAPI_PORT}/fhir",
-                port=FACADE_PORT,
+                fhir_base_url=f"http://127.0.0.1:{self.hapi_port}/fhir",
+                port=self.facade_port,
                 upstream_timeout_seconds=600.0,
             )
         )
@@ -135,14 +142,14 @@ class Stack:
         return env
 
     def spawn(self, args: list[str], env: dict[str, str], log: str) -> subprocess.Popen[bytes]:
-        """Start a ``vte-facade`` process (output to STATE/<log>)."""
-        out = (STATE / log).open("wb")
+        """Start a ``vte-facade`` process (output to <state>/<log>)."""
+        out = (self.state / log).open("wb")
         process = subprocess.Popen([VTE, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
         self.processes.append(process)
         return process
 
     def serve(self, settings: Settings, **extra: str) -> subprocess.Popen[bytes]:
-        """``vte-facade serve`` on FACADE_PORT; returns once /healthz answers."""
+        """``vte-facade serve`` on the settings' port; returns once /healthz answers."""
         process = self.spawn(["serve"], self.environment(settings, **extra), "serve.log")
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
@@ -152,7 +159,7 @@ class Stack:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None:
-                raise SystemExit(f"the facade exited; see {STATE / 'serve.log'}")
+                raise SystemExit(f"the facade exited; see {self.state / 'serve.log'}")
             time.sleep(0.5)
         raise SystemExit("the facade did not answer /healthz within 120 s")
 
