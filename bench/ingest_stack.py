@@ -27,7 +27,8 @@ from facade.settings import Settings, ensure_secrets
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = REPO / "var" / "bench-ingest"
-PG_DIR = Path("/tmp/vte-bench-ingest-pg")  # noqa: S108  (the postgres user must reach it)
+# Outside the checkout: the postgres user must reach it. Two runs at once need two directories.
+PG_DIR = Path(os.environ.get("VTE_BENCH_PG_DIR", "/tmp/vte-bench-ingest-pg"))  # noqa: S108
 PG_PORT = int(os.environ.get("VTE_BENCH_PG_PORT", "55483"))
 HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8183"))
 FACADE_PORT = int(os.environ.get("VTE_BENCH_FACADE_PORT", "8184"))
@@ -90,8 +91,9 @@ class Stack:
         self.launcher.start()
         return settings
 
-    def settings(self, database: str) -> Settings:
-        """Facade settings on one of the cluster's facade databases (secrets from STATE)."""
+    def settings(self, database: str, *, port: int = FACADE_PORT) -> Settings:
+        """Facade settings on one of the cluster's facade databases (secrets from STATE), for a
+        facade process listening on ``port``."""
         return ensure_secrets(
             Settings(
                 environment="development",
@@ -104,7 +106,7 @@ class Stack:
                 hapi_jdbc_username="hapi",
                 hapi_jdbc_password=SecretStr(PASSWORD),
                 fhir_base_url=f"http://127.0.0.1:{HAPI_PORT}/fhir",
-                port=FACADE_PORT,
+                port=port,
                 upstream_timeout_seconds=600.0,
             )
         )
@@ -142,8 +144,9 @@ class Stack:
         return process
 
     def serve(self, settings: Settings, **extra: str) -> subprocess.Popen[bytes]:
-        """``vte-facade serve`` on FACADE_PORT; returns once /healthz answers."""
-        process = self.spawn(["serve"], self.environment(settings, **extra), "serve.log")
+        """``vte-facade serve`` on ``settings.port``; returns once /healthz answers."""
+        log = "serve.log" if settings.port == FACADE_PORT else f"serve-{settings.port}.log"
+        process = self.spawn(["serve"], self.environment(settings, **extra), log)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -152,7 +155,7 @@ class Stack:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None:
-                raise SystemExit(f"the facade exited; see {STATE / 'serve.log'}")
+                raise SystemExit(f"the facade exited; see {STATE / log}")
             time.sleep(0.5)
         raise SystemExit("the facade did not answer /healthz within 120 s")
 
