@@ -54,6 +54,7 @@ class Tally:
     resources: int = 0
     seconds: float = 0.0
     facade_cpu: float = 0.0
+    hapi_cpu: float = 0.0
 
     @property
     def rate(self) -> float:
@@ -156,6 +157,7 @@ def fhir_part(stack: Stack, settings: Settings, bundles: int) -> dict[str, Any]:
         return [stays.stay_bundle(org, stays.resident_id(rng)) for _ in range(n)]
 
     serve = stack.serve(settings)
+    hapi_pid = stack.launcher.status().pid if stack.launcher else None
     base = settings.public_base_url
     results: dict[str, Any] = {"bundles_per_door": per_block * BLOCKS, "org": org}
     try:
@@ -180,8 +182,10 @@ def fhir_part(stack: Stack, settings: Settings, bundles: int) -> dict[str, Any]:
                             batch = [as_forwarded(settings, org, b) for b in batch]
                         tally = tallies[door.name]
                         cpu = cpu_seconds(serve.pid)
+                        java = cpu_seconds(hapi_pid) if hapi_pid else 0.0
                         tally.seconds += post_all(door, batch, concurrency)
                         tally.facade_cpu += cpu_seconds(serve.pid) - cpu
+                        tally.hapi_cpu += (cpu_seconds(hapi_pid) - java) if hapi_pid else 0.0
                         tally.bundles += len(batch)
                         tally.resources += sum(len(b["entry"]) for b in batch)
             results[f"c{concurrency}"] = {
@@ -206,6 +210,8 @@ def report_fhir(results: dict[str, Any]) -> None:
             f"{door['resources']:6d} res in {door['seconds']:6.1f} s = {door['rate']:5.1f} res/s;  "
             f"ratio {part['ratio']:.2f} (target ≥ 0.90);  facade CPU "
             f"{1000 * door['facade_cpu'] / max(door['bundles'], 1):.0f} ms/Bundle "
-            f"(idle while direct: {1000 * direct['facade_cpu'] / max(direct['bundles'], 1):.0f}); "
+            f"(idle while direct: {1000 * direct['facade_cpu'] / max(direct['bundles'], 1):.0f});  "
+            f"HAPI CPU {1000 * direct['hapi_cpu'] / max(direct['bundles'], 1):.0f} / "
+            f"{1000 * door['hapi_cpu'] / max(door['bundles'], 1):.0f} ms/Bundle direct / door; "
             f"load {part['load']}"
         )
