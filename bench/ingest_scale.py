@@ -26,6 +26,7 @@ import math
 import subprocess
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -35,7 +36,7 @@ from bench.faults.check import check
 from bench.faults.push import Batch, Ledger, Sender, plan_batches
 from bench.faults.scenarios import RECORDS_PER_STAY
 from bench.faults.site import QueueWatch
-from bench.ingest_stack import FACADE_PORT, VTE, LoadMeter, Stack
+from bench.ingest_stack import FACADE_PORT, STATE, VTE, LoadMeter, Stack
 from facade.native.tables import IntakeRecord
 from facade.settings import Settings
 from facade.synth.generator import RegionSpec, generate
@@ -68,6 +69,17 @@ def upload(urls: list[str], apps: dict[str, HospitalApp], batches: list[Batch]) 
     if errors:
         raise errors[0]
     return Ledger.merged([s.ledger.as_dict() for s in senders.values()])
+
+
+def final_report(log: Path) -> dict[str, Any]:
+    """The totals a ``vte-facade forward --json`` process printed as it stopped."""
+    text = log.read_text(errors="replace")
+    start = text.rfind("\n{")
+    try:
+        found: dict[str, Any] = orjson.loads(text[start + 1 :] if start >= 0 else text)
+    except orjson.JSONDecodeError:
+        return {"unreadable": text[-400:]}
+    return found
 
 
 def claims(settings: Settings, stack: Stack) -> dict[str, int]:
@@ -131,16 +143,15 @@ def drain_run(stack: Stack, database_name: str, records: int, forwarders: int) -
         result["upload_load"] = load.text
         with QueueWatch(database, sorted(apps)) as watch, LoadMeter() as load:
             started = time.perf_counter()
+            logs = [f"forward-{forwarders}-{n}.log" for n in range(forwarders)]
             workers = [
-                stack.spawn(
-                    ["forward"], stack.environment(settings), f"forward-{forwarders}-{n}.log"
-                )
-                for n in range(forwarders)
+                stack.spawn(["forward", "--json"], stack.environment(settings), log) for log in logs
             ]
             watch.wait("drained", 7200, poll=0.25)
             result["drain_wall_s"] = time.perf_counter() - started
             for worker in workers:
                 stack.end(worker)
+        result["per_forwarder"] = [final_report(STATE / log) for log in logs]
         result["drain_load"] = load.text
         result["drain_s"], result["stored"] = stored_span(database)
         asker = Sender(doors[0].public_base_url, apps)
@@ -211,6 +222,13 @@ def report_scale(runs: dict[str, Any]) -> bool:
             f"audit chain {'intact' if run['audit'].get('ok') else 'BROKEN'} "
             f"({run['audit'].get('checked')} events)"
         )
+        for n, part in enumerate(run["per_forwarder"]):
+            print(
+                f"    forwarder {n}: claimed {part.get('claimed')}, stored {part.get('stored')}, "
+                f"failed {part.get('failed')}, given back {part.get('released')} "
+                f"({part.get('conflicts')} on a 409 write conflict, {part.get('linkWaits')} "
+                f"waiting for a linked record), {part.get('transactions')} transactions"
+            )
         ok = ok and verdict["ok"] and bool(run["audit"].get("ok"))
         if verdict["examples"]:
             print(f"    examples: {verdict['examples']}")
