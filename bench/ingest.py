@@ -29,7 +29,6 @@ Results: printed, and written to var/bench-ingest/results.json.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from typing import Any
 
@@ -40,7 +39,7 @@ from sqlalchemy import func, select
 from bench.ingest_direct import planned_records, run_direct
 from bench.ingest_fhir import fhir_part, report_fhir
 from bench.ingest_scale import report_scale, scale_part
-from bench.ingest_stack import STATE, LoadMeter, Stack
+from bench.ingest_stack import STATE, LoadMeter, Stack, at_once
 from facade.db import Database
 from facade.native.tables import IntakeRecord
 from facade.settings import Settings
@@ -73,7 +72,6 @@ async def register(settings: Settings, database: Database, region: Region) -> di
 
 def upload_in_parallel(region: Region, apps: dict[str, HospitalApp], url: str) -> None:
     """Every hospital uploads its own records at the same time (one thread each)."""
-    errors: list[BaseException] = []
 
     def one(org: str) -> None:
         part = Region(
@@ -84,19 +82,10 @@ def upload_in_parallel(region: Region, apps: dict[str, HospitalApp], url: str) -
             region.cutoff,
             region.people,
         )
-        try:
-            with httpx.Client(timeout=600) as http:
-                upload_region(part, {org: apps[org]}, http, url=url)
-        except BaseException as exc:  # reported after the others finished
-            errors.append(exc)
+        with httpx.Client(timeout=600) as http:
+            upload_region(part, {org: apps[org]}, http, url=url)
 
-    threads = [threading.Thread(target=one, args=(org,)) for org in apps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+    at_once(one, apps)
 
 
 def wait_all_settled(database: Database, expected: int, *, quiet_seconds: float = 600) -> None:

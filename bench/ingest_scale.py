@@ -24,7 +24,6 @@ from __future__ import annotations
 import asyncio
 import math
 import subprocess
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,7 @@ from bench.faults.check import check
 from bench.faults.push import Batch, Ledger, Sender, plan_batches
 from bench.faults.scenarios import RECORDS_PER_STAY
 from bench.faults.site import QueueWatch
-from bench.ingest_stack import FACADE_PORT, STATE, VTE, LoadMeter, Stack
+from bench.ingest_stack import FACADE_PORT, STATE, VTE, LoadMeter, Stack, at_once
 from facade.native.tables import IntakeRecord
 from facade.settings import Settings
 from facade.synth.generator import RegionSpec, generate
@@ -51,23 +50,14 @@ def upload(urls: list[str], apps: dict[str, HospitalApp], batches: list[Batch]) 
     senders = {
         org: Sender(urls[n % len(urls)], {org: apps[org]}) for n, org in enumerate(sorted(apps))
     }
-    errors: list[BaseException] = []
-
-    def one(org: str) -> None:
-        try:
-            senders[org].send([b for b in batches if b.org == org], deadline_s=3600)
-        except BaseException as exc:  # reported after the others finished
-            errors.append(exc)
-
-    threads = [threading.Thread(target=one, args=(org,)) for org in senders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    for sender in senders.values():
-        sender.close()
-    if errors:
-        raise errors[0]
+    try:
+        at_once(
+            lambda org: senders[org].send([b for b in batches if b.org == org], deadline_s=3600),
+            senders,
+        )
+    finally:
+        for sender in senders.values():
+            sender.close()
     return Ledger.merged([s.ledger.as_dict() for s in senders.values()])
 
 

@@ -14,6 +14,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +35,26 @@ HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8183"))
 FACADE_PORT = int(os.environ.get("VTE_BENCH_FACADE_PORT", "8184"))
 PASSWORD = "ingest-bench"  # noqa: S105  (a throw-away loopback cluster)
 VTE = str(Path(sys.executable).with_name("vte-facade"))
+
+
+def at_once(work: Callable[[str], None], keys: Iterable[str]) -> None:
+    """``work(key)`` for every key, each in a thread of its own, all at the same time; the first
+    error is raised once every thread has ended."""
+    errors: list[BaseException] = []
+
+    def one(key: str) -> None:
+        try:
+            work(key)
+        except BaseException as exc:  # reported after the others finished
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 class LoadMeter:
