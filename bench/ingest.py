@@ -20,6 +20,8 @@ production settings), then:
 
 ``VTE_BENCH_INGEST_PARTS`` picks parts (default ``direct,native``; ``fhir`` and ``scale`` on
 request, e.g. ``direct,native,fhir,scale``);
+``VTE_BENCH_PG_DIR``, ``VTE_BENCH_PG_PORT``, ``VTE_BENCH_HAPI_PORT`` and
+``VTE_BENCH_FACADE_PORT`` (and the next two) place the run, so that two can share a machine;
 ``VTE_BENCH_HAPI_ENV`` adds HAPI settings (``NAME=value,...``, e.g.
 ``HAPI_MASS_INGESTION_MODE=true``) for comparing them; ``VTE_BENCH_KEEP=1`` leaves the stack
 running. The machine's load average is sampled during every part and printed with it.
