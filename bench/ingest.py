@@ -9,10 +9,19 @@ production settings), then:
 2. **native** — another region of the same size (same seed, other institutions) through the
    product: hospitals registered, signed HMAC-SM3 batches of 200 records to ``vte-facade
    serve`` (its in-process forwarder on), timed from the first upload to the last receipt
-   STORED; ratio to 1 and resources per second.
+   STORED; ratio to 1 and resources per second;
+3. **fhir** — hospital transaction Bundles through the FHIR door against the same Bundles posted
+   straight to HAPI, both validated, at concurrency 1 and 4 (bench/ingest_fhir.py;
+   ``VTE_BENCH_INGEST_FHIR_BUNDLES`` per door and concurrency, default 200);
+4. **scale** — a queue of ``VTE_BENCH_INGEST_SCALE_RECORDS`` records (10,000) filled through two
+   serving facades and drained by two ``vte-facade forward`` processes on one PostgreSQL
+   database, then checked in HAPI for duplicates, losses and version order; one forwarder first
+   as the baseline unless ``VTE_BENCH_SCALE_BASELINE=0`` (bench/ingest_scale.py).
 
-``VTE_BENCH_INGEST_PARTS`` picks parts (default ``direct,native``; the
-FHIR-door and two-process scale parts of issue 11 are not built yet);
+``VTE_BENCH_INGEST_PARTS`` picks parts (default ``direct,native``; ``fhir`` and ``scale`` on
+request, e.g. ``direct,native,fhir,scale``);
+``VTE_BENCH_PG_DIR``, ``VTE_BENCH_PG_PORT``, ``VTE_BENCH_HAPI_PORT`` and
+``VTE_BENCH_FACADE_PORT`` (and the next two) place the run, so that two can share a machine;
 ``VTE_BENCH_HAPI_ENV`` adds HAPI settings (``NAME=value,...``, e.g.
 ``HAPI_MASS_INGESTION_MODE=true``) for comparing them; ``VTE_BENCH_KEEP=1`` leaves the stack
 running. The machine's load average is sampled during every part and printed with it.
@@ -22,7 +31,6 @@ Results: printed, and written to var/bench-ingest/results.json.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from typing import Any
 
@@ -31,7 +39,9 @@ import orjson
 from sqlalchemy import func, select
 
 from bench.ingest_direct import planned_records, run_direct
-from bench.ingest_stack import STATE, LoadMeter, Stack
+from bench.ingest_fhir import fhir_part, report_fhir
+from bench.ingest_scale import report_scale, scale_part
+from bench.ingest_stack import STATE, LoadMeter, Stack, at_once
 from facade.db import Database
 from facade.native.tables import IntakeRecord
 from facade.settings import Settings
@@ -64,7 +74,6 @@ async def register(settings: Settings, database: Database, region: Region) -> di
 
 def upload_in_parallel(region: Region, apps: dict[str, HospitalApp], url: str) -> None:
     """Every hospital uploads its own records at the same time (one thread each)."""
-    errors: list[BaseException] = []
 
     def one(org: str) -> None:
         part = Region(
@@ -75,19 +84,10 @@ def upload_in_parallel(region: Region, apps: dict[str, HospitalApp], url: str) -
             region.cutoff,
             region.people,
         )
-        try:
-            with httpx.Client(timeout=600) as http:
-                upload_region(part, {org: apps[org]}, http, url=url)
-        except BaseException as exc:  # reported after the others finished
-            errors.append(exc)
+        with httpx.Client(timeout=600) as http:
+            upload_region(part, {org: apps[org]}, http, url=url)
 
-    threads = [threading.Thread(target=one, args=(org,)) for org in apps]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
+    at_once(one, apps)
 
 
 def wait_all_settled(database: Database, expected: int, *, quiet_seconds: float = 600) -> None:
@@ -215,6 +215,15 @@ def main() -> None:
                 native = native_part(stack, settings, stays)
                 results["native"] = native
                 results["native_vs_direct"] = report_native(direct, native, load.text)
+        if "fhir" in parts:
+            bundles = int(_env("VTE_BENCH_INGEST_FHIR_BUNDLES", "200"))
+            results["fhir"] = fhir_part(stack, settings, bundles)
+            report_fhir(results["fhir"])
+        if "scale" in parts:
+            records = int(_env("VTE_BENCH_INGEST_SCALE_RECORDS", "10000"))
+            baseline = _env("VTE_BENCH_SCALE_BASELINE", "1") != "0"
+            results["scale"] = scale_part(stack, records, baseline=baseline)
+            results["scale_ok"] = report_scale(results["scale"])
     finally:
         (STATE / "results.json").write_bytes(
             orjson.dumps(results, option=orjson.OPT_INDENT_2, default=str)

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,12 +29,33 @@ from facade.settings import Settings, ensure_secrets
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = REPO / "var" / "bench-ingest"
-PG_DIR = Path("/tmp/vte-bench-ingest-pg")  # noqa: S108  (the postgres user must reach it)
+# Outside the checkout: the postgres user must reach it. Two runs at once need two directories.
+PG_DIR = Path(os.environ.get("VTE_BENCH_PG_DIR", "/tmp/vte-bench-ingest-pg"))  # noqa: S108
 PG_PORT = int(os.environ.get("VTE_BENCH_PG_PORT", "55483"))
 HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8183"))
 FACADE_PORT = int(os.environ.get("VTE_BENCH_FACADE_PORT", "8184"))
 PASSWORD = "ingest-bench"  # noqa: S105  (a throw-away loopback cluster)
 VTE = str(Path(sys.executable).with_name("vte-facade"))
+
+
+def at_once(work: Callable[[str], None], keys: Iterable[str]) -> None:
+    """``work(key)`` for every key, each in a thread of its own, all at the same time; the first
+    error is raised once every thread has ended."""
+    errors: list[BaseException] = []
+
+    def one(key: str) -> None:
+        try:
+            work(key)
+        except BaseException as exc:  # reported after the others finished
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(key,)) for key in keys]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 class LoadMeter:
@@ -97,8 +119,9 @@ class Stack:
         self.launcher.start()
         return settings
 
-    def settings(self, database: str) -> Settings:
-        """Facade settings on one of the cluster's facade databases (secrets from the state dir)."""
+    def settings(self, database: str, *, port: int | None = None) -> Settings:
+        """Facade settings on one of the cluster's facade databases (secrets from the state dir),
+        for a facade process listening on ``port`` (the stack's facade port by default)."""
         return ensure_secrets(
             Settings(
                 environment="development",
@@ -111,7 +134,7 @@ class Stack:
                 hapi_jdbc_username="hapi",
                 hapi_jdbc_password=SecretStr(PASSWORD),
                 fhir_base_url=f"http://127.0.0.1:{self.hapi_port}/fhir",
-                port=self.facade_port,
+                port=self.facade_port if port is None else port,
                 upstream_timeout_seconds=600.0,
             )
         )
@@ -149,8 +172,9 @@ class Stack:
         return process
 
     def serve(self, settings: Settings, **extra: str) -> subprocess.Popen[bytes]:
-        """``vte-facade serve`` on the settings' port; returns once /healthz answers."""
-        process = self.spawn(["serve"], self.environment(settings, **extra), "serve.log")
+        """``vte-facade serve`` on ``settings.port``; returns once /healthz answers."""
+        log = "serve.log" if settings.port == self.facade_port else f"serve-{settings.port}.log"
+        process = self.spawn(["serve"], self.environment(settings, **extra), log)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
@@ -159,7 +183,7 @@ class Stack:
             except httpx.HTTPError:
                 pass
             if process.poll() is not None:
-                raise SystemExit(f"the facade exited; see {self.state / 'serve.log'}")
+                raise SystemExit(f"the facade exited; see {self.state / log}")
             time.sleep(0.5)
         raise SystemExit("the facade did not answer /healthz within 120 s")
 

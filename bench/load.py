@@ -37,7 +37,6 @@ import math
 import os
 import random
 import statistics
-import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -53,6 +52,7 @@ from bench.faults.scenarios import RECORDS_PER_STAY
 from bench.faults.site import Ports, QueueWatch, Site
 from bench.indicator_load import DirectLoader
 from bench.ingest_stack import LoadMeter
+from bench.kits import test_kits
 from facade.native.client import Reply, VteXClient
 from facade.synth.generator import Region, RegionSpec, generate
 from facade.synth.push import HospitalApp, register_region
@@ -162,17 +162,6 @@ def memory_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError(f"no VmRSS for pid {pid}")
-
-
-def _test_kits() -> tuple[Any, Any]:
-    """The tests' SMART client kit and their FHIR stay builder (shared rather than copied)."""
-    for folder in (REPO / "tests", REPO / "tests" / "frontdoor"):
-        if str(folder) not in sys.path:
-            sys.path.insert(0, str(folder))
-    import frontdoor_stay  # type: ignore[import-not-found]
-    import smart_kit  # type: ignore[import-not-found]
-
-    return smart_kit, frontdoor_stay
 
 
 # -- the doors ------------------------------------------------------------------------------------
@@ -379,7 +368,7 @@ def native_hospitals(site: Site, rates: Rates, door: Door) -> Hospitals:
 
 def fhir_clients(site: Site, rates: Rates) -> FhirDoor:
     """Two FHIR hospitals (admitted institutions), the researchers and a QC client."""
-    kit, stays = _test_kits()
+    kit, stays = test_kits()
     database = site.database
     # Registered like the native ones (Organization published, institution admitted).
     region = generate(RegionSpec(seed=17, hospitals=FHIR_HOSPITALS, encounters=4, run="loadfhir"))

@@ -30,6 +30,7 @@ from facade.research import api as research_api
 from facade.services import ProcessorChoice, build_services, lifespan
 from facade.settings import Settings
 from facade.submissions import api as submissions_api
+from facade.upstream import UpstreamClient
 
 log = logging.getLogger("facade.request")
 
@@ -77,14 +78,20 @@ def create_app(
     database: Database | None = None,
     record_processor: ProcessorChoice = "dictionary",
     clock: Callable[[], float] = time.time,
+    upstream: UpstreamClient | None = None,
 ) -> FastAPI:
     """Build the facade app: every service once (``app.state.services``), then the routes.
 
     ``record_processor`` defaults to the data-element dictionary's (and then the forwarder runs
-    in the lifespan); ``None`` leaves native uploads answering 5001.
+    in the lifespan); ``None`` leaves native uploads answering 5001. ``upstream`` replaces the
+    client to HAPI (tests that record what the facade sends).
     """
     services = build_services(
-        settings, database=database, record_processor=record_processor, clock=clock
+        settings,
+        database=database,
+        record_processor=record_processor,
+        clock=clock,
+        upstream=upstream,
     )
 
     @asynccontextmanager

@@ -193,7 +193,10 @@ def _query_receipts(batches: list[Batch], ledger: Ledger, sender: Sender, verdic
         if reply.code != "0" or left:
             verdict.not_stored += left or 1
             reasons = [r.get("reason") for r in (reply.payload or {}).get("results", [])]
-            verdict.note("not_stored", f"{batch.batch_no}: {storage} {[r for r in reasons if r]}")
+            verdict.note(
+                "not_stored",
+                f"{batch.batch_no}: code {reply.code} {storage} {[r for r in reasons if r]}",
+            )
 
 
 def _census(http: httpx.Client, orgs: list[str], types: list[str]) -> list[Held]:

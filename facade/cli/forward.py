@@ -13,7 +13,8 @@ from facade.cli.output import JsonOption, console, emit, fail, settings
 def _human(data: dict[str, Any]) -> None:
     console.print(
         f"claimed {data['claimed']}  stored {data['stored']}  failed {data['failed']}  "
-        f"retry later {data['released']}  transactions {data['transactions']}  "
+        f"retry later {data['released']} ({data['conflicts']} write conflicts, "
+        f"{data['linkWaits']} waiting for a linked record)  transactions {data['transactions']}  "
         f"in {data['seconds']:.1f} s"
         + ("  [yellow](FHIR server unavailable)[/]" if data["upstreamDown"] else "")
     )
@@ -46,7 +47,7 @@ async def _run(once: bool) -> dict[str, Any]:
             loop = asyncio.get_running_loop()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 loop.add_signal_handler(sig, stop.set)
-            await forwarder.run_forever(stop)
+            await forwarder.run_forever(stop, report)
         result = {_camel(k): v for k, v in report.as_dict().items()}
         result["queue"] = forwarder.queue.counts()
         return result

@@ -69,6 +69,10 @@ class ForwardReport:
     stored: int = 0
     failed: int = 0
     released: int = 0
+    # of the released: HAPI answered 409 (another writer on one of its resources), or a record
+    # it links to was still queued (held by this or another forwarder process)
+    conflicts: int = 0
+    link_waits: int = 0
     transactions: int = 0
     entries: int = 0  # resources and deletions in committed transactions
     seconds: float = 0.0
@@ -77,7 +81,16 @@ class ForwardReport:
 
     def merge(self, other: ForwardReport) -> None:
         """Add another round's numbers to this one."""
-        for name in ("claimed", "stored", "failed", "released", "transactions", "entries"):
+        for name in (
+            "claimed",
+            "stored",
+            "failed",
+            "released",
+            "conflicts",
+            "link_waits",
+            "transactions",
+            "entries",
+        ):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.seconds += other.seconds
         self.upstream_down = self.upstream_down or other.upstream_down
@@ -161,9 +174,10 @@ class Forwarder:
             report.seconds = time.perf_counter() - started
         return report
 
-    async def run_forever(self, stop: asyncio.Event) -> None:
+    async def run_forever(self, stop: asyncio.Event, total: ForwardReport | None = None) -> None:
         """Drain, then wait ``forward_idle_seconds``, until ``stop`` is set; after HAPI was down,
-        back off exponentially while probing it, and resume as soon as it answers again."""
+        back off exponentially while probing it, and resume as soon as it answers again. Every
+        round's numbers are added to ``total`` when given (``vte-facade forward`` prints them)."""
         backoff = 0.0
         # A probe answering at once ends the backoff, unless that already happened after the
         # last failed round: then HAPI answers reads but not writes, and the backoff runs out.
@@ -176,6 +190,8 @@ class Forwarder:
                     log.exception("forwarder round failed")
                     await _wait(stop, self.settings.forward_retry_base_seconds)
                     continue
+                if total is not None:
+                    total.merge(report)
                 if report.upstream_down:
                     backoff = min(
                         max(backoff * 2, self.settings.forward_retry_base_seconds),
@@ -312,6 +328,7 @@ class Forwarder:
             return
         except UpstreamRejected as exc:
             if exc.upstream_status in _TRANSIENT_STATUS:
+                report.conflicts += len(tx.records)
                 for record in tx.records:
                     await self._release(record.claimed, report)
                 return
@@ -343,6 +360,7 @@ class Forwarder:
         self, record: Planned, error: UpstreamRejected, report: ForwardReport
     ) -> None:
         if await asyncio.to_thread(self._waits_for_link, record.claimed):
+            report.link_waits += 1
             await self._release(record.claimed, report)
             return
         log.info("record %s refused by HAPI (%s)", record.claimed.receipt_id, error.upstream_status)

@@ -71,6 +71,16 @@ def _raise_for(entries: list[WriteEntry]) -> None:
     raise InvalidInput("write refused: " + issues[0].message, issues=issues)
 
 
+def upstream_bundle(bundle_type: str, entries: list[WriteEntry]) -> dict[str, Any]:
+    """The Bundle the door sends HAPI for checked ``entries`` (the ingest benchmark posts the
+    very same Bundle straight to HAPI as its baseline)."""
+    return {
+        "resourceType": "Bundle",
+        "type": bundle_type,
+        "entry": [_request_entry(e) for e in entries],
+    }
+
+
 def _request_entry(entry: WriteEntry) -> dict[str, Any]:
     request: dict[str, Any] = {"method": entry.method, "url": entry.url}
     if entry.if_none_exist:
@@ -113,13 +123,8 @@ async def transaction_or_batch(
     await _checked(entries, principal, door, upstream)
     if bundle_type == "transaction":
         _raise_for(entries)
-        bundle = {
-            "resourceType": "Bundle",
-            "type": "transaction",
-            "entry": [_request_entry(e) for e in entries],
-        }
         try:
-            answer = await upstream.transaction(bundle)
+            answer = await upstream.transaction(upstream_bundle("transaction", entries))
         except UpstreamRejected as exc:
             issues = await locate_rejection(upstream, entries, exc)
             raise UpstreamRejected(
@@ -138,12 +143,7 @@ async def _batch(
     good = [e for e in entries if not e.issues]
     answers: dict[int, dict[str, Any]] = {}
     if good:
-        bundle = {
-            "resourceType": "Bundle",
-            "type": "batch",
-            "entry": [_request_entry(e) for e in good],
-        }
-        answer = await upstream.transaction(bundle)
+        answer = await upstream.transaction(upstream_bundle("batch", good))
         _note_written(ctx, answer)
         for entry, item in zip(good, answer.get("entry") or [], strict=False):
             answers[entry.index or 0] = item

@@ -15,7 +15,11 @@ POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 COMPOSE = Path(__file__).resolve().parents[2] / "docker" / "compose.yaml"
 
 
-@pytest.mark.parametrize("profile", [[], ["--profile", "network"]], ids=["default", "network"])
+@pytest.mark.parametrize(
+    "profile",
+    [[], ["--profile", "network"], ["--profile", "scale"]],
+    ids=["default", "network", "scale"],
+)
 def test_compose_file_validates(profile: list[str]) -> None:
     binary = shutil.which("docker-compose")
     assert binary, (
@@ -126,3 +130,51 @@ def test_database_and_backup_client_have_the_same_postgresql_major_version() -> 
     assert facade_env["VTE_HAPI_JDBC_URL"] == hapi_env["SPRING_DATASOURCE_URL"]
     assert facade_env["VTE_HAPI_JDBC_USERNAME"] == hapi_env["SPRING_DATASOURCE_USERNAME"]
     assert "-bookworm" in DOCKERFILE.read_text()  # bookworm ships PostgreSQL 15 clients
+
+
+SHARED_FACADE_ENV = (
+    "VTE_DATABASE_URL",
+    "VTE_PUBLIC_BASE_URL",
+    "VTE_MASTER_KEY",
+    "VTE_PSEUDONYM_KEY",
+    "VTE_RESEARCH_KEY",
+    "VTE_TOKEN_SIGNING_KEY",
+    "VTE_HAPI_TRUSTED_WRITE_KEY",
+    "VTE_LINKAGE_KEY",
+)
+
+
+def test_scale_profile_shares_what_must_be_shared() -> None:
+    """Replicas on one database with the same keys and public URL; HAPI nodes on one database;
+    one daily indicator schedule; the proxy spreads clients over exactly the serving facades."""
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    scale = {name for name, s in services.items() if s.get("profiles") == ["scale"]}
+    assert scale == {"hapi-2", "facade-2", "facade-forwarder", "proxy"}
+    first = services["facade"]["environment"]
+    for name in ("facade-2", "facade-forwarder"):
+        replica = services[name]
+        env = replica["environment"]
+        for key in SHARED_FACADE_ENV:
+            assert env[key] == first[key], f"{name}.{key} differs from the first facade's"
+        assert env["VTE_FHIR_BASE_URL"] == "http://hapi-2:8080/fhir"
+        assert replica["volumes"] == services["facade"]["volumes"]  # research extracts
+        assert not replica.get("ports"), f"{name} is reached through the proxy only"
+        assert replica["depends_on"]["facade"] == {"condition": "service_healthy"}  # migrated
+    assert services["facade-forwarder"]["command"] == ["vte-facade", "forward"]
+    assert "VTE_INDICATOR_REFRESH_TIMES" not in first
+    assert services["facade-2"]["environment"]["VTE_INDICATOR_REFRESH_TIMES"] == "[]"
+    hapi, hapi_2 = services["hapi"], services["hapi-2"]
+    assert hapi_2["environment"] == hapi["environment"]  # one database, one trusted-write key
+    assert hapi_2["image"] == hapi["image"] and "ports" not in hapi_2
+    assert hapi_2["depends_on"] == {"facade": {"condition": "service_healthy"}}  # schema first
+    conf = (COMPOSE.parent / "proxy" / "nginx.conf").read_text()
+    upstream = re.search(r"upstream facades \{(.*?)\}", conf, re.DOTALL)
+    assert upstream is not None
+    port = first["VTE_PORT"]
+    assert re.findall(r"server (\S+?)[ ;]", upstream.group(1)) == [
+        f"facade:{port}",
+        f"facade-2:{port}",
+    ]
+    listen = re.search(r"listen (\d+);", conf)
+    assert listen is not None
+    assert services["proxy"]["ports"] == [f"{listen.group(1)}:{listen.group(1)}"]

@@ -214,10 +214,12 @@ def test_the_loop_resumes_within_a_probe_interval_of_hapi_coming_back(
     )
     hapi.down = True
 
+    total = ForwardReport()
+
     async def scenario() -> float:
         upstream = UpstreamClient(patient, transport=httpx.MockTransport(hapi))
         stop = asyncio.Event()
-        loop = asyncio.create_task(Forwarder(patient, database, upstream).run_forever(stop))
+        loop = asyncio.create_task(Forwarder(patient, database, upstream).run_forever(stop, total))
         try:
             await asyncio.sleep(0.6)
             assert hapi.bundles == [] and hapi.down  # the first write met the outage
@@ -234,6 +236,8 @@ def test_the_loop_resumes_within_a_probe_interval_of_hapi_coming_back(
 
     assert asyncio.run(scenario()) < 5.0
     assert {s for s, _ in statuses(database).values()} == {"stored"}
+    # what `vte-facade forward` prints when stopped: every round of the loop added up
+    assert (total.claimed, total.released, total.stored, total.upstream_down) == (6, 3, 3, True)
 
 
 def test_a_case_and_its_assessment_in_one_transaction_are_linked_by_full_url(
@@ -259,11 +263,14 @@ def test_an_assessment_whose_case_is_still_on_its_way_waits(
     risk = golden("vte-risk-caprini", caseRecordId="ZY0000")
     assert vx.upload("VTE.RISK.UPLOAD", "B2", [risk]).code == "0"
     # the case meets a busy server (409, retried later), the assessment a missing reference (400)
-    hapi.refuse = lambda bundle: 409 if "Patient" in json.dumps(bundle) else 400
+    hapi.refuse = lambda bundle: (
+        409 if any(e["resource"]["resourceType"] == "Patient" for e in bundle["entry"]) else 400
+    )
     slow = {"forward_claim_size": 1, "forward_retry_base_seconds": 0.4}
     # the case: 409, back in 0.4 s; the assessment alone: 400, but its case waits, so it waits
     first = forward(quiet, database, hapi, **slow)
     assert (first.released, first.failed) == (2, 0)
+    assert (first.conflicts, first.link_waits) == (1, 1)  # why each was given back
     assert "RiskAssessment" in json.dumps(hapi.bundles[-1])
     assert "Encounter" not in [e["resource"]["resourceType"] for e in hapi.bundles[-1]["entry"]]
     assert {s for s, _ in statuses(database).values()} == {"accepted"}
