@@ -74,7 +74,7 @@ async def changed_since(searcher: Searcher, since: datetime, limit: int) -> Chan
                 if entries > limit:
                     changes.overflow = True
                     return changes
-                ref = _reference(entry)
+                ref = entry_reference(entry)
                 if ref is None or ref in latest or ref in deleted:
                     continue  # newest first: the first entry of a resource is its current state
                 method = (entry.get("request") or {}).get("method")
@@ -94,7 +94,7 @@ async def changed_since(searcher: Searcher, since: datetime, limit: int) -> Chan
     return changes
 
 
-def _reference(entry: dict[str, Any]) -> str | None:
+def entry_reference(entry: dict[str, Any]) -> str | None:
     """``Type/id`` of a history entry (from its resource, its request URL or its fullUrl)."""
     resource = entry.get("resource")
     if isinstance(resource, dict) and resource.get("id"):

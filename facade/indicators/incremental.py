@@ -23,6 +23,7 @@ full pass instead, and the run says why.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import time
@@ -40,8 +41,13 @@ from facade.indicators.assemble import IndicatorTally
 from facade.indicators.attribution import Attributions, Attributor, pseudonym
 from facade.indicators.changes import changed_since, server_now
 from facade.indicators.criteria import streams_for
-from facade.indicators.definitions import Indicator
-from facade.indicators.engine import Evaluation, EvaluationStats, IndicatorEngine, PopulationPlan
+from facade.indicators.definitions import DefinitionError, Indicator
+from facade.indicators.engine import (
+    Evaluation,
+    EvaluationStats,
+    IndicatorEngine,
+    plan_indicator,
+)
 from facade.indicators.facts import StayFacts, parse_time, reference_id
 from facade.indicators.ledger import Header, LedgerStore, StayRow
 from facade.indicators.periods import Period, month_of, parse_period
@@ -127,13 +133,20 @@ class LedgerRefresher:
         self.margin = timedelta(seconds=margin_seconds)
         self.max_share = max_share
         self.indicators: list[Indicator] = engine.definitions.select(None)
+        # Every population on the join path, so each stay's membership is known.
         self.plans = {
             i.id: [
-                PopulationPlan(code.value, i.chain(code), None, _excluded_by(i, code.value))
-                for code in i.codes
+                dataclasses.replace(p, count_params=None)
+                for p in plan_indicator(i, engine.definitions, engine.vocab)
             ]
             for i in self.indicators
         }
+        crowded = [i.id for i in self.indicators if len(i.codes) > 4]
+        if crowded:  # one hex digit per indicator holds four populations
+            raise DefinitionError(
+                f"indicators {', '.join(crowded)} have more than 4 populations: "
+                "the stay ledger cannot hold them"
+            )
         self.criteria = [
             c
             for plans in self.plans.values()
@@ -302,7 +315,7 @@ class LedgerRefresher:
                 tokens.add(f"{REGIONAL_PSEUDONYM_SYSTEM}|{value}")
         people = set(patients)
         async for patient in searcher.by_values(
-            "Patient", "identifier", sorted(tokens), self._scope(orgs), "id", _CHUNK
+            "Patient", "identifier", sorted(tokens), self._scope(orgs), "identifier", _CHUNK
         ):
             people.add(f"Patient/{patient['id']}")
         return people
@@ -413,12 +426,3 @@ class LedgerRefresher:
         }
         log.info("indicator ledger %s: %s", key, stats.summary())
         return LedgerRun(evaluation, stats)
-
-
-def _excluded_by(indicator: Indicator, code: str) -> list[Any] | None:
-    """The exclusion criteria a numerator is tested against (as the engine plans it)."""
-    from facade.indicators.definitions import PopulationCode
-
-    if code == PopulationCode.NUMERATOR.value and PopulationCode.EXCLUSION in indicator.populations:
-        return list(indicator.populations[PopulationCode.EXCLUSION].criteria)
-    return None
