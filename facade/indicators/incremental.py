@@ -258,7 +258,7 @@ class LedgerRefresher:
         rows = [self._row(ref, facts, attributions) for ref, facts in census.items()]
         gone = self.store.stays_of(header.key, people) - set(census)
         stats.people, stats.stays_reread = len(people), len(census)
-        stats.stays = self.store.patch(header.key, mark, rows, gone)
+        stats.stays = self.store.patch(header.key, header.watermark, mark, rows, gone)
         estats = EvaluationStats(search=searcher.stats, stays=len(census))
         return self._finish(span, orgs, header.key, stats, searcher, estats, started)
 

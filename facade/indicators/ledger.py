@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from sqlalchemy import delete, func, insert, select
 
 from facade.db import Database
+from facade.errors import Conflict
 from facade.indicators.tables import IndicatorLedger, LedgerStay
 
 _IN_CHUNK = 500  # values per SQL IN list
@@ -90,12 +91,28 @@ class LedgerStore:
         return len(values)
 
     def patch(
-        self, key: str, watermark: datetime, rows: list[StayRow], removed: Iterable[str]
+        self,
+        key: str,
+        since: datetime,
+        watermark: datetime,
+        rows: list[StayRow],
+        removed: Iterable[str],
     ) -> int:
-        """Replace the rows of the stays re-read, drop the stays gone, move the watermark (one
-        transaction); return the ledger's new size."""
+        """Replace the rows of the stays re-read, drop the stays gone, move the watermark from
+        ``since`` (the one the refresh started from) to ``watermark``, in one transaction; return
+        the ledger's new size.
+
+        Conflict when another refresh moved the watermark meanwhile: rows read earlier must not
+        overwrite rows read later (the next refresh starts from the newer state).
+        """
         gone = sorted(set(removed) | {r.encounter for r in rows})
         with self.database.session() as session:
+            header = session.get(IndicatorLedger, key, with_for_update=True)
+            if header is None or _aware(header.watermark) != since:
+                raise Conflict(
+                    f"the indicator ledger {key} was refreshed or reseeded by another run while "
+                    "this one read HAPI; nothing of this run was kept: refresh again"
+                )
             for start in range(0, len(gone), _IN_CHUNK):
                 chunk = gone[start : start + _IN_CHUNK]
                 session.execute(
@@ -108,9 +125,6 @@ class LedgerStore:
             size = session.scalar(
                 select(func.count()).select_from(LedgerStay).where(LedgerStay.ledger == key)
             )
-            header = session.get(IndicatorLedger, key)
-            if header is None:  # dropped while the refresh ran: the next run seeds again
-                raise LookupError(f"indicator ledger {key} vanished during a refresh")
             header.watermark = watermark
             header.stays = int(size or 0)
             header.updated_at = datetime.now(UTC)

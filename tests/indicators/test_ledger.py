@@ -6,7 +6,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+import pytest
+
 from facade.db import Database
+from facade.errors import Conflict
 from facade.indicators.changes import entry_reference
 from facade.indicators.incremental import LedgerRefresher
 from facade.indicators.ledger import Header, StayRow
@@ -75,12 +78,18 @@ def test_figures_summed_from_the_ledger_equal_a_tally_of_the_same_stays(
     }
     moved = StayRow("Encounter/1", "Patient/1", "H4", None, "2026-02", "0" * len(ids))
     later = datetime(2026, 4, 2, tzinfo=UTC)
-    assert refresher.store.patch(key, later, [moved], ["Encounter/41", "Encounter/77777"]) == 399
+    first = header.watermark
+    assert (
+        refresher.store.patch(key, first, later, [moved], ["Encounter/41", "Encounter/4000"]) == 399
+    )
+    with pytest.raises(Conflict, match="refreshed or reseeded by another run"):
+        refresher.store.patch(key, first, later, [], ["Encounter/2"])  # started from the old one
     stored = refresher.store.header(key)
     assert stored is not None and stored.watermark == later and stored.stays == 399
     assert refresher.store.stays_of(key, ["Patient/1"]) == {
         f"Encounter/{n}" for n in range(400) if n % 40 == 1 and n != 41
     }
+    assert "Encounter/2" in refresher.store.stays_of(key, ["Patient/2"])  # the refused patch
     assert refresher.aggregate(span, None, key).orgs == ["H1", "H2", "H3", "H4"]
 
 
