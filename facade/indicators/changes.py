@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from facade.errors import UpstreamRejected
@@ -55,7 +55,7 @@ async def server_now(searcher: Searcher) -> datetime:
         raise UpstreamRejected(
             "the FHIR server's search Bundle has no meta.lastUpdated", upstream_status=502
         )
-    return parse_instant(stamp)
+    return parse_instant(stamp).astimezone(UTC)
 
 
 async def changed_since(searcher: Searcher, since: datetime, limit: int) -> Changes:

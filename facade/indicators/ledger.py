@@ -39,7 +39,7 @@ class Header:
 
 
 def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; every stored time is UTC.
+    # Stored in UTC (SQLite keeps no offset and hands back naive datetimes).
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
@@ -79,7 +79,7 @@ class LedgerStore:
                     region=region,
                     fingerprint=header.fingerprint,
                     indicators=",".join(header.indicators),
-                    watermark=header.watermark,
+                    watermark=header.watermark.astimezone(UTC),
                     stays=len(values),
                     seeded_at=now,
                     updated_at=now,
@@ -108,7 +108,7 @@ class LedgerStore:
         gone = sorted(set(removed) | {r.encounter for r in rows})
         with self.database.session() as session:
             header = session.get(IndicatorLedger, key, with_for_update=True)
-            if header is None or _aware(header.watermark) != since:
+            if header is None or _aware(header.watermark) != since.astimezone(UTC):
                 raise Conflict(
                     f"the indicator ledger {key} was refreshed or reseeded by another run while "
                     "this one read HAPI; nothing of this run was kept: refresh again"
@@ -125,7 +125,7 @@ class LedgerStore:
             size = session.scalar(
                 select(func.count()).select_from(LedgerStay).where(LedgerStay.ledger == key)
             )
-            header.watermark = watermark
+            header.watermark = watermark.astimezone(UTC)
             header.stays = int(size or 0)
             header.updated_at = datetime.now(UTC)
         return int(size or 0)
