@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class World:
     region: Region  # every stay as it is in HAPI now
     orgs: list[str]
     seeded: LedgerRun
+    seed_full: dict[str, Any]
     seed_truth: dict[str, Any]
     changed_people: int
 
@@ -150,6 +152,7 @@ def world(
     orgs = [h.org_code for h in builder.hospitals]
 
     seeded = _run(settings, lambda up: _refresher(settings, database, up).seed(PERIOD, orgs))
+    seed_full = _as_dicts(_evaluate(settings, orgs))  # before anything changes
     seed_truth = _truth(settings, _region(builder, initial))
 
     # -- a day of changes
@@ -184,6 +187,7 @@ def world(
     bled = next(s for s in discharged if s.hospital is third and s.bleeding and s not in changed)
     _run(settings, lambda up: _delete_bleeding(up, bled))
     bled.bleeding = []
+    time.sleep(2)  # the last write behind the 1 s margin: a second refresh then finds nothing new
     people = {s.person.id_number for s in [*changed, bled, index]}
     yield World(
         settings,
@@ -191,6 +195,7 @@ def world(
         _region(builder, builder.stays),
         orgs,
         seeded,
+        seed_full,
         seed_truth,
         len(people),
     )
@@ -210,9 +215,8 @@ async def _delete_bleeding(upstream: UpstreamClient, stay: Stay) -> None:
 
 def test_the_seeded_ledger_sums_to_a_full_evaluation_and_the_ground_truth(world: World) -> None:
     seeded = world.seeded
-    assert seeded.stats.mode == "full" and seeded.stats.stays > 60
-    full = _evaluate(world.settings, world.orgs)
-    assert _as_dicts(seeded.evaluation) == _as_dicts(full) == world.seed_truth
+    assert seeded.stats.mode == "full" and seeded.stats.stays > 40
+    assert _as_dicts(seeded.evaluation) == world.seed_full == world.seed_truth
 
 
 def test_an_incremental_refresh_equals_a_full_run_and_the_truth_after_changes(
