@@ -191,6 +191,7 @@ def main() -> None:
         )
         out["load"] = {"resources": load.resources, "seconds": round(load.seconds, 1)}
         out["uptime_before"] = _uptime()
+        time.sleep(MARGIN_SECONDS + 1)  # the load's last writes behind the seed's margin
 
         seeded, seed_s = asyncio.run(_job(settings, orgs, database))
         assert seeded.ledger is not None and seeded.ledger.mode == "full"
