@@ -20,6 +20,7 @@ BENCHMARKS = {
     "fuzz": "bench.fuzz",
     "faults": "bench.faults.run",
     "load": "bench.load",
+    "refresh": "bench.refresh",
 }
 
 

@@ -5,7 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from facade.ig.loader import load_ig
 from facade.settings import Settings, ensure_secrets
+from facade.upstream import UpstreamClient
+
+REPO = Path(__file__).resolve().parent.parent
 
 # HAPI's role in a bench cluster (bench.pgcluster); the cluster lives only for the run.
 HAPI_DB_USER = "hapi"
@@ -31,3 +35,12 @@ def bench_settings(state: Path, hapi_port: int, jdbc: str, **overrides: Any) -> 
     }
     values.update(overrides)
     return ensure_secrets(Settings(**values))
+
+
+async def load_guide(settings: Settings) -> int:
+    """Load the compiled implementation guide into the benchmark's HAPI; how many resources."""
+    upstream = UpstreamClient(settings)
+    try:
+        return (await load_ig(upstream, REPO / "profiles" / "fsh-generated" / "resources")).total
+    finally:
+        await upstream.aclose()

@@ -211,6 +211,15 @@ class Settings(BaseSettings):
     # The join path holds the facts of at most about this many stays at a time (whole hospitals
     # are packed into partitions up to it); memory grows with it, not with the region.
     indicator_partition_stays: int = Field(default=20_000, ge=100)
+    # Refresh jobs (console, schedule) keep a per-stay ledger in the facade database and re-read
+    # only the people whose records HAPI stored since the last run (facade/indicators/README.md);
+    # off: every job recomputes the whole region.
+    indicator_incremental: bool = True
+    # The ledger's watermark is HAPI's clock minus this margin: a transaction still running when
+    # a refresh starts is read again by the next one. Longer than any HAPI transaction.
+    indicator_incremental_margin_seconds: float = Field(default=120.0, ge=0, le=86_400)
+    # More people touched than this share of the ledger's stays: a full pass is cheaper.
+    indicator_incremental_max_share: float = Field(default=0.2, gt=0, le=1)
 
     # -- the region the console shows and the scheduler refreshes: institution codes (empty:
     # every registered hospital). A city platform inside a provincial HAPI names its hospitals.

@@ -6,7 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from facade.cli.output import JsonOption, console, emit, fail, print_table, settings
+from facade.cli.output import (
+    JsonOption,
+    console,
+    emit,
+    fail,
+    open_database,
+    print_table,
+    settings,
+)
 
 if TYPE_CHECKING:
     from rich.table import Table as RichTable
@@ -43,6 +51,12 @@ def indicators(
         help="Publish the MeasureReports to HAPI (the default; all of a run's reports in one "
         "transaction, or none). --no-store only computes and prints.",
     ),
+    incremental: bool = typer.Option(
+        False,
+        "--incremental",
+        help="Take the figures from the stay ledger in the facade database, refreshed from what "
+        "HAPI stored since its last run (seeded by a full pass on first use; every indicator).",
+    ),
     json: JsonOption = False,
 ) -> None:
     """Compute the indicators of a period through HAPI, publish them as MeasureReports and
@@ -57,7 +71,10 @@ def indicators(
 
     if period is None:
         raise fail("--period is required (e.g. --period 2026-Q1)", json, code=2)
+    if incremental and indicator:
+        raise fail("--incremental refreshes every indicator: leave out --indicator", json, code=2)
     current = settings()
+    database = open_database(json) if incremental else None
 
     async def run() -> tuple[Any, dict[str | None, Table]]:
         upstream = UpstreamClient(current)
@@ -70,9 +87,12 @@ def indicators(
                 publish=None if org is None else [org],
                 indicators=indicator or None,
                 store=store,
+                database=database,
             )
         finally:
             await upstream.aclose()
+            if database is not None:
+                database.dispose()
 
     try:
         evaluation, tables = asyncio.run(run())
@@ -90,7 +110,24 @@ def indicators(
             "resources": stats.search.resources,
         },
     }
-    emit(data, json, lambda _: _print(tables, org, evaluation.stats.total_seconds, store))
+    ledger = evaluation.ledger
+    if ledger is not None:
+        data["ledger"] = {
+            "mode": ledger.mode,
+            "reason": ledger.reason or None,
+            "changes": ledger.changes,
+            "deleted": ledger.deleted,
+            "people": ledger.people,
+            "staysReread": ledger.stays_reread,
+            "stays": ledger.stays,
+        }
+
+    def human(_: Any) -> None:
+        _print(tables, org, evaluation.stats.total_seconds, store)
+        if ledger is not None:
+            console.print(ledger.summary(), highlight=False)
+
+    emit(data, json, human)
 
 
 def _print(

@@ -65,7 +65,7 @@ class ConsoleServices:
         self.users = UserStore(settings, database)
         self.sessions = SessionStore(settings, database)
         self.submissions = submissions
-        self.refresher = IndicatorRefresher(settings)
+        self.refresher = IndicatorRefresher(settings, database)
         self.reports = ReportCache()
         self.template_dirs: list[Path] = [TEMPLATES]
         self.templates = Environment(

@@ -50,12 +50,21 @@ class IndicatorTally:
 
     def add_stay(self, facts: StayFacts, evaluator: Evaluator) -> None:
         """Count one stay of the census in every joined population it belongs to."""
-        for code in self.joined_members(facts, evaluator):
-            self._org(facts.org)[code] += 1
+        self.add_members(
+            facts.org, facts.month, facts.department_key, self.joined_members(facts, evaluator)
+        )
+
+    def add_members(
+        self, org: str, month: str, department: str, codes: list[str], stays: int = 1
+    ) -> None:
+        """Count ``stays`` stays of ``org`` (discharge month, department key) in the populations
+        ``codes``."""
+        for code in codes:
+            self._org(org)[code] += stays
             if "discharge-month" in self.stratifiers:
-                self._bucket(facts.org, "discharge-month", facts.month)[code] += 1
+                self._bucket(org, "discharge-month", month)[code] += stays
             if "discharge-department" in self.stratifiers:
-                self._bucket(facts.org, "discharge-department", facts.department_key)[code] += 1
+                self._bucket(org, "discharge-department", department)[code] += stays
 
     def fill_counts(self, counted: dict[CountKey, int], orgs: list[str]) -> None:
         """Take the counted populations' totals from HAPI's answers."""

@@ -83,6 +83,38 @@ class Attributor:
         await self._look_back(looking_back, found)
         return found
 
+    async def attribute_people(
+        self, period: Period, patients: list[str], discharged_in_period: set[str]
+    ) -> Attributions:
+        """Attribute the events of these patients (``Patient/<id>``: every record of each person
+        in scope) the way ``attribute`` would: the same events, the same look-back.
+
+        ``discharged_in_period`` holds their stays (``Encounter/<id>``) discharged in the period;
+        an event of such a stay is relevant whatever its date, as in the region-wide search.
+        Attributions depend only on a person's own events and discharges, so those of the other
+        people are unchanged (the incremental refresh re-reads only the people touched).
+        """
+        days = self.rules.ha_vte.post_discharge_days
+        low, high = period.start.timestamp(), (period.end + timedelta(days=days + 1)).timestamp()
+        found: dict[str, VteEvent] = {}
+        ids = sorted(p.split("/", 1)[1] for p in patients)
+        base: Params = [*self.scope, ("_profile", self.vocab.event_profile)]
+        async for condition in self.searcher.by_values(
+            "Condition", "subject", [f"Patient/{i}" for i in ids], base, EVENT_ELEMENTS, _CHUNK
+        ):
+            event = self._event(condition)
+            if event is not None and (
+                event.encounter in discharged_in_period or low < event.diagnosed < high
+            ):
+                found[event.id] = event
+        return await self.attribute_events(sorted(found.values(), key=lambda e: e.id))
+
+    async def attribute_events(self, events: list[VteEvent]) -> Attributions:
+        """Attribute these events (already selected for a period) to stays."""
+        found, looking_back = await self._classify(events)
+        await self._look_back(looking_back, found)
+        return found
+
     async def classify(self, period: Period) -> tuple[Attributions, list[VteEvent]]:
         """The events relevant to ``period``: those of in-hospital onset, attributed to their own
         stays, and those that look back for a prior discharge (not attributed yet).
@@ -90,7 +122,9 @@ class Attributor:
         The network uplink sends the second kind upward, where discharges in other cities are
         known too (facade/network/linkage.py).
         """
-        events = await self._events(period)
+        return await self._classify(await self._events(period))
+
+    async def _classify(self, events: list[VteEvent]) -> tuple[Attributions, list[VteEvent]]:
         self.stats.events = len(events)
         onset = self.rules.ha_vte.in_hospital
         stays = await self._own_stays(events)
@@ -183,7 +217,7 @@ class Attributor:
         async for patient in self.searcher.by_values(
             "Patient", "_id", patients, [], "identifier", _CHUNK
         ):
-            value = _pseudonym(patient)
+            value = pseudonym(patient)
             if value:
                 pseudonym_of[f"Patient/{patient['id']}"] = value
         people = sorted(set(pseudonym_of.values()))
@@ -191,7 +225,7 @@ class Attributor:
         async for patient in self.searcher.by_values(
             "Patient", "identifier", tokens, self.scope, "identifier", _CHUNK
         ):
-            value = _pseudonym(patient)
+            value = pseudonym(patient)
             if value:
                 pseudonym_of[f"Patient/{patient['id']}"] = value
         self.stats.lookups["patients"] = len(pseudonym_of)
@@ -241,7 +275,8 @@ class Attributor:
         return out
 
 
-def _pseudonym(patient: dict[str, Any]) -> str | None:
+def pseudonym(patient: dict[str, Any]) -> str | None:
+    """The regional pseudonym of a Patient (None when it carries none)."""
     for identifier in patient.get("identifier") or []:
         if identifier.get("system") == REGIONAL_PSEUDONYM_SYSTEM and identifier.get("value"):
             return str(identifier["value"])

@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from facade.errors import Conflict, Issue
 from facade.fhir.naming import ORG_CODE_SYSTEM
@@ -32,6 +33,9 @@ from facade.indicators.search import Searcher, SearchStats
 from facade.indicators.vocab import Vocabulary
 from facade.metrics.registry import INDICATOR_RUNS
 from facade.upstream import UpstreamClient
+
+if TYPE_CHECKING:
+    from facade.indicators.incremental import RefreshStats
 
 log = logging.getLogger("facade.indicators")
 # Hospitals per join partition: their tags go into one search URL.
@@ -78,6 +82,8 @@ class Evaluation:
     results: dict[str, IndicatorResult]
     plans: dict[str, list[PopulationPlan]]
     stats: EvaluationStats
+    # How the run was made when it came from the stay ledger (facade.indicators.incremental).
+    ledger: RefreshStats | None = None
 
 
 def plan_indicator(
@@ -193,11 +199,11 @@ class IndicatorEngine:
             attributor = Attributor(searcher, rules, self.vocab, scope)
             attributions = await attributor.attribute(span)
             stats.attribution = attributor.stats
-        partitions = await self._partitions(searcher, span, orgs)
+        partitions = await self.partitions(searcher, span, orgs)
         departments: dict[str, set[str | None]] = {}
         attributed = 0
         for part in partitions:
-            census = await self._partition(searcher, span, part, streams, criteria, stats)
+            census = await self.partition_facts(searcher, span, part, streams, criteria, stats)
             for ref, facts in census.items():
                 facts.ha = attributions.get(ref)
                 attributed += facts.ha is not None
@@ -252,8 +258,8 @@ class IndicatorEngine:
             searcher.phase = "attribution"
             attributions = await Attributor(searcher, rules, self.vocab, scope).attribute(span)
         chosen: dict[str, StayFacts] = {}
-        for part in await self._partitions(searcher, span, orgs):
-            census = await self._partition(searcher, span, part, streams, criteria, stats)
+        for part in await self.partitions(searcher, span, orgs):
+            census = await self.partition_facts(searcher, span, part, streams, criteria, stats)
             for ref, facts in census.items():
                 facts.ha = attributions.get(ref)
                 if self.evaluator.holds(criteria, facts):
@@ -278,14 +284,14 @@ class IndicatorEngine:
         stats = EvaluationStats(search=searcher.stats)
         streams = streams_for(criteria) - {"events"}
         chosen: dict[str, StayFacts] = {}
-        for part in await self._partitions(searcher, span, orgs):
-            census = await self._partition(searcher, span, part, streams, criteria, stats)
+        for part in await self.partitions(searcher, span, orgs):
+            census = await self.partition_facts(searcher, span, part, streams, criteria, stats)
             chosen.update(
                 (ref, facts) for ref, facts in census.items() if keep is None or keep(ref, facts)
             )
         return chosen
 
-    async def _partitions(
+    async def partitions(
         self, searcher: Searcher, span: Period, orgs: Sequence[str] | None
     ) -> list[Params]:
         """Search scopes for the join: whole hospitals packed up to ``partition_stays`` stays each,
@@ -338,7 +344,7 @@ class IndicatorEngine:
                     found.add(str(identifier["value"]))
         return sorted(found)
 
-    async def _partition(
+    async def partition_facts(
         self,
         searcher: Searcher,
         span: Period,

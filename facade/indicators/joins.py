@@ -19,6 +19,8 @@ from facade.indicators.search import Searcher
 from facade.indicators.vocab import DISCHARGE_DATE, IMP, PRESENT_ON_ADMISSION, Vocabulary
 
 CENSUS_ELEMENTS = "period,subject,extension,meta"
+# Ids OR-ed into one search parameter when stays are read by id (URLs stay short).
+ID_CHUNK = 40
 
 
 def iso(moment: datetime) -> str:
@@ -70,8 +72,15 @@ async def stream_facts(
     criteria: list[Criterion],
     vocab: Vocabulary,
     reader: FactReader,
+    *,
+    encounters: list[str] | None = None,
 ) -> None:
-    """Stream each needed kind of dependent resource (concurrently) into the census facts."""
+    """Stream each needed kind of dependent resource (concurrently) into the census facts.
+
+    By default the resources of every stay discharged in the period are found by chained search;
+    with ``encounters`` (Encounter ids) only theirs are read, by ``encounter=``/``context=``
+    lists in chunks (the incremental refresh re-reads a few stays this way).
+    """
     chain = [
         (f"encounter.{DISCHARGE_DATE.code}", f"ge{iso(span.start)}"),
         (f"encounter.{DISCHARGE_DATE.code}", f"lt{iso(span.end)}"),
@@ -148,9 +157,16 @@ async def stream_facts(
         ),
     }
 
+    linked = {*chain, *context_chain}
+
     async def run(name: str) -> None:
         rtype, params, elements, link, fold = jobs[name]
-        async for resource in searcher.stream(rtype, [*scope, *params], elements):
+        if encounters is None:
+            found = searcher.stream(rtype, [*scope, *params], elements)
+        else:
+            own = [p for p in params if p not in linked]
+            found = searcher.by_values(rtype, link, encounters, [*scope, *own], elements, ID_CHUNK)
+        async for resource in found:
             facts = census.get(reference_id(resource.get(link)) or "")
             if facts is not None:
                 fold(facts, resource)

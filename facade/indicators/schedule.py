@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta, timezone
 from typing import Literal
 
+from facade.db import Database
 from facade.indicators.periods import parse_period
 from facade.indicators.service import catalog, evaluate_and_publish
 from facade.settings import Settings
@@ -42,6 +43,10 @@ class RefreshJob:
     finished_at: datetime | None = None
     reports: int = 0
     error: str | None = None
+    # "incremental" or "full" when the stay ledger made the figures, with what it did (or why it
+    # made a full pass); "" for a plain full evaluation (no database, or the ledger switched off).
+    mode: str = ""
+    note: str = ""
 
 
 def next_run(now: datetime, times: list[str], tz: timezone) -> datetime | None:
@@ -97,8 +102,11 @@ def recent_periods(now: datetime, granularity: str, count: int, tz: timezone) ->
 class IndicatorRefresher:
     """The app's queue of indicator recomputations and the scheduler that feeds it."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, database: Database | None = None) -> None:
         self.settings = settings
+        # The stay ledger's database: with it (and ``indicator_incremental`` on) jobs refresh
+        # incrementally (facade.indicators.incremental).
+        self.database = database if settings.indicator_incremental else None
         self.tz = catalog(settings).definitions.rules.tz
         self._queue: asyncio.Queue[RefreshJob] | None = None
         self._jobs: deque[RefreshJob] = deque(maxlen=_KEEP)
@@ -135,14 +143,18 @@ class IndicatorRefresher:
             if area is not None:
                 job.reports = area
             else:
-                _, tables = await evaluate_and_publish(
+                run, tables = await evaluate_and_publish(
                     self.settings,
                     upstream,
                     job.period,
                     region=self.settings.indicator_region or None,
                     publish=None if job.org is None else [job.org],
+                    database=self.database,
                 )
                 job.reports = sum(len(t.rows) for t in tables.values())
+                if run.ledger is not None:
+                    job.mode, job.note = run.ledger.mode, run.ledger.summary()
+                    log.info("indicator refresh %s: %s", job.period, job.note)
             if self.after_job is not None:
                 await self.after_job(job, upstream)
             job.state = "done"

@@ -90,6 +90,22 @@ class Searcher:
             )
             page = await self._get(next_url, None) if next_url else None
 
+    async def first_page(self, path: str, params: Params) -> dict[str, Any]:
+        """One Bundle answer, as HAPI sent it."""
+        return await self._get(path, params)
+
+    async def pages(self, path: str, params: Params) -> AsyncIterator[dict[str, Any]]:
+        """Every page of a Bundle answer (a search or a history), following ``next`` links."""
+        page: dict[str, Any] | None = await self._get(path, params)
+        while page is not None:
+            self.stats.pages += 1
+            yield page
+            next_url = next(
+                (link["url"] for link in page.get("link") or [] if link.get("relation") == "next"),
+                None,
+            )
+            page = await self._get(next_url, None) if next_url else None
+
     async def by_values(
         self,
         resource_type: str,

@@ -8,10 +8,12 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from facade.db import Database
 from facade.dictionary.loader import load_dictionary
 from facade.errors import Forbidden
 from facade.indicators.definitions import Definitions, load_definitions
 from facade.indicators.engine import Evaluation, IndicatorEngine
+from facade.indicators.incremental import LedgerRefresher
 from facade.indicators.periods import Period, parse_period
 from facade.indicators.report import (
     build_report,
@@ -103,6 +105,16 @@ class Table:
         }
 
 
+def ledger(settings: Settings, upstream: UpstreamClient, database: Database) -> LedgerRefresher:
+    """The incremental refresher (stay ledger) configured from settings."""
+    return LedgerRefresher(
+        engine(settings, upstream),
+        database,
+        margin_seconds=settings.indicator_incremental_margin_seconds,
+        max_share=settings.indicator_incremental_max_share,
+    )
+
+
 async def evaluate_and_publish(
     settings: Settings,
     upstream: UpstreamClient,
@@ -112,14 +124,35 @@ async def evaluate_and_publish(
     publish: Sequence[str | None] | None = None,
     indicators: list[str] | None = None,
     store: bool = True,
+    database: Database | None = None,
 ) -> tuple[Evaluation, dict[str | None, Table]]:
     """Evaluate over ``region`` (None: every hospital) and publish reports for each scope in
     ``publish`` (an org code, or None for the region; None: the region and every hospital);
     return the evaluation and one table per scope.
 
-    The run's reports go to HAPI in one transaction: all of them are stored, or none.
+    With a ``database`` (and every indicator) the figures come from the stay ledger, refreshed
+    incrementally (``evaluation.ledger`` says how); otherwise from a full evaluation. The run's
+    reports go to HAPI in one transaction: all of them are stored, or none.
     """
-    run = await engine(settings, upstream).evaluate(period, orgs=region, indicators=indicators)
+    if database is not None and not indicators:
+        run = (await ledger(settings, upstream, database).refresh(period, region)).evaluation
+    else:
+        run = await engine(settings, upstream).evaluate(period, orgs=region, indicators=indicators)
+    return run, await publish_evaluation(
+        settings, upstream, run, region=region, publish=publish, store=store
+    )
+
+
+async def publish_evaluation(
+    settings: Settings,
+    upstream: UpstreamClient,
+    run: Evaluation,
+    *,
+    region: Sequence[str] | None = None,
+    publish: Sequence[str | None] | None = None,
+    store: bool = True,
+) -> dict[str | None, Table]:
+    """Publish the reports of an evaluation (one transaction) and return one table per scope."""
     definitions = catalog(settings).definitions
     key = region_key(region)
     scopes = list(publish) if publish is not None else [None, *run.orgs]
@@ -141,7 +174,7 @@ async def evaluate_and_publish(
             for k, i in enumerate(ids)
         ]
         tables[scope] = Table(run.period.label, scope or key, rows)
-    return run, tables
+    return tables
 
 
 def _row(
