@@ -17,7 +17,8 @@ mapping engine (bench.indicator_load), then in one run:
 Environment: VTE_BENCH_REFRESH_STAYS (default 10000), VTE_BENCH_REFRESH_SHARE (0.01),
 VTE_BENCH_REFRESH_HOSPITALS (default max(5, min(20, stays // 5000))),
 VTE_BENCH_REFRESH_REPEATS (full recomputes timed, median; 2), VTE_BENCH_KEEP=1 keeps
-HAPI and PostgreSQL running. Results: printed, and written to var/bench-refresh/results.json.
+HAPI and PostgreSQL running; VTE_BENCH_PG_DIR, VTE_BENCH_PG_PORT and VTE_BENCH_HAPI_PORT (the
+facade's port is the next one) place the run, so that two can share a machine. Results: printed, and written to var/bench-refresh/results.json.
 """
 
 from __future__ import annotations
@@ -47,9 +48,9 @@ from facade.upstream import UpstreamClient
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = REPO / "var" / "bench-refresh"
-PG_DIR = Path("/tmp/vte-incr-pg")  # noqa: S108 - the postgres user must reach it
-PG_PORT = 55640
-HAPI_PORT = 8640
+PG_DIR = Path(os.environ.get("VTE_BENCH_PG_DIR", "/tmp/vte-incr-pg"))  # noqa: S108 - postgres must reach it
+PG_PORT = int(os.environ.get("VTE_BENCH_PG_PORT", "55640"))
+HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8640"))
 PERIOD = "2026-Q1"
 REPEATS = int(os.environ.get("VTE_BENCH_REFRESH_REPEATS", "2"))  # full recomputes timed
 # The test writes of this run land long after the load; a short margin keeps the load's tail
