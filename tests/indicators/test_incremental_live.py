@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterator
@@ -22,7 +23,9 @@ from typing import Any, TypeVar
 import pytest
 from live_region import live_settings, push_regions
 from sqlalchemy import update
+from typer.testing import CliRunner
 
+from facade.cli.main import app
 from facade.db import Database
 from facade.fhir.naming import record_identifier_system
 from facade.indicators.engine import Evaluation
@@ -256,7 +259,9 @@ def test_a_ledger_of_other_definitions_is_seeded_again_and_says_why(world: World
 
 
 def test_refresh_jobs_use_the_ledger_and_publish_every_report(world: World) -> None:
-    settings = world.settings.model_copy(update={"indicator_region": world.orgs})
+    settings = world.settings.model_copy(
+        update={"indicator_region": world.orgs, "indicator_incremental_margin_seconds": 1.0}
+    )
     refresher = IndicatorRefresher(settings, world.database)
     job = RefreshJob(PERIOD, None, "test")
     _run(settings, lambda up: refresher.run_job(job, up))
@@ -267,3 +272,31 @@ def test_refresh_jobs_use_the_ledger_and_publish_every_report(world: World) -> N
         settings.model_copy(update={"indicator_incremental": False}), world.database
     )
     assert off.database is None
+
+
+def test_the_cli_refreshes_incrementally(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = world.settings
+    for name, value in {
+        "VTE_VAR_DIR": str(settings.var_dir),
+        "VTE_DATABASE_URL": settings.database_url,
+        "VTE_FHIR_BASE_URL": settings.fhir_base_url,
+        "VTE_ENVIRONMENT": "test",
+        "VTE_INDICATOR_INCREMENTAL_MARGIN_SECONDS": "1",  # the region was pushed minutes ago
+    }.items():
+        monkeypatch.setenv(name, value)
+    region = [arg for org in world.orgs for arg in ("--region-org", org)]
+    result = CliRunner().invoke(
+        app, ["indicators", "--period", PERIOD, *region, "--incremental", "--json"]
+    )
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["ledger"]["mode"] == "incremental" and data["ledger"]["stays"] > 40, data["ledger"][
+        "reason"
+    ]
+    shown = {row["id"]: row["populations"] for row in data["tables"][0]["indicators"]}
+    truth = _truth(settings, world.region)
+    assert shown == {i: r["region"]["populations"] for i, r in truth.items()}
+    refused = CliRunner().invoke(
+        app, ["indicators", "--period", PERIOD, "--incremental", "--indicator", "A1", "--json"]
+    )
+    assert refused.exit_code == 2 and "leave out --indicator" in refused.output
