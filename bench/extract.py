@@ -30,10 +30,9 @@ import orjson
 
 from bench.indicator_load import DirectLoader
 from bench.indicators import Postgres, _load_ig
-from bench.settings import bench_settings
+from bench.settings import bench_settings, evaluation_stack
 from facade.db import Database
 from facade.frontdoor.context import FrontDoor
-from facade.hapi import HapiLauncher
 from facade.indicators.periods import parse_period
 from facade.indicators.service import catalog
 from facade.research import bulk, catalogue, jobs, lifecycle
@@ -132,13 +131,7 @@ def main() -> None:
     postgres = Postgres()
     jdbc = postgres.start(empty=True)
     settings = _settings(jdbc)
-    (STATE / "facade.db").unlink(missing_ok=True)
-    database = Database(settings.database_url)
-    database.upgrade()
-    launcher = HapiLauncher(settings)
-    if launcher.jar_is_stale():
-        raise SystemExit("the HAPI jar is missing or stale: run `vte-facade hapi build` first")
-    os.environ.update({"HAPI_VALIDATE_DECLARED_PROFILES": "false", "HAPI_REQUEST_LOG": "false"})
+    database, launcher = evaluation_stack(settings)
     try:
         launcher.start()
         print(

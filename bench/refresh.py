@@ -36,9 +36,14 @@ import orjson
 
 from bench.indicator_load import DirectLoader, _bundle
 from bench.pgcluster import PgCluster
-from bench.settings import HAPI_DB_PASSWORD, HAPI_DB_USER, bench_settings, load_guide
+from bench.settings import (
+    HAPI_DB_PASSWORD,
+    HAPI_DB_USER,
+    bench_settings,
+    evaluation_stack,
+    load_guide,
+)
 from facade.db import Database
-from facade.hapi import HapiLauncher
 from facade.indicators.engine import Evaluation
 from facade.indicators.service import evaluate_and_publish
 from facade.settings import Settings
@@ -166,13 +171,7 @@ def main() -> None:
     cluster.start(empty=True)
     cluster.create_database("hapi", HAPI_DB_USER, HAPI_DB_PASSWORD)
     settings = _settings(cluster.jdbc("hapi"))
-    (STATE / "facade.db").unlink(missing_ok=True)
-    database = Database(settings.database_url)
-    database.upgrade()
-    launcher = HapiLauncher(settings)
-    if launcher.jar_is_stale():
-        raise SystemExit("the HAPI jar is missing or stale: run `vte-facade hapi build` first")
-    os.environ.update({"HAPI_VALIDATE_DECLARED_PROFILES": "false", "HAPI_REQUEST_LOG": "false"})
+    database, launcher = evaluation_stack(settings)
     out: dict[str, Any] = {"stays": size, "hospitals": hospitals, "share": share}
     try:
         launcher.start()

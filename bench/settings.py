@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
+from facade.db import Database
+from facade.hapi import HapiLauncher
 from facade.ig.loader import load_ig
 from facade.settings import Settings, ensure_secrets
 from facade.upstream import UpstreamClient
@@ -44,3 +47,16 @@ async def load_guide(settings: Settings) -> int:
         return (await load_ig(upstream, REPO / "profiles" / "fsh-generated" / "resources")).total
     finally:
         await upstream.aclose()
+
+
+def evaluation_stack(settings: Settings) -> tuple[Database, HapiLauncher]:
+    """An empty, migrated facade database (SQLite under the state dir) and a launcher for HAPI
+    without write-time validation: for benchmarks that time evaluation, not ingestion."""
+    Path(settings.database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    database = Database(settings.database_url)
+    database.upgrade()
+    launcher = HapiLauncher(settings)
+    if launcher.jar_is_stale():
+        raise SystemExit("the HAPI jar is missing or stale: run `vte-facade hapi build` first")
+    os.environ.update({"HAPI_VALIDATE_DECLARED_PROFILES": "false", "HAPI_REQUEST_LOG": "false"})
+    return database, launcher
