@@ -220,6 +220,9 @@ class Settings(BaseSettings):
     indicator_incremental_margin_seconds: float = Field(default=120.0, ge=0, le=86_400)
     # More people touched than this share of the ledger's stays: a full pass is cheaper.
     indicator_incremental_max_share: float = Field(default=0.2, gt=0, le=1)
+    # A ledger older than this is seeded again by the next job: a refresh cannot see a dependent
+    # resource moved to another stay, nor a corrected regional pseudonym (README there).
+    indicator_incremental_reseed_hours: float = Field(default=168.0, gt=0)
 
     # -- the region the console shows and the scheduler refreshes: institution codes (empty:
     # every registered hospital). A city platform inside a provincial HAPI names its hospitals.

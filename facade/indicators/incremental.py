@@ -29,7 +29,7 @@ import logging
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -112,6 +112,17 @@ def fingerprint(engine: IndicatorEngine) -> str:
     return hashlib.sha256(body).hexdigest()
 
 
+def seed_too_old(seeded_at: datetime | None, now: datetime, limit: timedelta | None) -> str | None:
+    """Why a ledger must be seeded again for its age (None: young enough, or no limit)."""
+    if limit is None or seeded_at is None or now - seeded_at <= limit:
+        return None
+    hours = limit.total_seconds() / 3600
+    return (
+        f"the ledger was seeded more than {hours:g} h ago: a periodic full pass corrects what "
+        "a refresh cannot see"
+    )
+
+
 def ledger_key(period: Period, orgs: Sequence[str] | None) -> str:
     """Key of the ledger of one period and region."""
     return f"{period.label}|{region_key(orgs)}"
@@ -127,11 +138,13 @@ class LedgerRefresher:
         *,
         margin_seconds: float = 120.0,
         max_share: float = 0.2,
+        reseed_after: timedelta | None = None,
     ) -> None:
         self.engine = engine
         self.store = LedgerStore(database)
         self.margin = timedelta(seconds=margin_seconds)
         self.max_share = max_share
+        self.reseed_after = reseed_after
         self.indicators: list[Indicator] = engine.definitions.select(None)
         # Every population on the join path, so each stay's membership is known.
         self.plans = {
@@ -206,7 +219,7 @@ class LedgerRefresher:
             return "the indicator definitions changed since the ledger was seeded"
         if header.indicators != [i.id for i in self.indicators]:
             return "the indicator set changed since the ledger was seeded"
-        return None
+        return seed_too_old(header.seeded_at, datetime.now(UTC), self.reseed_after)
 
     async def _incremental(
         self, span: Period, orgs: Sequence[str] | None, header: Header

@@ -36,6 +36,7 @@ class Header:
     indicators: list[str]
     watermark: datetime
     stays: int
+    seeded_at: datetime | None = None
 
 
 def _aware(moment: datetime) -> datetime:
@@ -61,6 +62,7 @@ class LedgerStore:
                 row.indicators.split(","),
                 _aware(row.watermark),
                 row.stays,
+                _aware(row.seeded_at),
             )
 
     def replace(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -112,6 +113,7 @@ def ledger(settings: Settings, upstream: UpstreamClient, database: Database) -> 
         database,
         margin_seconds=settings.indicator_incremental_margin_seconds,
         max_share=settings.indicator_incremental_max_share,
+        reseed_after=timedelta(hours=settings.indicator_incremental_reseed_hours),
     )
 
 

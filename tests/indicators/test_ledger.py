@@ -11,7 +11,7 @@ import pytest
 from facade.db import Database
 from facade.errors import Conflict
 from facade.indicators.changes import entry_reference
-from facade.indicators.incremental import LedgerRefresher
+from facade.indicators.incremental import LedgerRefresher, seed_too_old
 from facade.indicators.ledger import Header, StayRow
 from facade.indicators.periods import parse_period
 from facade.indicators.results import Tally
@@ -99,3 +99,12 @@ def test_history_entries_are_placed_by_resource_request_or_full_url() -> None:
     assert entry_reference(deleted) == "RiskAssessment/9"
     assert entry_reference({"fullUrl": "http://h/fhir/Condition/5/_history/2"}) == "Condition/5"
     assert entry_reference({}) is None
+
+
+def test_a_ledger_past_its_reseed_age_asks_for_a_full_pass() -> None:
+    seeded = datetime(2026, 3, 1, tzinfo=UTC)
+    week = timedelta(hours=168)
+    assert seed_too_old(seeded, seeded + week, week) is None
+    reason = seed_too_old(seeded, seeded + week + timedelta(seconds=1), week)
+    assert reason is not None and "168 h" in reason
+    assert seed_too_old(seeded, seeded + 10 * week, None) is None  # no limit configured
