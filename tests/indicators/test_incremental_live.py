@@ -289,7 +289,7 @@ def test_the_cli_refreshes_incrementally(world: World, monkeypatch: pytest.Monke
         app, ["indicators", "--period", PERIOD, *region, "--incremental", "--json"]
     )
     assert result.exit_code == 0, result.output
-    data = json.loads(result.output)
+    data = json.loads(result.stdout)  # logs go to stderr
     assert data["ledger"]["mode"] == "incremental" and data["ledger"]["stays"] > 40, data["ledger"][
         "reason"
     ]
