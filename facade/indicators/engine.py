@@ -128,6 +128,21 @@ class IndicatorEngine:
         self.reader = FactReader(definitions.rules, vocab)
         self.evaluator = Evaluator(definitions.rules)
 
+    def span(self, period: str | Period) -> Period:
+        """The period a label names (in the rules' zone), or the period itself."""
+        return (
+            parse_period(period, self.definitions.rules.tz) if isinstance(period, str) else period
+        )
+
+    def searcher(self) -> Searcher:
+        """A searcher with this engine's concurrency and page size (one per run: its stats)."""
+        return Searcher(self.upstream, concurrency=self.concurrency, page_size=self.page_size)
+
+    def scope(self, orgs: Sequence[str] | None) -> Params:
+        """Search parameters confining a search to these hospitals (none: the whole region)."""
+        tag = self.vocab.tenant_tag
+        return [("_tag", ",".join(f"{tag}|{o}" for o in orgs))] if orgs else []
+
     async def evaluate(
         self,
         period: str | Period,
@@ -173,15 +188,13 @@ class IndicatorEngine:
     ) -> Evaluation:
         started = time.perf_counter()
         rules = self.definitions.rules
-        span = parse_period(period, rules.tz) if isinstance(period, str) else period
+        span = self.span(period)
         selected = self.definitions.select(indicators)
         plans = {i.id: plan_indicator(i, self.definitions, self.vocab) for i in selected}
-        searcher = Searcher(self.upstream, concurrency=self.concurrency, page_size=self.page_size)
+        searcher = self.searcher()
         searcher.stats.record = record
         stats = EvaluationStats(search=searcher.stats)
-        scope: Params = (
-            [("_tag", ",".join(f"{self.vocab.tenant_tag}|{o}" for o in orgs))] if orgs else []
-        )
+        scope = self.scope(orgs)
         tallies = {
             i.id: IndicatorTally(
                 i, [(p.code, p.criteria, p.excluded_by, p.count_params) for p in plans[i.id]]
@@ -246,13 +259,11 @@ class IndicatorEngine:
         """Stays discharged in the period that meet every criterion (a research cohort), keyed
         ``Encounter/<id>``; read by the same census, fact streams and attribution as evaluate()."""
         rules = self.definitions.rules
-        span = parse_period(period, rules.tz) if isinstance(period, str) else period
-        searcher = Searcher(self.upstream, concurrency=self.concurrency, page_size=self.page_size)
+        span = self.span(period)
+        searcher = self.searcher()
         stats = EvaluationStats(search=searcher.stats)
         streams = streams_for(criteria)
-        scope: Params = (
-            [("_tag", ",".join(f"{self.vocab.tenant_tag}|{o}" for o in orgs))] if orgs else []
-        )
+        scope = self.scope(orgs)
         attributions: Attributions = {}
         if "events" in streams:
             searcher.phase = "attribution"
@@ -277,10 +288,8 @@ class IndicatorEngine:
         """Facts of the stays discharged in the period (those ``keep`` accepts), with the
         dependent streams ``criteria`` need and no attribution (``facts.ha`` stays None); the
         network uplink evaluates the local part of linked populations with them."""
-        span = (
-            parse_period(period, self.definitions.rules.tz) if isinstance(period, str) else period
-        )
-        searcher = Searcher(self.upstream, concurrency=self.concurrency, page_size=self.page_size)
+        span = self.span(period)
+        searcher = self.searcher()
         stats = EvaluationStats(search=searcher.stats)
         streams = streams_for(criteria) - {"events"}
         chosen: dict[str, StayFacts] = {}

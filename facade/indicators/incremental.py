@@ -50,10 +50,10 @@ from facade.indicators.engine import (
 )
 from facade.indicators.facts import StayFacts, parse_time, reference_id
 from facade.indicators.ledger import Header, LedgerStore, StayRow
-from facade.indicators.periods import Period, month_of, parse_period
+from facade.indicators.periods import Period, month_of
 from facade.indicators.report import region_key
 from facade.indicators.results import department_key
-from facade.indicators.search import Params, Searcher
+from facade.indicators.search import Searcher
 from facade.indicators.vocab import IMP
 
 log = logging.getLogger("facade.indicators.incremental")
@@ -173,7 +173,7 @@ class LedgerRefresher:
 
     async def refresh(self, period: str | Period, orgs: Sequence[str] | None = None) -> LedgerRun:
         """Bring the ledger up to date (incrementally when it can) and evaluate from it."""
-        span = self._span(period)
+        span = self.engine.span(period)
         header = self.store.header(ledger_key(span, orgs))
         reason = self._unusable(header)
         if reason is None and header is not None:
@@ -188,15 +188,15 @@ class LedgerRefresher:
     ) -> LedgerRun:
         """A full pass: every stay of the period evaluated in memory, the ledger rewritten."""
         started = time.perf_counter()
-        span = self._span(period)
+        span = self.engine.span(period)
         engine = self.engine
-        searcher = self._searcher()
+        searcher = self.engine.searcher()
         mark = await server_now(searcher) - self.margin
         estats = EvaluationStats(search=searcher.stats)
         attributions: Attributions = {}
         if "events" in self.streams:
             attributions = await Attributor(
-                searcher, engine.definitions.rules, engine.vocab, self._scope(orgs)
+                searcher, engine.definitions.rules, engine.vocab, self.engine.scope(orgs)
             ).attribute(span)
         rows: list[StayRow] = []
         for part in await engine.partitions(searcher, span, orgs):
@@ -227,7 +227,7 @@ class LedgerRefresher:
         """The refreshed run, or why a full pass is needed instead."""
         started = time.perf_counter()
         engine = self.engine
-        searcher = self._searcher()
+        searcher = self.engine.searcher()
         mark = await server_now(searcher) - self.margin
         limit = max(_MIN_LIMIT, int(self.max_share * header.stays * _RESOURCES_PER_STAY))
         searcher.phase = "history"
@@ -266,7 +266,7 @@ class LedgerRefresher:
         if "events" in self.streams and people:
             searcher.phase = "attribution"
             attributions = await Attributor(
-                searcher, engine.definitions.rules, engine.vocab, self._scope(orgs)
+                searcher, engine.definitions.rules, engine.vocab, self.engine.scope(orgs)
             ).attribute_people(span, sorted(people), in_period)
         rows = [self._row(ref, facts, attributions) for ref, facts in census.items()]
         gone = self.store.stays_of(header.key, people) - set(census)
@@ -328,7 +328,7 @@ class LedgerRefresher:
                 tokens.add(f"{REGIONAL_PSEUDONYM_SYSTEM}|{value}")
         people = set(patients)
         async for patient in searcher.by_values(
-            "Patient", "identifier", sorted(tokens), self._scope(orgs), "identifier", _CHUNK
+            "Patient", "identifier", sorted(tokens), self.engine.scope(orgs), "identifier", _CHUNK
         ):
             people.add(f"Patient/{patient['id']}")
         return people
@@ -366,18 +366,6 @@ class LedgerRefresher:
         return census, in_period
 
     # -- shared
-
-    def _span(self, period: str | Period) -> Period:
-        rules = self.engine.definitions.rules
-        return parse_period(period, rules.tz) if isinstance(period, str) else period
-
-    def _searcher(self) -> Searcher:
-        engine = self.engine
-        return Searcher(engine.upstream, concurrency=engine.concurrency, page_size=engine.page_size)
-
-    def _scope(self, orgs: Sequence[str] | None) -> Params:
-        tag = self.engine.vocab.tenant_tag
-        return [("_tag", ",".join(f"{tag}|{o}" for o in orgs))] if orgs else []
 
     def _row(self, ref: str, facts: StayFacts, attributions: Attributions) -> StayRow:
         facts.ha = attributions.get(ref)

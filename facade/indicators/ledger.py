@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from sqlalchemy import delete, func, insert, select
+from sqlalchemy.orm import Session
 
 from facade.db import Database
 from facade.errors import Conflict
@@ -72,8 +73,7 @@ class LedgerStore:
         values = [_values(key, r) for r in rows]
         now = datetime.now(UTC)
         with self.database.session() as session:
-            session.execute(delete(LedgerStay).where(LedgerStay.ledger == key))
-            session.execute(delete(IndicatorLedger).where(IndicatorLedger.key == key))
+            _forget(session, key)
             session.add(
                 IndicatorLedger(
                     key=key,
@@ -107,7 +107,7 @@ class LedgerStore:
         Conflict when another refresh moved the watermark meanwhile: rows read earlier must not
         overwrite rows read later (the next refresh starts from the newer state).
         """
-        gone = sorted(set(removed) | {r.encounter for r in rows})
+        gone = set(removed) | {r.encounter for r in rows}
         with self.database.session() as session:
             header = session.get(IndicatorLedger, key, with_for_update=True)
             if header is None or _aware(header.watermark) != since.astimezone(UTC):
@@ -115,8 +115,7 @@ class LedgerStore:
                     f"the indicator ledger {key} was refreshed or reseeded by another run while "
                     "this one read HAPI; nothing of this run was kept: refresh again"
                 )
-            for start in range(0, len(gone), _IN_CHUNK):
-                chunk = gone[start : start + _IN_CHUNK]
+            for chunk in _chunks(gone):
                 session.execute(
                     delete(LedgerStay).where(
                         LedgerStay.ledger == key, LedgerStay.encounter.in_(chunk)
@@ -135,16 +134,13 @@ class LedgerStore:
     def drop(self, key: str) -> None:
         """Forget a ledger (the next refresh seeds it again)."""
         with self.database.session() as session:
-            session.execute(delete(LedgerStay).where(LedgerStay.ledger == key))
-            session.execute(delete(IndicatorLedger).where(IndicatorLedger.key == key))
+            _forget(session, key)
 
     def patients_of(self, key: str, encounters: Iterable[str]) -> dict[str, str]:
         """Patient of each of these stays that the ledger holds (with a patient)."""
-        wanted = sorted(set(encounters))
         found: dict[str, str] = {}
         with self.database.session() as session:
-            for start in range(0, len(wanted), _IN_CHUNK):
-                chunk = wanted[start : start + _IN_CHUNK]
+            for chunk in _chunks(encounters):
                 rows = session.execute(
                     select(LedgerStay.encounter, LedgerStay.patient).where(
                         LedgerStay.ledger == key, LedgerStay.encounter.in_(chunk)
@@ -155,11 +151,9 @@ class LedgerStore:
 
     def stays_of(self, key: str, patients: Iterable[str]) -> set[str]:
         """Stays of the ledger that belong to these patients."""
-        wanted = sorted(set(patients))
         found: set[str] = set()
         with self.database.session() as session:
-            for start in range(0, len(wanted), _IN_CHUNK):
-                chunk = wanted[start : start + _IN_CHUNK]
+            for chunk in _chunks(patients):
                 found.update(
                     session.scalars(
                         select(LedgerStay.encounter).where(
@@ -184,6 +178,18 @@ class LedgerStore:
                 .group_by(LedgerStay.org, LedgerStay.dept, LedgerStay.month, LedgerStay.members)
             ).all()
         return [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
+
+
+def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
+    """The distinct values, sorted, in pieces small enough for one SQL IN list."""
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), _IN_CHUNK):
+        yield wanted[start : start + _IN_CHUNK]
+
+
+def _forget(session: Session, key: str) -> None:
+    session.execute(delete(LedgerStay).where(LedgerStay.ledger == key))
+    session.execute(delete(IndicatorLedger).where(IndicatorLedger.key == key))
 
 
 def _values(key: str, row: StayRow) -> dict[str, object]:

@@ -18,7 +18,6 @@ from facade.indicators.attribution import Attributions, Attributor
 from facade.indicators.criteria import streams_for
 from facade.indicators.engine import IndicatorEngine, plan_indicator
 from facade.indicators.periods import parse_period
-from facade.indicators.search import Searcher
 
 
 @dataclass(frozen=True)
@@ -52,7 +51,7 @@ async def stays_of(
     tally = IndicatorTally(indicator, [(p.code, p.criteria, p.excluded_by, None) for p in plans])
     criteria = [c for p in plans for c in [*p.criteria, *(p.excluded_by or [])]]
     streams = streams_for(criteria)
-    searcher = Searcher(engine.upstream, concurrency=engine.concurrency, page_size=engine.page_size)
+    searcher = engine.searcher()
     tag = engine.vocab.tenant_tag
     attributions: Attributions = {}
     if "events" in streams:

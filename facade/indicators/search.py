@@ -77,18 +77,11 @@ class Searcher:
         query = [*params, ("_elements", elements), ("_count", str(self.page_size))]
         if self.stats.record:
             self.stats.searches.append((self.phase, "stream", resource_type, query))
-        page: dict[str, Any] | None = await self._get(resource_type, query)
-        while page is not None:
-            self.stats.pages += 1
+        async for page in self.pages(resource_type, query):
             for entry in page.get("entry") or []:
                 if (entry.get("search") or {}).get("mode", "match") == "match":
                     self.stats.resources += 1
                     yield entry["resource"]
-            next_url = next(
-                (link["url"] for link in page.get("link") or [] if link.get("relation") == "next"),
-                None,
-            )
-            page = await self._get(next_url, None) if next_url else None
 
     async def first_page(self, path: str, params: Params) -> dict[str, Any]:
         """One Bundle answer, as HAPI sent it."""
