@@ -44,7 +44,7 @@ class _OtherProcessor:
 
     service_codes = frozenset({"VTE.CASE.UPLOAD"})
 
-    def one_batch(self) -> AbstractContextManager[None]:
+    def one_batch(self, context: object, records: object) -> AbstractContextManager[None]:
         return nullcontext()
 
     def prepare(self, context: object, index: int, record: object) -> list[Issue]:

@@ -185,36 +185,46 @@ class QueueWatch:
             self._thread.join()
 
     def wait(self, done: str, timeout: float, *, poll: float = 0.5) -> Sample:
-        """Wait until a sample satisfies ``done`` ("drained": nothing accepted; "forwarding":
-        some stored and some still accepted); RuntimeError after ``timeout`` seconds."""
+        """Wait until a sample satisfies ``done`` ("drained": nothing accepted; "stored:N": N
+        stored, or some stored and nothing accepted); RuntimeError after ``timeout`` seconds."""
         deadline = time.monotonic() + timeout
         while True:
             try:
                 now = self.sample()
             except Exception:  # the database may be restarting
                 now = None
+            if now is not None:
+                # kept: a backlog that drains between two background samples still shows
+                self.samples.append(now)
             if now is not None and _satisfied(done, now):
                 return now
             if time.monotonic() > deadline:
                 raise RuntimeError(f"receipts not {done} after {timeout:.0f} s: {now}")
             time.sleep(poll)
 
+    def ordered(self) -> list[Sample]:
+        """The samples in time order (the background thread and ``wait`` both add some)."""
+        return sorted(self.samples, key=lambda s: s.at)
+
     def resumed_after(self, moment: float) -> float | None:
         """Seconds from ``moment`` to the first sample whose stored count grew past the one
         before it (None if it never grew)."""
-        before = [s for s in self.samples if s.at <= moment]
+        samples = self.ordered()
+        before = [s for s in samples if s.at <= moment]
         if not before:
             return None
         baseline = before[-1].stored
-        later = next((s for s in self.samples if s.at > moment and s.stored > baseline), None)
+        later = next((s for s in samples if s.at > moment and s.stored > baseline), None)
         return None if later is None else later.at - moment
 
 
 def _satisfied(done: str, sample: Sample) -> bool:
     if done == "drained":
         return sample.accepted == 0
-    if done == "forwarding":
-        return sample.stored > 0 and sample.accepted > 0
+    if done.startswith("stored:"):  # that many stored, or all received so far
+        return sample.stored >= int(done.split(":", 1)[1]) or (
+            sample.stored > 0 and sample.accepted == 0
+        )
     raise ValueError(f"unknown condition {done!r}")
 
 

@@ -178,12 +178,17 @@ def run_import(
         for chunk in own:
             chunk.reply = store.stored_reply(importer.app_id, chunk.context.batch_no, chunk.digest)
             if chunk.reply is None:
-                chunk.checks = [
-                    _check(
-                        processor, chunk.context, index, record, settings.native_max_record_bytes
-                    )
-                    for index, record in enumerate(chunk.records)
-                ]
+                with processor.one_batch(chunk.context, [r.record for r in chunk.records]):
+                    chunk.checks = [
+                        _check(
+                            processor,
+                            chunk.context,
+                            index,
+                            record,
+                            settings.native_max_record_bytes,
+                        )
+                        for index, record in enumerate(chunk.records)
+                    ]
                 for check, record in zip(chunk.checks, chunk.records, strict=True):
                     check.issues = [_in_sheets(i, record, layout, placed) for i in check.issues]
             validated += len(chunk.records)

@@ -14,7 +14,9 @@ what it writes or reads, so versions and links stay in order). Every receipt is 
   after a short per-record delay;
 * HAPI refuses a transaction (4xx) → its records are retried one by one, so only the bad record
   fails (with HAPI's reason, quoted values removed) and the good ones of the same Bundle are
-  stored. A record refused because the record it links to is still on its way is retried later.
+  stored. A record refused because the record it links to is still on its way is retried later
+  (on its way: still queued, or stored by another forwarder process while this transaction was
+  in HAPI, since HAPI checked the reference before that commit).
 
 Writes carry the trusted-write key (``X-VTE-Trusted-Write``) when one is configured: HAPI then
 skips its write-time profile validation for them, and a sampled ``$validate`` of stored
@@ -27,12 +29,14 @@ import asyncio
 import logging
 import time
 from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
 from functools import partial
 from typing import Any
 
 import orjson
 
 from facade.db import Database
+from facade.db.tables import utcnow
 from facade.errors import UpstreamRejected, UpstreamUnavailable
 from facade.forward.bundles import Planned, Transaction, transactions
 from facade.forward.dispatch import Dispatcher
@@ -59,6 +63,9 @@ PROBE_PATH = "Organization/vte-readiness-probe"
 PROBE_TIMEOUT_SECONDS = 5.0
 # HAPI answers 409 when two writers update one resource at once: a retry settles it.
 _TRANSIENT_STATUS = {409}
+# Clocks of two facade hosts differ a little: a link stored this long before a transaction was
+# sent still counts as stored while it was in HAPI (one retry too many at worst).
+_CLOCK_SKEW = timedelta(seconds=1)
 
 
 @dataclass
@@ -278,6 +285,7 @@ class Forwarder:
         """Map a round's records (in one worker thread: mapping is CPU work)."""
         plans: list[RecordPlan | MappingError] = []
         with self.facts.one_pass():  # a round's records point at the same cases and patients
+            self._prefetch_links(claimed)
             for record in claimed:
                 rt = self.engine.for_service(record.service_code)
                 try:
@@ -288,6 +296,19 @@ class Forwarder:
                 except MappingError as exc:
                     plans.append(exc)
         return plans
+
+    def _prefetch_links(self, claimed: list[ClaimedRecord]) -> None:
+        """Look up what the round's records link to together (one query per hospital and
+        record type instead of one per record)."""
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for record in claimed:
+            groups.setdefault((record.org_code, record.service_code), []).append(record.payload)
+        for (org_code, service_code), payloads in groups.items():
+            rt = self.engine.for_service(service_code)
+            if rt is None:
+                continue
+            for target, ids in self.engine.linked_record_ids(rt, payloads).items():
+                self.facts.prefetch(org_code, self.services[target], target, ids)
 
     async def _stale_items(self, plan: RecordPlan) -> list[dict[str, Any]]:
         """DELETE entries for what a correction no longer has: items beyond the new count, and a
@@ -317,6 +338,7 @@ class Forwarder:
     async def _write(self, tx: Transaction, report: ForwardReport, *, isolate: bool) -> None:
         bundle, mains = tx.bundle()
         report.transactions += 1
+        sent = utcnow()
         try:
             response = await self.upstream.request(
                 "POST", "", json=bundle, headers=self.write_headers
@@ -339,7 +361,7 @@ class Forwarder:
                     else:
                         await self._write(Transaction([record]), report, isolate=False)
                 return
-            await self._refused(tx.records[0], exc, report)
+            await self._refused(tx.records[0], exc, report, sent)
             return
         answer = orjson.loads(response.content) if response.content else {}
         results: list[dict[str, Any]] = answer.get("entry") or []
@@ -357,17 +379,18 @@ class Forwarder:
         FORWARDED_RECORDS.labels("stored").inc(stored)
 
     async def _refused(
-        self, record: Planned, error: UpstreamRejected, report: ForwardReport
+        self, record: Planned, error: UpstreamRejected, report: ForwardReport, sent: datetime
     ) -> None:
-        if await asyncio.to_thread(self._waits_for_link, record.claimed):
+        if await asyncio.to_thread(self._waits_for_link, record.claimed, sent):
             report.link_waits += 1
             await self._release(record.claimed, report)
             return
         log.info("record %s refused by HAPI (%s)", record.claimed.receipt_id, error.upstream_status)
         await self._fail(record.claimed, reason_text(error), report)
 
-    def _waits_for_link(self, record: ClaimedRecord) -> bool:
-        """Whether a record it links to is accepted but not yet in HAPI (then retry, don't fail)."""
+    def _waits_for_link(self, record: ClaimedRecord, sent: datetime) -> bool:
+        """Whether a record it links to was not in HAPI when the transaction ``sent`` then was
+        checked: still accepted, or stored since (by another process). Then retry, don't fail."""
         rt = self.engine.for_service(record.service_code)
         if rt is None:
             return False
@@ -377,7 +400,11 @@ class Forwarder:
             if value is None or target is None:
                 continue
             live = self.facts.live(record.org_code, target, str(value))
-            if live is not None and live.status == "accepted":
+            if live is None:
+                continue
+            if live.status == "accepted":
+                return True
+            if live.stored_at is not None and live.stored_at >= sent - _CLOCK_SKEW:
                 return True
         return False
 

@@ -12,7 +12,7 @@ or that the bundle builder rewrites to a ``fullUrl`` when the target travels in 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import timezone
 from functools import cache, cached_property
 from pathlib import Path
@@ -94,6 +94,20 @@ class MappingEngine:
         return found
 
     # -- links between records -------------------------------------------------------------------
+
+    def linked_record_ids(
+        self, rt: RecordType, records: Iterable[Mapping[str, Any]]
+    ) -> dict[str, set[str]]:
+        """The recordIds ``records`` of type ``rt`` link to, by target record type (to look
+        them up together before a batch or a round is prepared)."""
+        found: dict[str, set[str]] = {}
+        for ref in self.links_by_record_id(rt):
+            ids = found.setdefault(ref.record_type or "", set())
+            for record in records:
+                value = record.get(ref.by_field or "") if isinstance(record, Mapping) else None
+                if isinstance(value, str) and not values.is_absent(value):
+                    ids.add(value.strip())
+        return found
 
     def links_by_record_id(self, rt: RecordType) -> list[Reference]:
         """Remote references of ``rt`` (one per linking field) whose target is found by its recordId.

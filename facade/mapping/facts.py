@@ -7,16 +7,19 @@ its live receipt, so a version the gateway refused never leaks its values into a
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import ColumnElement, and_, select
 
 from facade.db import Database
+from facade.db.inserts import insert_new
+from facade.db.tables import utcnow
 from facade.mapping.tables import MappingFact
 from facade.native.intake import sm3_hex
 from facade.native.sealing import SecretBox
@@ -24,6 +27,7 @@ from facade.native.tables import IntakeRecord
 from facade.settings import Settings
 
 FACTS_PURPOSE = "mapping/link-facts/v1"
+_CHUNK = 500  # record ids per IN (...) list
 
 
 def payload_digest(payload: Mapping[str, Any]) -> str:
@@ -38,14 +42,25 @@ class LiveRecord:
     version: int
     digest: str
     status: str
+    stored_at: datetime | None = None  # when it reached the FHIR server (UTC), if it did
 
 
 Linked = tuple[LiveRecord | None, dict[str, Any] | None]
-# Look-ups already made in this pass (a batch at the gateway, a round in the forwarder): records of
-# one hospital point at the same few cases and patients, and nothing a pass reads changes during it.
-_PASS: ContextVar[dict[tuple[str, str, str, str], Linked] | None] = ContextVar(
-    "facts_pass", default=None
-)
+FactKey = tuple[str, str, str, str]  # org, record type, record id, payload digest
+
+
+@dataclass
+class _Pass:
+    """Look-ups already made in this pass (a batch at the gateway, a round in the forwarder):
+    records of one hospital point at the same few cases and patients, and nothing a pass reads
+    changes during it. Facts remembered meanwhile are written once, when the pass ends: they are
+    read only through a live receipt, and the batch's receipts are committed after that."""
+
+    looked_up: dict[tuple[str, str, str, str], Linked]
+    remembered: dict[FactKey, Mapping[str, Any]]
+
+
+_PASS: ContextVar[_Pass | None] = ContextVar("facts_pass", default=None)
 
 
 class FactStore:
@@ -57,24 +72,59 @@ class FactStore:
 
     @contextmanager
     def one_pass(self) -> Iterator[None]:
-        """Within the block, each linked record is looked up once (per thread or task)."""
-        token = _PASS.set({})
+        """Within the block, each linked record is looked up once (per thread or task), and the
+        facts remembered are written together when it ends without an error."""
+        state = _Pass({}, {})
+        token = _PASS.set(state)
         try:
             yield
         finally:
             _PASS.reset(token)
+        self._write(state.remembered)
 
     def linked(self, org_code: str, service_code: str, record_type: str, record_id: str) -> Linked:
         """The live receipt of a record and the facts of that version (None, None: never sent),
         in one query."""
-        memo = _PASS.get()
+        current = _PASS.get()
         key = (org_code, service_code, record_type, record_id)
-        if memo is not None and key in memo:
-            return memo[key]
+        if current is not None and key in current.looked_up:
+            return current.looked_up[key]
+        found = self._look_up(org_code, service_code, record_type, [record_id])[record_id]
+        if current is not None:
+            current.looked_up[key] = found
+        return found
+
+    def prefetch(
+        self, org_code: str, service_code: str, record_type: str, record_ids: Iterable[str]
+    ) -> None:
+        """Inside ``one_pass``: look these records up together now (a batch's links), so that
+        ``linked`` finds them without a query each. Outside a pass it does nothing."""
+        current = _PASS.get()
+        if current is None:
+            return
+        wanted = sorted(
+            {
+                i
+                for i in record_ids
+                if (org_code, service_code, record_type, i) not in current.looked_up
+            }
+        )
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            found = self._look_up(org_code, service_code, record_type, chunk)
+            for record_id, linked in found.items():
+                current.looked_up[(org_code, service_code, record_type, record_id)] = linked
+
+    def _look_up(
+        self, org_code: str, service_code: str, record_type: str, record_ids: list[str]
+    ) -> dict[str, Linked]:
+        """``linked`` of each record id (at most ``_CHUNK``), in one query."""
         fact = MappingFact
+        newest: dict[str, Any] = {}
         with self.database.session() as session:
-            row = session.execute(
+            rows = session.execute(
                 select(
+                    IntakeRecord.record_id,
                     IntakeRecord.record_version,
                     IntakeRecord.payload_digest,
                     IntakeRecord.status,
@@ -89,16 +139,28 @@ class FactStore:
                         fact.payload_digest == IntakeRecord.payload_digest,
                     ),
                 )
-                .where(*_live_receipt(org_code, service_code, record_id))
-                .order_by(IntakeRecord.record_version.desc())
-                .limit(1)
-            ).first()
-        found: Linked = (None, None)
-        if row is not None:
-            live = LiveRecord(int(row[0]), str(row[1]), str(row[2]))
-            found = (live, self._open(row[3], org_code, record_type, record_id, live.digest))
-        if memo is not None:
-            memo[key] = found
+                .where(
+                    IntakeRecord.org_code == org_code,
+                    IntakeRecord.service_code == service_code,
+                    IntakeRecord.record_id.in_(record_ids),
+                    IntakeRecord.status != "failed",
+                )
+            )
+            for row in rows:
+                known = newest.get(row[0])
+                if known is None or row[1] > known[1]:
+                    newest[row[0]] = row
+        found: dict[str, Linked] = {}
+        for record_id in record_ids:
+            best = newest.get(record_id)
+            if best is None:
+                found[record_id] = (None, None)
+                continue
+            live = LiveRecord(int(best[1]), str(best[2]), str(best[3]))
+            found[record_id] = (
+                live,
+                self._open(best[4], org_code, record_type, record_id, live.digest),
+            )
         return found
 
     @classmethod
@@ -111,38 +173,47 @@ class FactStore:
         with self.database.session() as session:
             row = session.execute(
                 select(
-                    IntakeRecord.record_version, IntakeRecord.payload_digest, IntakeRecord.status
+                    IntakeRecord.record_version,
+                    IntakeRecord.payload_digest,
+                    IntakeRecord.status,
+                    IntakeRecord.stored_at,
                 )
                 .where(*_live_receipt(org_code, service_code, record_id))
                 .order_by(IntakeRecord.record_version.desc())
                 .limit(1)
             ).first()
-        return LiveRecord(int(row[0]), str(row[1]), str(row[2])) if row else None
+        if row is None:
+            return None
+        return LiveRecord(int(row[0]), str(row[1]), str(row[2]), _aware(row[3]))
 
     def remember(
         self, org_code: str, record_type: str, record_id: str, digest: str, facts: Mapping[str, Any]
     ) -> None:
-        """Keep ``facts`` of a prepared record (once per digest)."""
-        aad = _aad(org_code, record_type, record_id, digest)
-        with self.database.session() as session:
-            exists = session.scalar(
-                select(MappingFact.id).where(
-                    MappingFact.org_code == org_code,
-                    MappingFact.record_type == record_type,
-                    MappingFact.record_id == record_id,
-                    MappingFact.payload_digest == digest,
-                )
-            )
-            if exists is None:
-                session.add(
-                    MappingFact(
-                        org_code=org_code,
-                        record_type=record_type,
-                        record_id=record_id,
-                        payload_digest=digest,
-                        facts_sealed=self.box.seal(orjson.dumps(dict(facts)), aad),
-                    )
-                )
+        """Keep ``facts`` of a prepared record (once per digest); inside ``one_pass`` they are
+        written when the pass ends."""
+        key = (org_code, record_type, record_id, digest)
+        current = _PASS.get()
+        if current is not None:
+            current.remembered[key] = facts
+        else:
+            self._write({key: facts})
+
+    def _write(self, remembered: Mapping[FactKey, Mapping[str, Any]]) -> None:
+        """Insert the facts in one statement (those already stored, by anyone, are kept)."""
+        rows = [
+            {
+                "org_code": key[0],
+                "record_type": key[1],
+                "record_id": key[2],
+                "payload_digest": key[3],
+                "facts_sealed": self.box.seal(orjson.dumps(dict(facts)), _aad(*key)),
+                "created_at": utcnow(),
+            }
+            for key, facts in remembered.items()
+        ]
+        if rows:
+            with self.database.session() as session:
+                insert_new(session, MappingFact, rows)
 
     def read(
         self, org_code: str, record_type: str, record_id: str, digest: str
@@ -178,6 +249,13 @@ def _live_receipt(org_code: str, service_code: str, record_id: str) -> list[Colu
         IntakeRecord.record_id == record_id,
         IntakeRecord.status != "failed",
     ]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """SQLite hands timezone-aware columns back naive; they were written in UTC."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
 
 
 def _aad(org_code: str, record_type: str, record_id: str, digest: str) -> str:

@@ -8,8 +8,8 @@ necessary) and keep the facts later records will need.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
 from datetime import datetime
 from typing import Any
 
@@ -61,9 +61,22 @@ class DictionaryProcessor:
         """One upload service per record type of the dictionary (VTE.CASE.UPLOAD, VTE.RISK.UPLOAD, ...)."""
         return frozenset(rt.service_code for rt in self.engine.dictionary.record_types.values())
 
-    def one_batch(self) -> AbstractContextManager[None]:
-        """Linked records are looked up once per batch (a hospital's records share cases)."""
-        return self.facts.one_pass()
+    @contextmanager
+    def one_batch(
+        self, context: IntakeContext, records: Sequence[Mapping[str, Any]]
+    ) -> Iterator[None]:
+        """The records the batch links to are looked up together, once, and what preparing the
+        batch keeps (facts, linkage pairs) is written once, at its end."""
+        with ExitStack() as stack:
+            stack.enter_context(self.facts.one_pass())
+            if self.linkage is not None:
+                stack.enter_context(self.linkage.one_batch())
+            rt = self.engine.for_service(context.service_code)
+            linked = self.engine.linked_record_ids(rt, records) if rt is not None else {}
+            for target, ids in linked.items():
+                service = self.engine.record_type(target).service_code
+                self.facts.prefetch(context.org_code, service, target, ids)
+            yield
 
     def prepare(
         self, context: IntakeContext, index: int, record: Mapping[str, Any]

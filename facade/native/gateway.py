@@ -257,7 +257,7 @@ class Gateway:
                 envelope.app_id, envelope.org_code, envelope.service_code, batch.batch_no
             )
             max_bytes = self.settings.native_max_record_bytes
-            with processor.one_batch():
+            with processor.one_batch(context, batch.records):
                 checks = [
                     prepare_record(processor, context, index, record, max_bytes)
                     for index, record in enumerate(batch.records)

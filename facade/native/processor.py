@@ -8,7 +8,7 @@ services answer 5001 rather than pretend to validate.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -54,9 +54,12 @@ class RecordProcessor(Protocol):
         """The upload services this processor handles (``VTE.CASE.UPLOAD``, ...); others are 2001."""
         ...
 
-    def one_batch(self) -> AbstractContextManager[None]:
-        """The gateway prepares each batch's records inside ``with processor.one_batch():``; a
-        processor may reuse look-ups within it (nothing it reads is stored during the block)."""
+    def one_batch(
+        self, context: IntakeContext, records: Sequence[Any]
+    ) -> AbstractContextManager[None]:
+        """The gateway prepares each batch's records inside ``with processor.one_batch(context,
+        records):``; a processor may look up what the records link to together, and reuse
+        look-ups within it (nothing it reads is stored during the block)."""
         ...
 
     def prepare(

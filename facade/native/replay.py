@@ -5,26 +5,18 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Table, delete
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from facade.db.inserts import dialect_insert
 from facade.native.tables import NativeNonce
 
 
 def insert_if_absent(session: Session, table: Table, values: dict[str, Any]) -> bool:
     """Insert one row unless its key exists; True if inserted. Atomic on SQLite and PostgreSQL.
 
-    ``ON CONFLICT DO NOTHING`` instead of catching IntegrityError: on PostgreSQL a failed insert
-    aborts the whole transaction, and SAVEPOINTs are unreliable with the pysqlite driver.
     ``RETURNING`` tells whether a row went in (psycopg reports no rowcount for this statement).
     """
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        statement: Any = postgresql.insert(table).values(**values).on_conflict_do_nothing()
-    elif dialect == "sqlite":
-        statement = sqlite.insert(table).values(**values).on_conflict_do_nothing()
-    else:
-        raise NotImplementedError(f"unsupported database dialect {dialect}")
+    statement = dialect_insert(session, table).values(**values).on_conflict_do_nothing()
     key = next(iter(table.primary_key.columns))
     return session.execute(statement.returning(key)).first() is not None
 

@@ -10,7 +10,9 @@ only the uplink reads it, to send linkage data to the parent.
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import select
@@ -23,6 +25,8 @@ from facade.network.tables import LinkagePseudonym
 from facade.settings import Settings
 
 _REMEMBERED = 50_000  # regional pseudonyms known to be stored (skips the database for repeats)
+# Pairs of the batch being prepared (``one_batch``), written together when it ends.
+_BATCH: ContextVar[list[tuple[str, str]] | None] = ContextVar("linkage_batch", default=None)
 
 
 class LinkageRecorder:
@@ -45,17 +49,34 @@ class LinkageRecorder:
         """(regional, province) of one identity document."""
         return regional, province_pseudonym(id_type, id_number, self.key)
 
+    @contextmanager
+    def one_batch(self) -> Iterator[None]:
+        """Pairs of the records prepared within the block are stored together when it ends
+        without an error (a batch refused whole keeps none)."""
+        pending: list[tuple[str, str]] = []
+        token = _BATCH.set(pending)
+        try:
+            yield
+        finally:
+            _BATCH.reset(token)
+        self.remember(pending)
+
     def remember_record(
         self, rt: RecordType, record: Mapping[str, Any], payload: Mapping[str, Any]
     ) -> None:
-        """Keep the pairs of a native record: ``record`` in clear, ``payload`` pseudonymised."""
+        """Keep the pairs of a native record: ``record`` in clear, ``payload`` pseudonymised
+        (at the end of the batch inside ``one_batch``)."""
         pairs = []
         for field in rt.fields:
             if field.type != "identity-number" or field.name not in payload:
                 continue
             id_type = str(payload.get(field.id_type_field or "", ""))
             pairs.append(self.pair(id_type, str(record[field.name]), str(payload[field.name])))
-        self.remember(pairs)
+        pending = _BATCH.get()
+        if pending is not None:
+            pending.extend(pairs)
+        else:
+            self.remember(pairs)
 
     def remember(self, pairs: Iterable[tuple[str, str]]) -> None:
         """Store pairs not stored yet (idempotent; a concurrent writer's row is as good)."""

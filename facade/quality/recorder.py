@@ -19,10 +19,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, select, tuple_
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
+from facade.db.inserts import dialect_insert
 from facade.native.intake import Observed
 from facade.native.processor import IntakeContext
 from facade.native.sealing import SecretBox
@@ -298,16 +298,16 @@ class _Workspace:
         ]
         if not rows:
             return
-        dialect = self.session.get_bind().dialect.name
-        insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        for part in _chunks(rows, CHUNK):
-            statement = insert(DqCount).values(part)
-            self.session.execute(
-                statement.on_conflict_do_update(
-                    index_elements=["org_code", "bucket", "token"],
-                    set_={"value": DqCount.value + statement.excluded.value},
-                )
-            )
+        # One statement with the rows as parameters: compiled once and cached, where a
+        # multi-row VALUES list is compiled again for every batch.
+        statement = dialect_insert(self.session, DqCount)
+        self.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=["org_code", "bucket", "token"],
+                set_={"value": DqCount.value + statement.excluded.value},
+            ),
+            rows,
+        )
 
     def _write_findings(
         self, added: set[tuple[str, str, str, str]], removed: set[tuple[str, str, str, str]]
@@ -323,9 +323,18 @@ class _Workspace:
                 delete(DqFinding).where(DqFinding.org_code == self.org, tuple_(*columns).in_(part))
             )
         if added:
-            self.session.add_all(
-                DqFinding(org_code=self.org, token=t, bucket=b, record_type=rt, record_key=key)
-                for t, b, rt, key in sorted(added)
+            self.session.execute(
+                insert(DqFinding),
+                [
+                    {
+                        "org_code": self.org,
+                        "token": t,
+                        "bucket": b,
+                        "record_type": rt,
+                        "record_key": key,
+                    }
+                    for t, b, rt, key in sorted(added)
+                ],
             )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -21,7 +21,9 @@ class Observed:
         self.explode_on = explode_on
         self.calls = 0
 
-    def one_batch(self) -> AbstractContextManager[None]:
+    def one_batch(
+        self, context: IntakeContext, records: Sequence[Any]
+    ) -> AbstractContextManager[None]:
         return nullcontext()
 
     def prepare(

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 from mapping_kit import Hospital, admit
-from sqlalchemy import select
+from sqlalchemy import event, select
 from typer.testing import CliRunner
 
 from facade.app import create_app
@@ -26,6 +26,8 @@ from facade.errors import UpstreamRejected
 from facade.forward.ids import derived_id
 from facade.forward.worker import Forwarder, ForwardReport, reason_text
 from facade.native.client import VteXClient
+from facade.native.receipts import ReceiptQueue
+from facade.native.sealing import RECORD_PAYLOADS, SecretBox
 from facade.native.tables import IntakeRecord
 from facade.settings import Settings, ensure_secrets
 from facade.synth.push import HospitalApp, PushError, PushResult, wait_stored
@@ -256,6 +258,35 @@ def test_a_case_and_its_assessment_in_one_transaction_are_linked_by_full_url(
     assert assessment["subject"]["reference"] == urls["Patient"]
 
 
+def test_a_round_looks_up_the_cases_its_records_link_to_together(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 3)).code == "0"
+    risks = [
+        golden("vte-risk-caprini", recordId=f"RA{n}", caseRecordId=f"ZY{n:04d}") for n in range(3)
+    ]
+    assert vx.upload("VTE.RISK.UPLOAD", "B2", risks).code == "0"
+    lookups: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "JOIN mapping_fact" in statement:
+            lookups.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", count)
+    try:
+        report = forward(quiet, database, hapi)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", count)
+    assert (report.stored, report.transactions) == (6, 1)
+    assert len(lookups) == 1  # three assessments of three cases: one query, not three
+    patients = {
+        e["resource"]["subject"]["reference"]
+        for e in hapi.bundles[0]["entry"]
+        if e["resource"]["resourceType"] == "RiskAssessment"
+    }
+    assert len(patients) == 3  # each linked to its own case's patient
+
+
 def test_an_assessment_whose_case_is_still_on_its_way_waits(
     vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
 ) -> None:
@@ -278,6 +309,34 @@ def test_an_assessment_whose_case_is_still_on_its_way_waits(
     asyncio.run(asyncio.sleep(1.0))
     forward(quiet, database, hapi)
     assert {s for s, _ in statuses(database).values()} == {"stored"}
+
+
+def test_an_assessment_whose_case_another_process_stores_meanwhile_waits(
+    vx: VteXClient, hospital: Hospital, quiet: Settings, database: Database, hapi: FakeHapi
+) -> None:
+    """Two forwarder processes: the other one holds the case and commits it while this one's
+    transaction with the assessment is in HAPI, which checked the reference just before."""
+    assert vx.upload("VTE.CASE.UPLOAD", "B1", cases(hospital, 1)).code == "0"
+    risk = golden("vte-risk-caprini", caseRecordId="ZY0000")
+    assert vx.upload("VTE.RISK.UPLOAD", "B2", [risk]).code == "0"
+    queue = ReceiptQueue(database, SecretBox.for_purpose(quiet, RECORD_PAYLOADS))
+    [other] = queue.claim(limit=1)  # the other process leases the case (the oldest record)
+    assert other.record_id == "ZY0000"
+
+    def refuse_then_other_commits(bundle: dict[str, Any]) -> int:
+        queue.mark_stored_many([(other.receipt_id, other.lease_token, "Encounter/1")])
+        return 400
+
+    hapi.refuse = refuse_then_other_commits
+    report = forward(quiet, database, hapi, forward_retry_base_seconds=0.3)
+    assert (report.link_waits, report.failed, report.released) == (1, 0, 1)
+    assert statuses(database)[risk["recordId"]][0] == "accepted"
+    # Stored well before a later send, the case no longer explains a refusal: that one fails.
+    hapi.refuse = lambda bundle: 400
+    asyncio.run(asyncio.sleep(1.5))
+    report = forward(quiet, database, hapi)
+    assert (report.link_waits, report.failed) == (0, 1)
+    assert statuses(database)[risk["recordId"]][0] == "failed"
 
 
 def test_a_correction_deletes_items_it_no_longer_has(

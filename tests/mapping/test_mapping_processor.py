@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -19,10 +20,13 @@ from facade.db import Database
 from facade.mapping.processor import DictionaryProcessor
 from facade.mapping.tables import MappingFact
 from facade.native.client import VteXClient
+from facade.native.processor import IntakeContext
 from facade.native.sealing import RECORD_PAYLOADS, SecretBox
 from facade.native.tables import IntakeRecord
+from facade.network.tables import LinkagePseudonym
 from facade.services import services_of
 from facade.settings import Settings, ensure_secrets
+from facade.synth.identity import resident_id
 
 DATA = Path(__file__).parent / "data"
 ID_NUMBER = "11010519491231002X"
@@ -196,3 +200,65 @@ def test_a_batch_looks_up_its_linked_case_once(
     assert reply.payload is not None
     assert [r["status"] for r in reply.payload["results"]] == ["SUCCESS"] * 4
     assert len(lookups) == 1  # four assessments of one case: the case is read once
+
+
+def test_a_batch_reads_its_links_together_and_writes_what_it_keeps_once(
+    vx: VteXClient, hospital: Hospital, database: Database
+) -> None:
+    """Three cases of three patients, then one assessment of each: one look-up for the three
+    cases, one INSERT of facts per batch and one of linkage pairs, whatever the batch's size."""
+    # three people born on the golden case's birth date (the rules compare the two)
+    ids = [resident_id("110105", date(1949, 12, 31), 300 + n, male=True) for n in range(3)]
+    statements: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        statements.append(statement)
+
+    event.listen(database.engine, "before_cursor_execute", seen)
+    try:
+        cases = [
+            case_record(hospital, f"ZY{n}", patientId=f"P{n}", idNumber=number)
+            for n, number in enumerate(ids)
+        ]
+        assert vx.upload("VTE.CASE.UPLOAD", "B1", cases).code == "0"
+        case_statements = list(statements)
+        statements.clear()
+        risks = [
+            golden("vte-risk-caprini", recordId=f"RA-{n}", caseRecordId=f"ZY{n}") for n in range(3)
+        ]
+        reply = vx.upload("VTE.RISK.UPLOAD", "B2", risks)
+    finally:
+        event.remove(database.engine, "before_cursor_execute", seen)
+    assert reply.payload is not None
+    assert [r["status"] for r in reply.payload["results"]] == ["SUCCESS"] * 3, reply.payload
+
+    def count(found: list[str], *words: str) -> int:
+        return sum(all(w in s for w in words) for s in found)
+
+    assert count(case_statements, "INSERT INTO mapping_fact") == 1
+    assert count(case_statements, "INSERT INTO linkage_pseudonym") == 1
+    assert count(case_statements, "INSERT INTO intake_record") == 1
+    assert count(statements, "JOIN mapping_fact", "intake_record") == 1
+    with database.session() as session:
+        facts = session.scalar(select(func.count()).select_from(MappingFact))
+        pairs = session.scalar(select(func.count()).select_from(LinkagePseudonym))
+    assert (facts, pairs) == (3, 3)  # facts of each case (assessments keep none), a pair a person
+
+
+def test_a_batch_refused_whole_keeps_no_facts_and_no_pairs(
+    live_settings: Settings, database: Database, hospital: Hospital
+) -> None:
+    processor = DictionaryProcessor.from_settings(live_settings, database)
+    context = IntakeContext(hospital.app_id, hospital.org_code, "VTE.CASE.UPLOAD", "B9")
+    record = case_record(hospital)
+    with pytest.raises(RuntimeError), processor.one_batch(context, [record]):
+        assert not isinstance(processor.prepare(context, 0, record), list)
+        raise RuntimeError("the gateway answers 5000 and stores nothing")
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(MappingFact)) == 0
+        assert session.scalar(select(func.count()).select_from(LinkagePseudonym)) == 0
+    with processor.one_batch(context, [record]):
+        assert not isinstance(processor.prepare(context, 0, record), list)
+    with database.session() as session:
+        assert session.scalar(select(func.count()).select_from(MappingFact)) == 1
+        assert session.scalar(select(func.count()).select_from(LinkagePseudonym)) == 1

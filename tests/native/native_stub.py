@@ -8,7 +8,7 @@ number is stored in clear.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
@@ -47,7 +47,9 @@ class StubProcessor:
         self.calls = 0
         self.service_codes = frozenset({"VTE.CASE.UPLOAD", "VTE.ASSESS.UPLOAD"})
 
-    def one_batch(self) -> AbstractContextManager[None]:
+    def one_batch(
+        self, context: IntakeContext, records: Sequence[Any]
+    ) -> AbstractContextManager[None]:
         return nullcontext()
 
     def prepare(
