@@ -308,7 +308,8 @@ class Forwarder:
             if rt is None:
                 continue
             for target, ids in self.engine.linked_record_ids(rt, payloads).items():
-                self.facts.prefetch(org_code, self.services[target], target, ids)
+                if target in self.services:
+                    self.facts.prefetch(org_code, self.services[target], target, ids)
 
     async def _stale_items(self, plan: RecordPlan) -> list[dict[str, Any]]:
         """DELETE entries for what a correction no longer has: items beyond the new count, and a
