@@ -400,7 +400,7 @@ class Forwarder:
             target = self.services.get(ref.record_type or "")
             if value is None or target is None:
                 continue
-            live = self.facts.live(record.org_code, target, str(value))
+            live = self.facts.live(record.org_code, target, ref.record_type or "", str(value))
             if live is None:
                 continue
             if live.status == "accepted":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -10,10 +10,9 @@ from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 
 from facade.db import Database
+from facade.db.statements import in_lists
 from facade.errors import Conflict
 from facade.indicators.tables import IndicatorLedger, LedgerStay
-
-_IN_CHUNK = 500  # values per SQL IN list
 
 
 @dataclass(frozen=True)
@@ -115,7 +114,7 @@ class LedgerStore:
                     f"the indicator ledger {key} was refreshed or reseeded by another run while "
                     "this one read HAPI; nothing of this run was kept: refresh again"
                 )
-            for chunk in _chunks(gone):
+            for chunk in in_lists(gone):
                 session.execute(
                     delete(LedgerStay).where(
                         LedgerStay.ledger == key, LedgerStay.encounter.in_(chunk)
@@ -140,7 +139,7 @@ class LedgerStore:
         """Patient of each of these stays that the ledger holds (with a patient)."""
         found: dict[str, str] = {}
         with self.database.session() as session:
-            for chunk in _chunks(encounters):
+            for chunk in in_lists(encounters):
                 rows = session.execute(
                     select(LedgerStay.encounter, LedgerStay.patient).where(
                         LedgerStay.ledger == key, LedgerStay.encounter.in_(chunk)
@@ -153,7 +152,7 @@ class LedgerStore:
         """Stays of the ledger that belong to these patients."""
         found: set[str] = set()
         with self.database.session() as session:
-            for chunk in _chunks(patients):
+            for chunk in in_lists(patients):
                 found.update(
                     session.scalars(
                         select(LedgerStay.encounter).where(
@@ -178,13 +177,6 @@ class LedgerStore:
                 .group_by(LedgerStay.org, LedgerStay.dept, LedgerStay.month, LedgerStay.members)
             ).all()
         return [(r[0], r[1], r[2], r[3], int(r[4])) for r in rows]
-
-
-def _chunks(values: Iterable[str]) -> Iterator[list[str]]:
-    """The distinct values, sorted, in pieces small enough for one SQL IN list."""
-    wanted = sorted(set(values))
-    for start in range(0, len(wanted), _IN_CHUNK):
-        yield wanted[start : start + _IN_CHUNK]
 
 
 def _forget(session: Session, key: str) -> None:

@@ -15,19 +15,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import and_, select
 
 from facade.db import Database
-from facade.db.inserts import insert_new
+from facade.db.statements import in_lists, insert_new
 from facade.db.tables import utcnow
 from facade.mapping.tables import MappingFact
 from facade.native.intake import sm3_hex
 from facade.native.sealing import SecretBox
-from facade.native.tables import IntakeRecord
+from facade.native.tables import IntakeRecord, live_receipts
 from facade.settings import Settings
 
 FACTS_PURPOSE = "mapping/link-facts/v1"
-_CHUNK = 500  # record ids per IN (...) list
 
 
 def payload_digest(payload: Mapping[str, Any]) -> str:
@@ -102,15 +101,12 @@ class FactStore:
         current = _PASS.get()
         if current is None:
             return
-        wanted = sorted(
-            {
-                i
-                for i in record_ids
-                if (org_code, service_code, record_type, i) not in current.looked_up
-            }
+        wanted = (
+            i
+            for i in record_ids
+            if (org_code, service_code, record_type, i) not in current.looked_up
         )
-        for start in range(0, len(wanted), _CHUNK):
-            chunk = wanted[start : start + _CHUNK]
+        for chunk in in_lists(wanted):
             found = self._look_up(org_code, service_code, record_type, chunk)
             for record_id, linked in found.items():
                 current.looked_up[(org_code, service_code, record_type, record_id)] = linked
@@ -118,7 +114,7 @@ class FactStore:
     def _look_up(
         self, org_code: str, service_code: str, record_type: str, record_ids: list[str]
     ) -> dict[str, Linked]:
-        """``linked`` of each record id (at most ``_CHUNK``), in one query."""
+        """``linked`` of each record id (one IN list of them), in one query, never memoised."""
         fact = MappingFact
         newest: dict[str, Any] = {}
         with self.database.session() as session:
@@ -128,6 +124,7 @@ class FactStore:
                     IntakeRecord.record_version,
                     IntakeRecord.payload_digest,
                     IntakeRecord.status,
+                    IntakeRecord.stored_at,
                     fact.facts_sealed,
                 )
                 .outerjoin(
@@ -139,12 +136,7 @@ class FactStore:
                         fact.payload_digest == IntakeRecord.payload_digest,
                     ),
                 )
-                .where(
-                    IntakeRecord.org_code == org_code,
-                    IntakeRecord.service_code == service_code,
-                    IntakeRecord.record_id.in_(record_ids),
-                    IntakeRecord.status != "failed",
-                )
+                .where(*live_receipts(org_code, service_code, record_ids))
             )
             for row in rows:
                 known = newest.get(row[0])
@@ -156,10 +148,10 @@ class FactStore:
             if best is None:
                 found[record_id] = (None, None)
                 continue
-            live = LiveRecord(int(best[1]), str(best[2]), str(best[3]))
+            live = LiveRecord(int(best[1]), str(best[2]), str(best[3]), _aware(best[4]))
             found[record_id] = (
                 live,
-                self._open(best[4], org_code, record_type, record_id, live.digest),
+                self._open(best[5], org_code, record_type, record_id, live.digest),
             )
         return found
 
@@ -168,23 +160,12 @@ class FactStore:
         """A store sealing facts under a key derived from the master key."""
         return cls(database, SecretBox.for_purpose(settings, FACTS_PURPOSE))
 
-    def live(self, org_code: str, service_code: str, record_id: str) -> LiveRecord | None:
-        """The newest receipt of the record that did not fail, if any."""
-        with self.database.session() as session:
-            row = session.execute(
-                select(
-                    IntakeRecord.record_version,
-                    IntakeRecord.payload_digest,
-                    IntakeRecord.status,
-                    IntakeRecord.stored_at,
-                )
-                .where(*_live_receipt(org_code, service_code, record_id))
-                .order_by(IntakeRecord.record_version.desc())
-                .limit(1)
-            ).first()
-        if row is None:
-            return None
-        return LiveRecord(int(row[0]), str(row[1]), str(row[2]), _aware(row[3]))
+    def live(
+        self, org_code: str, service_code: str, record_type: str, record_id: str
+    ) -> LiveRecord | None:
+        """The newest receipt of the record that did not fail, if any, read now (never from a
+        pass's memo: the forwarder asks after a refusal, when it may have just changed)."""
+        return self._look_up(org_code, service_code, record_type, [record_id])[record_id][0]
 
     def remember(
         self, org_code: str, record_type: str, record_id: str, digest: str, facts: Mapping[str, Any]
@@ -239,16 +220,6 @@ class FactStore:
             self.box.open(blob, _aad(org_code, record_type, record_id, digest))
         )
         return facts
-
-
-def _live_receipt(org_code: str, service_code: str, record_id: str) -> list[ColumnElement[bool]]:
-    """Receipts of the record that did not fail (the newest of them is the live one)."""
-    return [
-        IntakeRecord.org_code == org_code,
-        IntakeRecord.service_code == service_code,
-        IntakeRecord.record_id == record_id,
-        IntakeRecord.status != "failed",
-    ]
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from facade.db import Database
+from facade.db.statements import in_lists
 from facade.db.tables import utcnow
 from facade.errors import Issue
 from facade.native.batch import RecordCheck, batch_payload, record_result
@@ -22,7 +23,7 @@ from facade.native.codes import Code, reject
 from facade.native.processor import IntakeContext
 from facade.native.reply import biz_text
 from facade.native.sealing import SecretBox
-from facade.native.tables import IntakeBatch, IntakeRecord
+from facade.native.tables import IntakeBatch, IntakeRecord, live_receipts
 from facade.periods import ClosedRanges, closed_ranges
 
 
@@ -215,22 +216,16 @@ def _replay(batch: IntakeBatch, digest: str) -> str:
 def _live_versions(
     session: Session, context: IntakeContext, record_ids: set[str]
 ) -> dict[str, list[_Live]]:
-    """The non-failed receipts of these records, by record id (one query per 500 ids)."""
+    """The non-failed receipts of these records, by record id (one query per IN list)."""
     found: dict[str, list[_Live]] = {}
-    wanted = sorted(record_ids)
-    for start in range(0, len(wanted), 500):
+    for chunk in in_lists(record_ids):
         rows = session.execute(
             select(
                 IntakeRecord.record_id,
                 IntakeRecord.record_version,
                 IntakeRecord.payload_digest,
                 IntakeRecord.receipt_id,
-            ).where(
-                IntakeRecord.org_code == context.org_code,
-                IntakeRecord.service_code == context.service_code,
-                IntakeRecord.record_id.in_(wanted[start : start + 500]),
-                IntakeRecord.status != "failed",
-            )
+            ).where(*live_receipts(context.org_code, context.service_code, chunk))
         )
         for record_id, version, digest, receipt in rows:
             found.setdefault(record_id, []).append(_Live(version, digest, receipt))

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Table, delete
 from sqlalchemy.orm import Session
 
-from facade.db.inserts import dialect_insert
+from facade.db.statements import dialect_insert
 from facade.native.tables import NativeNonce
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
+    ColumnElement,
     DateTime,
     Float,
     ForeignKey,
@@ -177,3 +179,16 @@ class IntakeRecord(Base):
         DateTime(timezone=True), default=utcnow, onupdate=utcnow
     )
     stored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+
+
+def live_receipts(
+    org_code: str, service_code: str, record_ids: Sequence[str]
+) -> list[ColumnElement[bool]]:
+    """WHERE terms for the receipts of these records that did not fail: for each record, the
+    one with the highest version is its live receipt."""
+    return [
+        IntakeRecord.org_code == org_code,
+        IntakeRecord.service_code == service_code,
+        IntakeRecord.record_id.in_(record_ids),
+        IntakeRecord.status != "failed",
+    ]

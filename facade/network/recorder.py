@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from facade.db import Database
+from facade.db.statements import in_lists
 from facade.dictionary.models import RecordType
 from facade.network.keys import linkage_check, province_pseudonym
 from facade.network.tables import LinkagePseudonym
@@ -110,11 +111,9 @@ class LinkageRecorder:
 
     def people(self, regionals: Iterable[str]) -> dict[str, str]:
         """Regional pseudonym → province pseudonym, for those known under the current key."""
-        wanted = sorted(set(regionals))
         found: dict[str, str] = {}
         with self.database.session() as session:
-            for start in range(0, len(wanted), 500):
-                chunk = wanted[start : start + 500]
+            for chunk in in_lists(regionals):
                 rows = session.execute(
                     select(LinkagePseudonym.regional, LinkagePseudonym.person).where(
                         LinkagePseudonym.regional.in_(chunk),

@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from facade.db.inserts import dialect_insert
+from facade.db.statements import dialect_insert
 from facade.native.intake import Observed
 from facade.native.processor import IntakeContext
 from facade.native.sealing import SecretBox

@@ -1,7 +1,8 @@
-"""``INSERT … ON CONFLICT`` for both supported databases (SQLite and PostgreSQL)."""
+"""Statement helpers for both supported databases: ``INSERT … ON CONFLICT``, and IN lists."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from sqlalchemy.dialects import postgresql, sqlite
@@ -27,3 +28,14 @@ def insert_new(session: Session, table: Any, rows: list[dict[str, Any]]) -> None
     concurrent writer too."""
     if rows:
         session.execute(dialect_insert(session, table).on_conflict_do_nothing(), rows)
+
+
+# Values per SQL IN (...) list: far below SQLite's and psycopg's parameter limits.
+IN_LIST_SIZE = 500
+
+
+def in_lists(values: Iterable[str], size: int = IN_LIST_SIZE) -> Iterator[list[str]]:
+    """The distinct values, sorted, in pieces small enough for one SQL IN list."""
+    wanted = sorted(set(values))
+    for start in range(0, len(wanted), size):
+        yield wanted[start : start + size]
