@@ -43,6 +43,15 @@ class PgCluster:
         """Whether the data directory exists."""
         return (self.directory / "data" / "PG_VERSION").exists()
 
+    @property
+    def running(self) -> bool:
+        """Whether a server runs on the data directory (``pg_ctl status``)."""
+        try:
+            self._as_postgres(f"{self.bin}/pg_ctl -D {self.directory}/data status")
+        except RuntimeError:
+            return False
+        return True
+
     def start(self, *, empty: bool = False) -> bool:
         """Start the cluster (``initdb`` first when new or ``empty``); returns whether it is fresh."""
         fresh = empty or not self.initialised
@@ -56,6 +65,8 @@ class PgCluster:
                 f"{self.bin}/initdb -D {self.directory}/data -U postgres --pwfile={self.directory}/pw "
                 "--auth-local=peer --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8"
             )
+        if not fresh and self.running:
+            return False  # kept from an earlier run (VTE_BENCH_KEEP=1)
         server = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.directory} {self.options}"
         self._as_postgres(
             f"{self.bin}/pg_ctl -D {self.directory}/data -o {shlex.quote(server)} "

@@ -3,8 +3,8 @@
 Starts HAPI (port ``VTE_BENCH_HAPI_PORT``, default 8193; PostgreSQL by default, a throw-away
 cluster on 55491, ``VTE_BENCH_BACKEND=h2`` for the embedded database), loads the guide and a
 synthetic region of ``VTE_BENCH_READS_STAYS`` stays (default 300) straight into HAPI, then
-serves the facade with uvicorn (port 8194, one worker, its own database: PostgreSQL on 55492, or
-SQLite with the H2 backend) and measures, in the same run, with ``wrk`` as the load client:
+serves the facade with uvicorn (port 8194, one worker, its own database: a second PostgreSQL
+cluster on 55492, or SQLite with the H2 backend) and measures, in the same run, with ``wrk`` as the load client:
 
 * **throughput**: the same request mix (searches answering 20-resource pages, and reads by id)
   straight to HAPI and through the facade as QC and as a researcher, at concurrency 1, 16 and
@@ -12,15 +12,17 @@ SQLite with the H2 backend) and measures, in the same run, with ``wrk`` as the l
   measurement, every mix runs ``VTE_BENCH_READS_WARMUP`` seconds (default 20) at concurrency 16
   so that HAPI's JIT has compiled its search path: the first pinned direct run otherwise
   measures a cold JVM (69 req/s at c=1 against 500 a few minutes later). Pinned: HAPI and
-  its database on core 0, the facade, its audit store and the load client on core 1 (the
-  direct runs put the load client on core 1 too); unpinned: nobody pinned.
+  its database on core 0, the facade, its database (the audit store) and the load client on
+  core 1 (the direct runs put the load client on core 1 too); unpinned: nobody pinned. The two
+  databases are separate clusters so that each can be pinned with its server.
 * **facade CPU per request** (``/proc/<pid>/stat``, user + system) over a sequential pass of
   20-resource search pages, QC and researcher, cold (first pass after a restart: empty token,
   pseudonym-subject and research-id caches) and warm (the same pass again);
 * **audit lag**: after each facade run, how long until every request of the run is an
   AuditEvent in the audit store, and how far behind the store was while the run lasted.
 
-Every ratio is facade / direct of the same run. ``VTE_BENCH_KEEP=1`` leaves HAPI, PostgreSQL and
+Every ratio is facade / direct of the same run; at each concurrency direct HAPI runs before and
+after the facade's runs, and the ratio divides by the mean of the two. ``VTE_BENCH_KEEP=1`` leaves HAPI, PostgreSQL and
 the data for the next run (which then skips loading). Results: printed, and written to
 ``var/bench-reads/results.json``.
 """
@@ -46,6 +48,7 @@ from urllib.parse import urlencode
 
 import httpx
 import orjson
+from sqlalchemy import create_engine, text
 
 from bench.indicator_load import DirectLoader
 from bench.pgcluster import PgCluster
@@ -62,9 +65,11 @@ from facade.upstream import UpstreamClient
 REPO = Path(__file__).resolve().parent.parent
 STATE = REPO / "var" / "bench-reads"
 PG_DIR = Path("/tmp/vte-bench-reads-pg")  # noqa: S108 - the postgres user must reach it
+FACADE_PG_DIR = Path("/tmp/vte-bench-reads-facade-pg")  # noqa: S108 - as above
 HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8193"))
 FACADE_PORT = int(os.environ.get("VTE_BENCH_FACADE_PORT", "8194"))
 PG_PORT = int(os.environ.get("VTE_BENCH_PG_PORT", "55491"))
+FACADE_PG_PORT = int(os.environ.get("VTE_BENCH_FACADE_PG_PORT", "55492"))
 STAYS = int(os.environ.get("VTE_BENCH_READS_STAYS", "300"))
 SECONDS = int(os.environ.get("VTE_BENCH_READS_SECONDS", "10"))
 WARMUP = int(os.environ.get("VTE_BENCH_READS_WARMUP", "20"))
@@ -110,7 +115,7 @@ def pin_tree(pid: int, core: str) -> None:
 
 def unpin_tree(pid: int) -> None:
     """Let a process tree run on every core again."""
-    pin_tree(pid, f"0-{os.cpu_count() - 1 if os.cpu_count() else 1}")
+    pin_tree(pid, f"0-{(os.cpu_count() or 2) - 1}")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -120,12 +125,15 @@ def cpu_seconds(pid: int) -> float:
 
 
 def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds of a process and its live children (PostgreSQL: the postmaster's backends)."""
+    """CPU seconds of a process and its children, live or ended (PostgreSQL: the postmaster's
+    backends; an ended backend's time is in the postmaster's cutime and cstime)."""
     total = 0.0
     for stat in Path("/proc").glob("[0-9]*/stat"):
         with contextlib.suppress(OSError, ValueError, IndexError):
             fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(stat.parent.name) == pid or int(fields[1]) == pid:
+            if int(stat.parent.name) == pid:
+                total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+            elif int(fields[1]) == pid:
                 total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
@@ -164,6 +172,9 @@ class Run:
     p99_ms: float
     errors: int
     facade_cpu_ms: float | None = None
+    audit_store_cpu_ms: float | None = (
+        None  # the facade's PostgreSQL (audit commits, caller look-ups)
+    )
     audit_drain_s: float | None = None
     audit_max_behind: int | None = None
 
@@ -175,7 +186,8 @@ class Bench:
     facade_base: str
     facade_env: dict[str, str]
     facade_db_url: str
-    pg: PgCluster | None
+    pg: PgCluster | None  # HAPI's database
+    facade_pg: PgCluster | None  # the facade's (its audit store): on the facade's core
     hapi_pid: int = 0
     facade: subprocess.Popen[bytes] | None = None
     runs: list[Run] = field(default_factory=list)
@@ -196,12 +208,17 @@ def _settings(jdbc: str) -> Settings:
     )
 
 
-def _postgres(keep: bool) -> tuple[PgCluster, str, str]:
-    cluster = PgCluster(PG_DIR, PG_PORT, options="-c shared_buffers=256MB")
-    if cluster.start(empty=not keep or not (STATE / "loaded").exists()):
-        cluster.create_database("hapi", HAPI_DB_USER, HAPI_DB_PASSWORD)
-        cluster.create_database("facade", "facade", "facade-bench")
-    return cluster, cluster.jdbc("hapi"), cluster.url("facade", "facade", "facade-bench")
+def _postgres(keep: bool) -> tuple[PgCluster, PgCluster, str, str]:
+    """HAPI's cluster and the facade's: two clusters, so that pinning puts each database on the
+    core of the server it belongs to (the audit store's commits are the facade's work)."""
+    empty = not keep or not (STATE / "loaded").exists()
+    hapi = PgCluster(PG_DIR, PG_PORT, options="-c shared_buffers=256MB")
+    if hapi.start(empty=empty):
+        hapi.create_database("hapi", HAPI_DB_USER, HAPI_DB_PASSWORD)
+    facade = PgCluster(FACADE_PG_DIR, FACADE_PG_PORT, options="-c shared_buffers=128MB")
+    if facade.start(empty=empty):
+        facade.create_database("facade", "facade", "facade-bench")
+    return hapi, facade, hapi.jdbc("hapi"), facade.url("facade", "facade", "facade-bench")
 
 
 async def _load(settings: Settings) -> int:
@@ -398,18 +415,6 @@ def _parse_wrk(text: str) -> dict[str, Any]:
     return result
 
 
-def _audit_count(database_url: str) -> int:
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url)
-    try:
-        with engine.connect() as conn:
-            # The chain is gapless: its head's position counts every event ever stored.
-            return int(conn.execute(text("SELECT seq FROM audit_chain")).scalar_one())
-    finally:
-        engine.dispose()
-
-
 class AuditWatch:
     """Samples the audit store while a run lasts: how far behind the answered requests it was."""
 
@@ -417,6 +422,13 @@ class AuditWatch:
         self.bench = bench
         self.max_behind = 0
         self._stop = False
+        # One pooled connection for the run's samples, not a new database session per sample.
+        self.engine = create_engine(bench.facade_db_url, pool_size=1)
+
+    def stored(self) -> int:
+        with self.engine.connect() as conn:
+            # The chain is gapless: its head's position counts every event ever stored.
+            return int(conn.execute(text("SELECT seq FROM audit_chain")).scalar_one())
 
     def answered(self) -> int:
         text = httpx.get(f"{self.bench.facade_base}/metrics", timeout=10).text
@@ -427,7 +439,7 @@ class AuditWatch:
         return int(total)
 
     def sample(self) -> int:
-        return self.answered() - _audit_count(self.bench.facade_db_url)
+        return self.answered() - self.stored()
 
     async def watch(self) -> None:
         while not self._stop:
@@ -437,6 +449,14 @@ class AuditWatch:
 
     def stop(self) -> None:
         self._stop = True
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+def _store_cpu(bench: Bench) -> float:
+    """CPU seconds of the facade's PostgreSQL cluster so far (0 on SQLite)."""
+    return tree_cpu_seconds(_postmaster(bench.facade_pg)) if bench.facade_pg is not None else 0.0
 
 
 def _drain_seconds(bench: Bench, watch: AuditWatch) -> float:
@@ -457,6 +477,7 @@ def measure(
     core = FACADE_CORE if pinned else None
     _wrk(base, workload, concurrency, 2, core, gzip)  # warm-up
     before = cpu_seconds(bench.facade.pid) if bench.facade and not direct else 0.0
+    store_before = _store_cpu(bench)
     watch = AuditWatch(bench)
     watcher = None
     if not direct:
@@ -475,6 +496,10 @@ def measure(
     )
     if not direct and bench.facade is not None:
         run.facade_cpu_ms = (cpu_seconds(bench.facade.pid) - before) * 1000 / max(run.requests, 1)
+        if bench.facade_pg is not None:
+            run.audit_store_cpu_ms = (
+                (_store_cpu(bench) - store_before) * 1000 / max(run.requests, 1)
+            )
         watch.stop()
         run.audit_drain_s = _drain_seconds(bench, watch)
         run.audit_max_behind = watch.max_behind
@@ -482,6 +507,7 @@ def measure(
             with contextlib.suppress(Exception):
                 loop.run_until_complete(watcher)
             loop.close()
+    watch.close()
     bench.runs.append(run)
     return run
 
@@ -521,9 +547,10 @@ def environment(keep: bool) -> Iterator[Bench]:
     """HAPI (loaded) and the facade's database; everything stopped afterwards unless ``keep``."""
     os.environ.update({"HAPI_VALIDATE_DECLARED_PROFILES": "false", "HAPI_REQUEST_LOG": "false"})
     pg: PgCluster | None = None
+    facade_pg: PgCluster | None = None
     jdbc, facade_db = "", f"sqlite:///{STATE / 'facade.db'}"
     if BACKEND == "postgres":
-        pg, jdbc, facade_db = _postgres(keep)
+        pg, facade_pg, jdbc, facade_db = _postgres(keep)
     settings = _settings(jdbc)
     launcher = HapiLauncher(settings)
     fresh = not (keep and (STATE / "loaded").exists())
@@ -541,6 +568,7 @@ def environment(keep: bool) -> Iterator[Bench]:
         _facade_env(settings, facade_db),
         facade_db,
         pg,
+        facade_pg,
         hapi_pid=status.pid or 0,
     )
     try:
@@ -558,19 +586,25 @@ def environment(keep: bool) -> Iterator[Bench]:
         stop_facade(bench)
         if not keep:
             launcher.stop()
-            if pg is not None:
-                pg.stop()
+            for cluster in (pg, facade_pg):
+                if cluster is not None:
+                    cluster.stop()
 
 
 def _pin_servers(bench: Bench, pinned: bool) -> None:
+    """HAPI and its database on HAPI's core, the facade's database on the facade's (the facade
+    itself is started pinned); or everybody free. Backends started later inherit the pinning."""
     if pinned:
         pin_tree(bench.hapi_pid, HAPI_CORE)
         if bench.pg is not None:
             pin_tree(_postmaster(bench.pg), HAPI_CORE)
+        if bench.facade_pg is not None:
+            pin_tree(_postmaster(bench.facade_pg), FACADE_CORE)
     else:
         unpin_tree(bench.hapi_pid)
-        if bench.pg is not None:
-            unpin_tree(_postmaster(bench.pg))
+        for cluster in (bench.pg, bench.facade_pg):
+            if cluster is not None:
+                unpin_tree(_postmaster(cluster))
 
 
 def _postmaster(pg: PgCluster) -> int:
@@ -603,13 +637,21 @@ def main() -> None:
             start_facade(bench, FACADE_CORE if pinned else None)
             loads = workloads(bench, tokens)
             for concurrency in CONCURRENCY:
-                for name in ("direct", "qc", "researcher"):
+                # Direct HAPI before and after the facade runs (the ratio takes their mean):
+                # HAPI's speed drifts within a run, and the first run after pinning is slower.
+                for name in ("direct", "qc", "researcher", "direct"):
                     run = measure(bench, loads[name], concurrency, pinned)
                     print(
                         f"  {'pinned  ' if pinned else 'unpinned'} c={concurrency:<3d} {name:10s} "
                         f"{run.rps:8.1f} req/s  p50 {run.p50_ms:7.2f} ms  p99 {run.p99_ms:7.2f} ms"
                         + (
-                            f"  facade CPU {run.facade_cpu_ms:.2f} ms/req  audit drained "
+                            f"  facade CPU {run.facade_cpu_ms:.2f} ms/req"
+                            + (
+                                f" (+ its database {run.audit_store_cpu_ms:.2f})"
+                                if run.audit_store_cpu_ms is not None
+                                else ""
+                            )
+                            + "  audit drained "
                             f"{run.audit_drain_s:.2f} s after (max {run.audit_max_behind} behind)"
                             if run.facade_cpu_ms is not None
                             else ""
