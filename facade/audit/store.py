@@ -33,6 +33,7 @@ from sqlalchemy.exc import IntegrityError
 
 from facade.audit.tables import GENESIS, AuditAnchor, AuditChain, AuditEntity, AuditRecord
 from facade.db import Database
+from facade.db.statements import insert_rows
 
 _HEAD = 1
 _EVENTS = Table("audit_event", AuditRecord.metadata, extend_existing=True)
@@ -237,9 +238,8 @@ class AuditStore:
                 }
             )
             entities.extend({"seq": seq, "name": name} for name in entity_names(event))
-        connection.execute(insert(_EVENTS), rows)  # executemany
-        if entities:
-            connection.execute(insert(_ENTITIES), entities)
+        connection.execute(insert(_EVENTS), rows)  # executemany: a few rows of long JSON
+        insert_rows(connection, _ENTITIES, entities)  # many short rows
         if head is None:
             connection.execute(insert(_CHAIN).values(id=_HEAD, seq=seq, hash=previous))
         else:

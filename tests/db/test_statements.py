@@ -1,0 +1,131 @@
+"""Statement helpers on both databases: ``insert_rows`` (unnest on PostgreSQL) and the audit store
+that uses it."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy.exc import DBAPIError
+
+from bench.pgcluster import PgCluster
+from facade.audit.events import AuditContext, audit_event
+from facade.audit.store import AuditQuery, AuditStore
+from facade.db import Database
+from facade.db.statements import insert_rows
+
+REPO = Path(__file__).resolve().parents[2]
+# Derived from the checkout's HAPI test port, so parallel checkouts never share a cluster.
+PORT = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091")) + 47150
+
+# Values an array literal has to quote or escape, and some it must not mangle.
+AWKWARD = [
+    'say "hi"',
+    "back\\slash",
+    "a,b",
+    "{braces}",
+    "NULL",
+    "",
+    " padded ",
+    "病区/内科",
+    "x" * 100,
+    None,
+]
+
+_ROWS = Table(
+    "awkward",
+    MetaData(),
+    Column("n", Integer, primary_key=True),
+    Column("label", String(100), nullable=True),
+)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PgCluster]:
+    pg = PgCluster(REPO / "var" / f"test-pg-{PORT}", PORT)
+    pg.start(empty=True)
+    pg.create_database("statements", "vte", "vte-test")
+    pg.create_database("audit", "vte", "vte-test")
+    try:
+        yield pg
+    finally:
+        pg.destroy()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'statements.db'}"
+    cluster: PgCluster = request.getfixturevalue("cluster")
+    return cluster.url("statements", "vte", "vte-test")
+
+
+def test_insert_rows_stores_every_value_as_given(url: str) -> None:
+    database = Database(url)
+    try:
+        _ROWS.drop(database.engine, checkfirst=True)
+        _ROWS.create(database.engine)
+        rows = [{"n": n, "label": label} for n, label in enumerate(AWKWARD)]
+        with database.engine.begin() as connection:
+            insert_rows(connection, _ROWS, rows)
+            insert_rows(connection, _ROWS, [])  # nothing to do, no statement
+        with database.engine.connect() as connection:
+            stored = connection.execute(select(_ROWS.c.label).order_by(_ROWS.c.n)).scalars().all()
+        assert stored == AWKWARD
+    finally:
+        database.dispose()
+
+
+def test_insert_rows_refuses_a_value_too_long_for_its_column_on_postgresql(
+    cluster: PgCluster,
+) -> None:
+    # A cast to VARCHAR(100)[] would cut the value silently; the column must refuse it.
+    database = Database(cluster.url("statements", "vte", "vte-test"))
+    try:
+        _ROWS.drop(database.engine, checkfirst=True)
+        _ROWS.create(database.engine)
+        with pytest.raises(DBAPIError, match="too long"), database.engine.begin() as connection:
+            insert_rows(connection, _ROWS, [{"n": 1, "label": "ok"}, {"n": 2, "label": "x" * 101}])
+        with database.engine.connect() as connection:
+            assert connection.execute(select(_ROWS.c.n)).all() == []  # nothing half-written
+    finally:
+        database.dispose()
+
+
+def test_audit_events_and_their_entities_are_stored_and_verified_on_postgresql(
+    cluster: PgCluster,
+) -> None:
+    database = Database(cluster.url("audit", "vte", "vte-test"))
+    try:
+        database.upgrade()
+        store = AuditStore(database)
+        now = datetime.now(UTC)
+        events = []
+        for n in range(12):
+            ctx = AuditContext(door="fhir", method="GET", path="/fhir/Encounter", role="qc")
+            ctx.client_id = "qc-1"
+            for k in range(20):
+                ctx.touch(f"Encounter/e{n}-{k}")
+            ctx.touch_patient(f"Patient/p{n % 4}")
+            events.append(
+                (
+                    "fhir",
+                    audit_event(
+                        ctx, event_id=f"ev-{n}", recorded=now, status=200, base_url="http://f/fhir"
+                    ),
+                )
+            )
+        store.append(events[:1])  # a batch of one, then of many
+        store.append(events[1:])
+        verification = store.verify()
+        assert verification.ok, verification.broken
+        assert verification.checked == 12
+        touched = store.search(AuditQuery(entities=["Encounter/e7-19"]))
+        assert [event_id for event_id, _ in touched.events] == ["ev-7"]
+        assert store.count(AuditQuery(entities=["Patient/p1"])) == 3
+    finally:
+        database.dispose()
