@@ -6,11 +6,11 @@ HAPI-on-PostgreSQL drill is longer and lives in ``python -m bench backup``.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from pg_kit import PASSWORD, USER, throwaway_cluster
 from test_backup_archive import ORG, all_rows
 
 from bench.pgcluster import PgCluster
@@ -22,28 +22,18 @@ from facade.native.sealing import APP_SECRETS, SecretBox
 from facade.periods import close_period
 from facade.settings import Settings, ensure_secrets
 
-REPO = Path(__file__).resolve().parents[2]
-# Derived from the checkout's HAPI test port, so parallel checkouts never share a cluster.
-PORT = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091")) + 47000
-
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PgCluster]:
-    pg = PgCluster(REPO / "var" / f"test-pg-{PORT}", PORT)
-    pg.start(empty=True)
-    pg.create_database("facade_site", "vte", "vte-test")
-    pg.create_database("facade_fresh", "vte", "vte-test")
-    try:
+    with throwaway_cluster(47000, "facade_site", "facade_fresh") as pg:
         yield pg
-    finally:
-        pg.destroy()
 
 
 def test_pg_dump_and_pg_restore_reproduce_every_row(
     cluster: PgCluster, settings: Settings, tmp_path: Path
 ) -> None:
     site = ensure_secrets(settings).model_copy(
-        update={"database_url": cluster.url("facade_site", "vte", "vte-test")}
+        update={"database_url": cluster.url("facade_site", USER, PASSWORD)}
     )
     database = Database(site.database_url)
     database.upgrade()
@@ -60,7 +50,7 @@ def test_pg_dump_and_pg_restore_reproduce_every_row(
 
     with pytest.raises(BackupError, match="already holds"):
         restore_backup(site, archive, components=("facade",))
-    fresh = site.model_copy(update={"database_url": cluster.url("facade_fresh", "vte", "vte-test")})
+    fresh = site.model_copy(update={"database_url": cluster.url("facade_fresh", USER, PASSWORD)})
     restore_backup(fresh, archive, components=("facade",))
     restored = Database(fresh.database_url)
     try:

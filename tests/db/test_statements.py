@@ -3,12 +3,13 @@ that uses it."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from pg_kit import PASSWORD, USER, throwaway_cluster
 from sqlalchemy import Column, Integer, MetaData, String, Table, select
 from sqlalchemy.exc import DBAPIError
 
@@ -17,10 +18,6 @@ from facade.audit.events import AuditContext, audit_event
 from facade.audit.store import AuditQuery, AuditStore
 from facade.db import Database
 from facade.db.statements import insert_rows
-
-REPO = Path(__file__).resolve().parents[2]
-# Derived from the checkout's HAPI test port, so parallel checkouts never share a cluster.
-PORT = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091")) + 47150
 
 # Values an array literal has to quote or escape, and some it must not mangle.
 AWKWARD = [
@@ -46,14 +43,8 @@ _ROWS = Table(
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PgCluster]:
-    pg = PgCluster(REPO / "var" / f"test-pg-{PORT}", PORT)
-    pg.start(empty=True)
-    pg.create_database("statements", "vte", "vte-test")
-    pg.create_database("audit", "vte", "vte-test")
-    try:
+    with throwaway_cluster(47150, "statements", "audit") as pg:
         yield pg
-    finally:
-        pg.destroy()
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -61,14 +52,23 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'statements.db'}"
     cluster: PgCluster = request.getfixturevalue("cluster")
-    return cluster.url("statements", "vte", "vte-test")
+    return cluster.url("statements", USER, PASSWORD)
 
 
-def test_insert_rows_stores_every_value_as_given(url: str) -> None:
+@contextmanager
+def _awkward_table(url: str) -> Iterator[Database]:
+    """A database with an empty ``awkward`` table."""
     database = Database(url)
     try:
         _ROWS.drop(database.engine, checkfirst=True)
         _ROWS.create(database.engine)
+        yield database
+    finally:
+        database.dispose()
+
+
+def test_insert_rows_stores_every_value_as_given(url: str) -> None:
+    with _awkward_table(url) as database:
         rows = [{"n": n, "label": label} for n, label in enumerate(AWKWARD)]
         with database.engine.begin() as connection:
             insert_rows(connection, _ROWS, rows)
@@ -76,30 +76,23 @@ def test_insert_rows_stores_every_value_as_given(url: str) -> None:
         with database.engine.connect() as connection:
             stored = connection.execute(select(_ROWS.c.label).order_by(_ROWS.c.n)).scalars().all()
         assert stored == AWKWARD
-    finally:
-        database.dispose()
 
 
 def test_insert_rows_refuses_a_value_too_long_for_its_column_on_postgresql(
     cluster: PgCluster,
 ) -> None:
     # A cast to VARCHAR(100)[] would cut the value silently; the column must refuse it.
-    database = Database(cluster.url("statements", "vte", "vte-test"))
-    try:
-        _ROWS.drop(database.engine, checkfirst=True)
-        _ROWS.create(database.engine)
+    with _awkward_table(cluster.url("statements", USER, PASSWORD)) as database:
         with pytest.raises(DBAPIError, match="too long"), database.engine.begin() as connection:
             insert_rows(connection, _ROWS, [{"n": 1, "label": "ok"}, {"n": 2, "label": "x" * 101}])
         with database.engine.connect() as connection:
             assert connection.execute(select(_ROWS.c.n)).all() == []  # nothing half-written
-    finally:
-        database.dispose()
 
 
 def test_audit_events_and_their_entities_are_stored_and_verified_on_postgresql(
     cluster: PgCluster,
 ) -> None:
-    database = Database(cluster.url("audit", "vte", "vte-test"))
+    database = Database(cluster.url("audit", USER, PASSWORD))
     try:
         database.upgrade()
         store = AuditStore(database)
