@@ -113,7 +113,7 @@ def load(where: Path, region: Region, *, observe: bool) -> dict[str, Any]:
             finally:
                 spent[0] += time.process_time() - begun
 
-        gateway.store.observer = SimpleNamespace(observe=timed)  # type: ignore[assignment]
+        gateway.store.observer = SimpleNamespace(observe=timed)
     records = batches = 0
     started, cpu = time.perf_counter(), time.process_time()
     for org, kinds in region.records().items():
@@ -181,7 +181,7 @@ def measure(where: Path) -> dict[str, Any]:
         rows = sum(len(c) for c in totals.values())
         stored = session.scalar(select(func.count()).select_from(DqCount))
     biggest = max(totals, key=lambda org: totals[org].get("r:case", 0))
-    figures = {
+    figures: dict[str, Any] = {
         "counterRows": stored,
         "periodCounters": rows,
         "directSeconds": round(_median(direct), 4),

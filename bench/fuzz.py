@@ -28,6 +28,7 @@ import schemathesis
 from hypothesis import HealthCheck, Phase, given, seed, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.core.failures import FailureGroup
+from schemathesis.core.result import Err
 from schemathesis.generation import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -123,6 +124,8 @@ def fuzz_app(
     report = FuzzReport()
     started = time.monotonic()
     for result in schema.get_all_operations():
+        if isinstance(result, Err):  # the spec declares an operation schemathesis cannot build
+            raise result.err()
         operation = result.ok()
         if include(operation.path):
             _fuzz_operation(http, operation, callers, report, examples, run_seed)

@@ -138,9 +138,10 @@ async def _replay_join(base: str, searches: list[Any]) -> float:
 
         async def one(kind: str, rtype: str, params: list[Any]) -> None:
             url: str | None = rtype
-            query: list[Any] | None = [tuple(p) for p in params]
+            first = [tuple(p) for p in params]
             if kind == "count":
-                query = [*query, ("_summary", "count")]
+                first.append(("_summary", "count"))
+            query: list[Any] | None = first
             while url:
                 async with gate:
                     response = await http.get(url, params=query)
@@ -176,7 +177,7 @@ def _measure(base: str, orgs: list[str]) -> dict[str, Any]:
     runs = probe["runs"]
 
     def med(key: str) -> float:
-        return statistics.median(r[key] for r in runs)
+        return float(statistics.median(r[key] for r in runs))
 
     join_path = med("join")
     return {
