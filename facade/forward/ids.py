@@ -26,6 +26,7 @@ from typing import Literal
 from sqlalchemy import select
 
 from facade.db import Database
+from facade.db.statements import in_lists
 from facade.db.tables import InstanceFact, utcnow
 from facade.forward.tables import ForwardLegacyId
 
@@ -117,12 +118,11 @@ class IdStore:
             return Ids(scheme)
         wanted = {match_hash(url): url for url in set(identities) if identity_type(url)}
         found: dict[str, str] = {}
-        keys = list(wanted)
         with self.database.session() as session:
-            for start in range(0, len(keys), 500):
+            for keys in in_lists(wanted):
                 rows = session.execute(
                     select(ForwardLegacyId.match_hash, ForwardLegacyId.resource_ref).where(
-                        ForwardLegacyId.match_hash.in_(keys[start : start + 500])
+                        ForwardLegacyId.match_hash.in_(keys)
                     )
                 )
                 found.update({wanted[key]: ref for key, ref in rows})
@@ -141,13 +141,12 @@ class IdStore:
         added = 0
         with self.database.session() as session:
             by_hash = {match_hash(url): ref for url, ref in rows.items()}
-            keys = list(by_hash)
             known: set[str] = set()
-            for start in range(0, len(keys), 500):
+            for keys in in_lists(by_hash):
                 known.update(
                     session.scalars(
                         select(ForwardLegacyId.match_hash).where(
-                            ForwardLegacyId.match_hash.in_(keys[start : start + 500])
+                            ForwardLegacyId.match_hash.in_(keys)
                         )
                     )
                 )

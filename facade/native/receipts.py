@@ -13,6 +13,7 @@ from sqlalchemy import and_, case, exists, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from facade.db import Database
+from facade.db.statements import in_lists
 from facade.db.tables import utcnow
 from facade.native.sealing import SecretBox
 from facade.native.tables import IntakeBatch, IntakeRecord
@@ -313,7 +314,7 @@ def batches_storage(database: Database, app_id: str, batch_nos: list[str]) -> di
     first: datetime | None = None
     last: datetime | None = None
     with database.session() as session:
-        for start in range(0, len(batch_nos), 200):
+        for some in in_lists(batch_nos):
             rows = session.execute(
                 select(
                     IntakeRecord.status,
@@ -324,7 +325,7 @@ def batches_storage(database: Database, app_id: str, batch_nos: list[str]) -> di
                 .join(IntakeBatch, IntakeBatch.id == IntakeRecord.batch_id)
                 .where(
                     IntakeBatch.app_id == app_id,
-                    IntakeBatch.batch_no.in_(batch_nos[start : start + 200]),
+                    IntakeBatch.batch_no.in_(some),
                 )
                 .group_by(IntakeRecord.status)
             )
