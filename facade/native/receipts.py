@@ -314,7 +314,7 @@ def batches_storage(database: Database, app_id: str, batch_nos: list[str]) -> di
     first: datetime | None = None
     last: datetime | None = None
     with database.session() as session:
-        for some in in_lists(batch_nos):
+        for chunk in in_lists(batch_nos):
             rows = session.execute(
                 select(
                     IntakeRecord.status,
@@ -325,7 +325,7 @@ def batches_storage(database: Database, app_id: str, batch_nos: list[str]) -> di
                 .join(IntakeBatch, IntakeBatch.id == IntakeRecord.batch_id)
                 .where(
                     IntakeBatch.app_id == app_id,
-                    IntakeBatch.batch_no.in_(some),
+                    IntakeBatch.batch_no.in_(chunk),
                 )
                 .group_by(IntakeRecord.status)
             )

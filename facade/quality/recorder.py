@@ -22,7 +22,7 @@ import orjson
 from sqlalchemy import delete, insert, select, tuple_
 from sqlalchemy.orm import Session
 
-from facade.db.statements import dialect_insert
+from facade.db.statements import dialect_insert, in_lists
 from facade.native.intake import Observed
 from facade.native.processor import IntakeContext
 from facade.native.sealing import SecretBox
@@ -141,9 +141,7 @@ class _Workspace:
     def load(self, condition: Any, column: Any, values: list[str]) -> list[_Row]:
         """Rows of this institution where ``column`` is one of ``values`` (and ``condition``)."""
         found: list[_Row] = []
-        wanted = sorted(set(values))
-        for start in range(0, len(wanted), CHUNK):
-            chunk = wanted[start : start + CHUNK]
+        for chunk in in_lists(values, CHUNK):
             query = select(DqRecord).where(DqRecord.org_code == self.org, column.in_(chunk))
             if condition is not None:
                 query = query.where(condition)
