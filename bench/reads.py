@@ -4,7 +4,8 @@ Starts HAPI (port ``VTE_BENCH_HAPI_PORT``, default 8193; PostgreSQL by default, 
 cluster on 55491, ``VTE_BENCH_BACKEND=h2`` for the embedded database), loads the guide and a
 synthetic region of ``VTE_BENCH_READS_STAYS`` stays (default 300) straight into HAPI, then
 serves the facade with uvicorn (port 8194, one worker, its own database: a second PostgreSQL
-cluster on 55492, or SQLite with the H2 backend) and measures, in the same run, with ``wrk`` as the load client:
+cluster on 55492, or SQLite with the H2 backend) and measures, in the same run, with ``wrk`` as
+the load client:
 
 * **throughput**: the same request mix (searches answering 20-resource pages, and reads by id)
   straight to HAPI and through the facade as QC and as a researcher, at concurrency 1, 16 and
@@ -22,8 +23,8 @@ cluster on 55492, or SQLite with the H2 backend) and measures, in the same run, 
   AuditEvent in the audit store, and how far behind the store was while the run lasted.
 
 Every ratio is facade / direct of the same run; at each concurrency direct HAPI runs before and
-after the facade's runs, and the ratio divides by the mean of the two. ``VTE_BENCH_KEEP=1`` leaves HAPI, PostgreSQL and
-the data for the next run (which then skips loading). Results: printed, and written to
+after the facade's runs, and the ratio divides by the mean of the two. ``VTE_BENCH_KEEP=1``
+leaves HAPI, PostgreSQL and the data for the next run (which then skips loading). Results: printed, and written to
 ``var/bench-reads/results.json``.
 """
 
@@ -172,9 +173,8 @@ class Run:
     p99_ms: float
     errors: int
     facade_cpu_ms: float | None = None
-    audit_store_cpu_ms: float | None = (
-        None  # the facade's PostgreSQL (audit commits, caller look-ups)
-    )
+    # The facade's PostgreSQL per request (audit commits, caller look-ups).
+    audit_store_cpu_ms: float | None = None
     audit_drain_s: float | None = None
     audit_max_behind: int | None = None
 
@@ -477,10 +477,10 @@ def measure(
     core = FACADE_CORE if pinned else None
     _wrk(base, workload, concurrency, 2, core, gzip)  # warm-up
     before = cpu_seconds(bench.facade.pid) if bench.facade and not direct else 0.0
-    store_before = _store_cpu(bench)
-    watch = AuditWatch(bench)
+    store_before = _store_cpu(bench) if not direct else 0.0
+    watch = AuditWatch(bench) if not direct else None
     watcher = None
-    if not direct:
+    if watch is not None:
         loop = asyncio.new_event_loop()
         watcher = loop.run_in_executor(None, lambda: asyncio.run(watch.watch()))
     result = _wrk(base, workload, concurrency, SECONDS, core, gzip)
@@ -494,12 +494,12 @@ def measure(
         result.get("p99_ms", 0.0),
         result["errors"],
     )
-    if not direct and bench.facade is not None:
-        run.facade_cpu_ms = (cpu_seconds(bench.facade.pid) - before) * 1000 / max(run.requests, 1)
+    if watch is not None:
+        requests = max(run.requests, 1)
+        if bench.facade is not None:
+            run.facade_cpu_ms = (cpu_seconds(bench.facade.pid) - before) * 1000 / requests
         if bench.facade_pg is not None:
-            run.audit_store_cpu_ms = (
-                (_store_cpu(bench) - store_before) * 1000 / max(run.requests, 1)
-            )
+            run.audit_store_cpu_ms = (_store_cpu(bench) - store_before) * 1000 / requests
         watch.stop()
         run.audit_drain_s = _drain_seconds(bench, watch)
         run.audit_max_behind = watch.max_behind
@@ -507,7 +507,7 @@ def measure(
             with contextlib.suppress(Exception):
                 loop.run_until_complete(watcher)
             loop.close()
-    watch.close()
+        watch.close()
     bench.runs.append(run)
     return run
 
