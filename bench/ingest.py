@@ -16,10 +16,17 @@ production settings), then:
 4. **scale** — a queue of ``VTE_BENCH_INGEST_SCALE_RECORDS`` records (10,000) filled through two
    serving facades and drained by two ``vte-facade forward`` processes on one PostgreSQL
    database, then checked in HAPI for duplicates, losses and version order; one forwarder first
-   as the baseline unless ``VTE_BENCH_SCALE_BASELINE=0`` (bench/ingest_scale.py).
+   as the baseline unless ``VTE_BENCH_SCALE_BASELINE=0`` (bench/ingest_scale.py);
+5. **pinned** — direct, native, direct again, as if HAPI and the facade each had a machine:
+   HAPI and its cluster on core 0; the facade, a second cluster for its database alone
+   (``VTE_BENCH_FACADE_PG_DIR``, ``VTE_BENCH_FACADE_PG_PORT``: the first's directory and port
+   + 1) and the loaders on core 1. The ratio divides by the mean of the two direct runs.
 
-``VTE_BENCH_INGEST_PARTS`` picks parts (default ``direct,native``; ``fhir`` and ``scale`` on
-request, e.g. ``direct,native,fhir,scale``);
+The CPU time of HAPI, of each cluster, of the facade process and of the benchmark's own process
+(the direct loader, or the uploading hospitals) is printed for every direct and native run.
+
+``VTE_BENCH_INGEST_PARTS`` picks parts (default ``direct,native``; ``fhir``, ``scale`` and
+``pinned`` on request, e.g. ``direct,native,pinned``);
 ``VTE_BENCH_PG_DIR``, ``VTE_BENCH_PG_PORT``, ``VTE_BENCH_HAPI_PORT`` and
 ``VTE_BENCH_FACADE_PORT`` (and the next two) place the run, so that two can share a machine;
 ``VTE_BENCH_HAPI_ENV`` adds HAPI settings (``NAME=value,...``, e.g.
@@ -32,16 +39,20 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import httpx
 import orjson
 from sqlalchemy import func, select
 
-from bench.ingest_direct import planned_records, run_direct
+from bench.cores import CpuMeter, cpu_seconds, own_cpu_seconds, postmaster, tree_cpu_seconds
+from bench.ingest_direct import planned_records, post_direct
 from bench.ingest_fhir import fhir_part, report_fhir
 from bench.ingest_scale import report_scale, scale_part
-from bench.ingest_stack import STATE, LoadMeter, Stack, at_once
+from bench.ingest_stack import PASSWORD, STATE, LoadMeter, Stack, at_once, pinned_layout
+from bench.pgcluster import PgCluster
 from facade.db import Database
 from facade.native.tables import IntakeRecord
 from facade.settings import Settings
@@ -126,7 +137,42 @@ def settled_span(database: Database) -> tuple[float, dict[str, int]]:
     return (last - first).total_seconds(), rows
 
 
-def native_part(stack: Stack, settings: Settings, stays: int) -> dict[str, Any]:
+def cpu_counters(stack: Stack, *clusters: PgCluster) -> dict[str, Callable[[], float]]:
+    """What a part's CPU time is counted on: HAPI, each PostgreSQL cluster (HAPI's first) and
+    this process (the direct loader, or the uploading hospitals). The facade process is counted
+    by ``native_part`` itself."""
+    hapi = stack.hapi_pid()
+    counters: dict[str, Callable[[], float]] = {"HAPI": lambda: cpu_seconds(hapi)}
+    for name, cluster in zip(
+        ("PostgreSQL", "facade's PostgreSQL"), (stack.cluster, *clusters), strict=False
+    ):
+        counters[name] = partial(tree_cpu_seconds, postmaster(cluster))
+    counters["bench process"] = lambda: own_cpu_seconds()[0]
+    return counters
+
+
+def direct_part(
+    settings: Settings, stays: int, counters: dict[str, Callable[[], float]]
+) -> dict[str, Any]:
+    """A region mapped (untimed) and posted straight to HAPI as the forwarder would post it."""
+    region = region_of(stays, f"direct-{time.time_ns()}")
+    concurrency, max_entries = settings.forward_concurrency, settings.forward_bundle_max_entries
+    planned = planned_records(settings, region)
+    with LoadMeter() as load, CpuMeter(counters) as cpu:
+        direct = asyncio_run(
+            post_direct(settings, planned, max_entries=max_entries, concurrency=concurrency)
+        )
+    print(
+        f"direct: {direct.resources} resources in {direct.seconds:.1f} s = "
+        f"{direct.rate:.0f} res/s ({max_entries} entries, {concurrency} in flight; "
+        f"load {load.text})\n  CPU: {cpu.text}"
+    )
+    return {**direct.__dict__, "rate": direct.rate, "load": load.text, "cpu_s": cpu.used}
+
+
+def native_part(
+    stack: Stack, settings: Settings, stays: int, counters: dict[str, Callable[[], float]]
+) -> dict[str, Any]:
     """Gateway → forwarder → HAPI, end to end, with the facade in its own process."""
     database = stack.migrate(settings)
     region = region_of(stays, f"native-{time.time_ns()}")
@@ -135,12 +181,14 @@ def native_part(stack: Stack, settings: Settings, stays: int) -> dict[str, Any]:
     records = sum(len(v) for kinds in region.records().values() for v in kinds.values())
     serve = stack.serve(settings)
     try:
-        with LoadMeter() as load:
+        started_cpu = cpu_seconds(serve.pid)  # its start-up is not intake
+        with LoadMeter() as load, CpuMeter(counters) as cpu:
             started = time.perf_counter()
             upload_in_parallel(region, apps, f"{settings.public_base_url}/vte-x/v1/gateway")
             uploaded = time.perf_counter() - started
             wait_all_settled(database, records)
             wall = time.perf_counter() - started
+        facade_cpu = round(cpu_seconds(serve.pid) - started_cpu, 1)
     finally:
         stack.end(serve)
     span, statuses = settled_span(database)
@@ -155,6 +203,7 @@ def native_part(stack: Stack, settings: Settings, stays: int) -> dict[str, Any]:
         "wall_s": wall,
         "rate": resources / span,
         "load": load.text,
+        "cpu_s": {"facade": facade_cpu, **cpu.used},
     }
 
 
@@ -165,19 +214,48 @@ def asyncio_run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
 
-def report_native(direct: Any, native: dict[str, Any], direct_load: str) -> dict[str, Any]:
+def report_native(direct: dict[str, Any], native: dict[str, Any]) -> dict[str, Any]:
     """Print the native part against the direct baseline."""
-    ratio = native["rate"] / direct.rate
+    ratio = native["rate"] / direct["rate"]
+    cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in native["cpu_s"].items())
     print(
         f"\n== native path, {native['records']} records = {native['resources']} resources\n"
-        f"  direct to HAPI      {direct.resources:7d} res in {direct.seconds:7.1f} s = "
-        f"{direct.rate:6.0f} res/s   ({direct.transactions} transactions; load {direct_load})\n"
+        f"  direct to HAPI      {direct['resources']:7d} res in {direct['seconds']:7.1f} s = "
+        f"{direct['rate']:6.0f} res/s   ({direct['transactions']} transactions; "
+        f"load {direct['load']})\n"
         f"  gateway → STORED    {native['resources']:7d} res in {native['seconds']:7.1f} s = "
-        f"{native['rate']:6.0f} res/s   (uploads took {native['upload_s']:.1f} s; load {native['load']})\n"
+        f"{native['rate']:6.0f} res/s   (uploads took {native['upload_s']:.1f} s; "
+        f"load {native['load']})\n"
+        f"  CPU-s in the native part: {cpu}\n"
         f"  ratio native / direct = {ratio:.2f}  (target ≥ 0.90);  "
         f"native {native['rate']:.0f} res/s (target ≥ 250)"
     )
-    return {"direct_rate": direct.rate, "native_rate": native["rate"], "ratio": ratio}
+    return {"direct_rate": direct["rate"], "native_rate": native["rate"], "ratio": ratio}
+
+
+def pinned_part(stack: Stack, settings: Settings, stays: int, *, keep: bool) -> dict[str, Any]:
+    """Direct, native, direct again, with HAPI and its database on one core and the facade, its
+    own database and the loaders on the other: each as if on its own machine. The ratio divides
+    by the mean of the two direct runs (HAPI's database grows, and its JIT warms, in between)."""
+    print(
+        "\n== pinned: HAPI and its PostgreSQL on one core; facade, its PostgreSQL, loaders on the other"
+    )
+    with pinned_layout(stack, keep=keep) as cluster:
+        facade_settings = settings.model_copy(
+            update={"database_url": cluster.url("facade", "facade", PASSWORD)}
+        )
+        counters = cpu_counters(stack, cluster)
+        before = direct_part(settings, stays, counters)
+        native = native_part(stack, facade_settings, stays, counters)
+        after = direct_part(settings, stays, counters)
+    mean = {**before, "rate": (before["rate"] + after["rate"]) / 2}
+    print(f"  direct before {before['rate']:.0f} res/s, after {after['rate']:.0f} res/s")
+    return {
+        "direct_before": before,
+        "direct_after": after,
+        "native": native,
+        "native_vs_direct": report_native(mean, native),
+    }
 
 
 def main() -> None:
@@ -186,6 +264,7 @@ def main() -> None:
     hapi_env = dict(
         item.split("=", 1) for item in _env("VTE_BENCH_HAPI_ENV", "").split(",") if item
     )
+    keep = bool(_env("VTE_BENCH_KEEP", ""))
     stack = Stack()
     results: dict[str, Any] = {"stays": stays, "hapi_env": hapi_env, "parts": parts}
     try:
@@ -196,25 +275,15 @@ def main() -> None:
             f"HAPI on PostgreSQL at {settings.fhir_base_url} ({hapi_env or 'defaults'}); "
             f"guide: {asyncio_run(_load_ig(settings))} resources"
         )
-        concurrency = settings.forward_concurrency
-        max_entries = settings.forward_bundle_max_entries
         if "direct" in parts or "native" in parts:
-            with LoadMeter() as load:
-                direct = run_direct(
-                    settings,
-                    region_of(stays, f"direct-{time.time_ns()}"),
-                    max_entries=max_entries,
-                    concurrency=concurrency,
-                )
-            results["direct"] = {**direct.__dict__, "rate": direct.rate, "load": load.text}
-            print(
-                f"direct: {direct.resources} resources in {direct.seconds:.1f} s = "
-                f"{direct.rate:.0f} res/s ({max_entries} entries, {concurrency} in flight; load {load.text})"
-            )
+            counters = cpu_counters(stack)
+            results["direct"] = direct = direct_part(settings, stays, counters)
             if "native" in parts:
-                native = native_part(stack, settings, stays)
+                native = native_part(stack, settings, stays, counters)
                 results["native"] = native
-                results["native_vs_direct"] = report_native(direct, native, load.text)
+                results["native_vs_direct"] = report_native(direct, native)
+        if "pinned" in parts:
+            results["pinned"] = pinned_part(stack, settings, stays, keep=keep)
         if "fhir" in parts:
             bundles = int(_env("VTE_BENCH_INGEST_FHIR_BUNDLES", "200"))
             results["fhir"] = fhir_part(stack, settings, bundles)
@@ -228,7 +297,7 @@ def main() -> None:
         (STATE / "results.json").write_bytes(
             orjson.dumps(results, option=orjson.OPT_INDENT_2, default=str)
         )
-        stack.stop(keep=bool(_env("VTE_BENCH_KEEP", "")))
+        stack.stop(keep=keep)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,6 @@ clock starts: the baseline is HAPI's write speed for those Bundles and nothing e
 
 from __future__ import annotations
 
-import asyncio
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -111,14 +110,4 @@ async def post_direct(
         resources=sum(t.size for t in txs),
         transactions=len(txs),
         seconds=seconds,
-    )
-
-
-def run_direct(
-    settings: Settings, region: Region, *, max_entries: int, concurrency: int
-) -> DirectResult:
-    """Map the region (untimed), then post it (timed)."""
-    planned = planned_records(settings, region)
-    return asyncio.run(
-        post_direct(settings, planned, max_entries=max_entries, concurrency=concurrency)
     )

@@ -26,9 +26,9 @@ from typing import Any
 
 import httpx
 
+from bench.cores import cpu_seconds
 from bench.ingest_stack import LoadMeter, Stack
 from bench.kits import test_kits
-from bench.reads import cpu_seconds
 from facade.frontdoor.entries import parse_bundle
 from facade.frontdoor.intake import IntakeChecker
 from facade.frontdoor.write import upstream_bundle

@@ -15,13 +15,23 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from pydantic import SecretStr
 
+from bench.cores import (
+    FACADE_CORE,
+    HAPI_CORE,
+    every_core,
+    pin_process,
+    pin_tree,
+    postmaster,
+    unpin_tree,
+)
 from bench.pgcluster import PgCluster
 from facade.db import Database
 from facade.hapi import HapiLauncher
@@ -32,6 +42,9 @@ STATE = REPO / "var" / "bench-ingest"
 # Outside the checkout: the postgres user must reach it. Two runs at once need two directories.
 PG_DIR = Path(os.environ.get("VTE_BENCH_PG_DIR", "/tmp/vte-bench-ingest-pg"))  # noqa: S108
 PG_PORT = int(os.environ.get("VTE_BENCH_PG_PORT", "55483"))
+# The pinned part's second cluster, for the facade's database alone.
+FACADE_PG_DIR = Path(os.environ.get("VTE_BENCH_FACADE_PG_DIR", f"{PG_DIR}-facade"))
+FACADE_PG_PORT = int(os.environ.get("VTE_BENCH_FACADE_PG_PORT", str(PG_PORT + 1)))
 HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8183"))
 FACADE_PORT = int(os.environ.get("VTE_BENCH_FACADE_PORT", "8184"))
 PASSWORD = "ingest-bench"  # noqa: S105  (a throw-away loopback cluster)
@@ -139,6 +152,13 @@ class Stack:
             )
         )
 
+    def hapi_pid(self) -> int:
+        """The pid of the stack's HAPI."""
+        pid = self.launcher.status().pid if self.launcher is not None else None
+        if pid is None:
+            raise SystemExit("HAPI is not running")
+        return pid
+
     def migrate(self, settings: Settings) -> Database:
         """The facade database, migrated."""
         database = Database(settings.database_url)
@@ -206,6 +226,29 @@ class Stack:
         if self.launcher is not None:
             self.launcher.stop()
         self.cluster.stop()
+
+
+@contextmanager
+def pinned_layout(stack: Stack, *, keep: bool = False) -> Iterator[PgCluster]:
+    """HAPI and its cluster on HAPI's core; this process (and so every facade process it starts)
+    and a new cluster for the facade's database on the facade's core; everyone free again after.
+    Yields the facade's cluster, which has one empty database ``facade``."""
+    cluster = PgCluster(FACADE_PG_DIR, FACADE_PG_PORT, options=PG_OPTIONS)
+    me, hapi, hapi_pg = os.getpid(), stack.hapi_pid(), postmaster(stack.cluster)
+    pin_process(me, FACADE_CORE)  # not its children: HAPI is one
+    pin_tree(hapi, HAPI_CORE)
+    pin_tree(hapi_pg, HAPI_CORE)
+    try:
+        cluster.start(empty=True)
+        cluster.create_database("facade", "facade", PASSWORD)
+        pin_tree(postmaster(cluster), FACADE_CORE)
+        yield cluster
+    finally:
+        pin_process(me, every_core())
+        unpin_tree(hapi)
+        unpin_tree(hapi_pg)
+        if not keep:
+            cluster.destroy()
 
 
 # A cluster tuned for loading, like the indicator benchmark's; fsync stays on (commits are real).

@@ -55,6 +55,8 @@ class PgCluster:
     def start(self, *, empty: bool = False) -> bool:
         """Start the cluster (``initdb`` first when new or ``empty``); returns whether it is fresh."""
         fresh = empty or not self.initialised
+        if fresh and self.initialised and self.running:
+            self.stop()  # its files are about to go: the server must not run on them
         if fresh:
             shutil.rmtree(self.directory, ignore_errors=True)
             self.directory.mkdir(parents=True)

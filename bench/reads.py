@@ -51,6 +51,16 @@ import httpx
 import orjson
 from sqlalchemy import create_engine, text
 
+from bench.cores import (
+    FACADE_CORE,
+    HAPI_CORE,
+    cpu_seconds,
+    pin_tree,
+    postmaster,
+    taskset,
+    tree_cpu_seconds,
+    unpin_tree,
+)
 from bench.indicator_load import DirectLoader
 from bench.pgcluster import PgCluster
 from bench.settings import HAPI_DB_PASSWORD, HAPI_DB_USER, bench_settings
@@ -76,7 +86,6 @@ SECONDS = int(os.environ.get("VTE_BENCH_READS_SECONDS", "10"))
 WARMUP = int(os.environ.get("VTE_BENCH_READS_WARMUP", "20"))
 BACKEND = os.environ.get("VTE_BENCH_BACKEND", "postgres")
 CONCURRENCY = (1, 16, 64)
-HAPI_CORE, FACADE_CORE = "0", "1"
 SEARCH_TYPES = ("Encounter", "Condition", "Observation", "Procedure", "RiskAssessment")
 READ_TYPES = ("Encounter", "Condition", "Observation")
 PAGES_PER_CPU_PASS = 200
@@ -94,49 +103,6 @@ request = function()
   return wrk.format("GET", paths[i], headers)
 end
 """
-
-
-def _taskset(core: str | None) -> list[str]:
-    return ["taskset", "-c", core] if core is not None else []
-
-
-def pin_tree(pid: int, core: str) -> None:
-    """Pin a process, its threads and its children (PostgreSQL backends, Java threads) to a core."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    stack = [pid]
-    while stack:
-        current = stack.pop()
-        subprocess.run(["taskset", "-a", "-p", "-c", core, str(current)], capture_output=True)
-        stack.extend(children.get(current, []))
-
-
-def unpin_tree(pid: int) -> None:
-    """Let a process tree run on every core again."""
-    pin_tree(pid, f"0-{(os.cpu_count() or 2) - 1}")
-
-
-def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (all threads)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def tree_cpu_seconds(pid: int) -> float:
-    """CPU seconds of a process and its children, live or ended (PostgreSQL: the postmaster's
-    backends; an ended backend's time is in the postmaster's cutime and cstime)."""
-    total = 0.0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            if int(stat.parent.name) == pid:
-                total += sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
-            elif int(fields[1]) == pid:
-                total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return total
 
 
 def load_average() -> str:
@@ -279,7 +245,7 @@ def start_facade(bench: Bench, core: str | None) -> None:
     stop_facade(bench)
     log = (STATE / "facade.log").open("ab")
     bench.facade = subprocess.Popen(
-        [*_taskset(core), str(Path(sys.executable).parent / "vte-facade"), "serve"],
+        [*taskset(core), str(Path(sys.executable).parent / "vte-facade"), "serve"],
         env=bench.facade_env,
         stdout=log,
         stderr=log,
@@ -372,7 +338,7 @@ def _wrk(
         }
         out = subprocess.run(
             [
-                *_taskset(core),
+                *taskset(core),
                 "wrk",
                 "-t1",
                 f"-c{concurrency}",
@@ -456,7 +422,7 @@ class AuditWatch:
 
 def _store_cpu(bench: Bench) -> float:
     """CPU seconds of the facade's PostgreSQL cluster so far (0 on SQLite)."""
-    return tree_cpu_seconds(_postmaster(bench.facade_pg)) if bench.facade_pg is not None else 0.0
+    return tree_cpu_seconds(postmaster(bench.facade_pg)) if bench.facade_pg is not None else 0.0
 
 
 def _drain_seconds(bench: Bench, watch: AuditWatch) -> float:
@@ -597,18 +563,14 @@ def _pin_servers(bench: Bench, pinned: bool) -> None:
     if pinned:
         pin_tree(bench.hapi_pid, HAPI_CORE)
         if bench.pg is not None:
-            pin_tree(_postmaster(bench.pg), HAPI_CORE)
+            pin_tree(postmaster(bench.pg), HAPI_CORE)
         if bench.facade_pg is not None:
-            pin_tree(_postmaster(bench.facade_pg), FACADE_CORE)
+            pin_tree(postmaster(bench.facade_pg), FACADE_CORE)
     else:
         unpin_tree(bench.hapi_pid)
         for cluster in (bench.pg, bench.facade_pg):
             if cluster is not None:
-                unpin_tree(_postmaster(cluster))
-
-
-def _postmaster(pg: PgCluster) -> int:
-    return int((pg.directory / "data" / "postmaster.pid").read_text().split()[0])
+                unpin_tree(postmaster(cluster))
 
 
 def _ratio(runs: list[Run], target: str, concurrency: int, pinned: bool) -> float:
