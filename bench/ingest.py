@@ -189,6 +189,7 @@ def native_part(
             wait_all_settled(database, records)
             wall = time.perf_counter() - started
         facade_cpu = round(cpu_seconds(serve.pid) - started_cpu, 1)
+        upstream = upstream_requests(settings.public_base_url)
     finally:
         stack.end(serve)
     span, statuses = settled_span(database)
@@ -204,7 +205,21 @@ def native_part(
         "rate": resources / span,
         "load": load.text,
         "cpu_s": {"facade": facade_cpu, **cpu.used},
+        "upstream_requests": upstream,
     }
+
+
+def upstream_requests(base_url: str) -> dict[str, float]:
+    """What the facade asked HAPI, from its own metrics: requests by method and outcome, and the
+    sampled validations (each one a read and a ``$validate`` per resource)."""
+    found: dict[str, float] = {}
+    for line in httpx.get(f"{base_url}/metrics", timeout=30).text.splitlines():
+        name, _, value = line.rpartition(" ")
+        if name.startswith(
+            ("vte_upstream_request_duration_seconds_count", "vte_forward_validation_samples_total")
+        ):
+            found[name.removeprefix("vte_")] = float(value)
+    return found
 
 
 def asyncio_run(coroutine: Any) -> Any:
@@ -227,6 +242,7 @@ def report_native(direct: dict[str, Any], native: dict[str, Any]) -> dict[str, A
         f"{native['rate']:6.0f} res/s   (uploads took {native['upload_s']:.1f} s; "
         f"load {native['load']})\n"
         f"  CPU-s in the native part: {cpu}\n"
+        f"  requests to HAPI: {native['upstream_requests']}\n"
         f"  ratio native / direct = {ratio:.2f}  (target ≥ 0.90);  "
         f"native {native['rate']:.0f} res/s (target ≥ 250)"
     )

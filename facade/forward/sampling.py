@@ -8,6 +8,12 @@ mapping conformant (tests/mapping/test_mapping_conformance.py). In production a 
 ``vte_forward_validation_alarms_total`` and a row that ``vte-facade forward status`` shows.
 The check never delays or blocks forwarding: the queue of samples is bounded and drops the
 excess (counted in ``vte_forward_validation_samples_total{outcome="dropped"}``).
+
+HAPI's validator is expensive (about 30 times the write of the resource it checks), so the
+checks also have a budget, ``forward_validate_per_minute``: a backfill moving hundreds of
+records a second would otherwise spend a third of HAPI on them. Samples over the budget are
+counted (``outcome="over_budget"``) and not checked; at a region's daily pace the budget is
+never reached.
 """
 
 from __future__ import annotations
@@ -15,6 +21,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -48,11 +56,14 @@ class Sampler:
         upstream: UpstreamClient,
         rate: float,
         *,
+        per_minute: int = 6,
         chooser: random.Random | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.database = database
         self.upstream = upstream
         self.rate = rate
+        self.budget = Budget(per_minute, clock)
         self.random = chooser or random.Random()  # noqa: S311 - sampling, not secrets
         self._queue: asyncio.Queue[Sample] | None = None
         self._worker: asyncio.Task[None] | None = None
@@ -60,6 +71,9 @@ class Sampler:
     def offer(self, receipt_id: str, resources: list[str]) -> None:
         """Consider a stored record for checking (cheap; never waits)."""
         if self.rate <= 0 or not resources or self.random.random() >= self.rate:
+            return
+        if not self.budget.take():
+            VALIDATION_SAMPLES.labels("over_budget").inc()
             return
         if self._queue is None:
             self._queue = asyncio.Queue(QUEUE_LIMIT)
@@ -136,6 +150,27 @@ class Sampler:
             session.add(
                 ForwardValidationAlarm(receipt_id=receipt_id, resource_ref=ref, message=message)
             )
+
+
+class Budget:
+    """At most ``per_minute`` takes a minute, spread out: a bucket of ``per_minute`` tokens that
+    refills continuously (a quiet hour does not bank more than a minute's worth)."""
+
+    def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
+        self.size = float(max(1, per_minute))
+        self.clock = clock
+        self.tokens = self.size
+        self.last = clock()
+
+    def take(self) -> bool:
+        """Use one token if there is one."""
+        now = self.clock()
+        self.tokens = min(self.size, self.tokens + (now - self.last) * self.size / 60.0)
+        self.last = now
+        if self.tokens < 1.0:
+            return False
+        self.tokens -= 1.0
+        return True
 
 
 def alarm_text(issue: dict[str, Any]) -> str:

@@ -124,7 +124,12 @@ class Forwarder:
         self.queue = ReceiptQueue(database, SecretBox.for_purpose(settings, RECORD_PAYLOADS))
         self.facts = FactStore.for_settings(settings, database)
         self.ids = IdStore(database)
-        self.sampler = Sampler(database, upstream, settings.forward_validate_sample_rate)
+        self.sampler = Sampler(
+            database,
+            upstream,
+            settings.forward_validate_sample_rate,
+            per_minute=settings.forward_validate_per_minute,
+        )
         key = settings.hapi_trusted_write_key
         self.write_headers = {TRUSTED_WRITE_HEADER: key.get_secret_value()} if key else {}
         self.services = {

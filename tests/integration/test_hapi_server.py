@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
+from hapi_kit import birthdate_required_profile
 
 from facade.forward.worker import TRUSTED_WRITE_HEADER
 from facade.settings import Settings
@@ -404,23 +405,3 @@ def test_group_export_is_a_new_job_each_time(fhir: httpx.Client) -> None:
     status_two, lines_two = export()
     assert status_one != status_two
     assert len(lines_one) == 1 and len(lines_two) == 2  # the Patient, then also its Encounter
-
-
-def birthdate_required_profile(sd_id: str, url: str) -> dict[str, Any]:
-    """A minimal constraint on Patient (birthDate 1..1); HAPI generates the snapshot."""
-    return {
-        "resourceType": "StructureDefinition",
-        "id": sd_id,
-        "url": url,
-        "name": "VteTestPatient",
-        "status": "active",
-        "fhirVersion": "4.0.1",
-        "kind": "resource",
-        "abstract": False,
-        "type": "Patient",
-        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Patient",
-        "derivation": "constraint",
-        "differential": {
-            "element": [{"id": "Patient.birthDate", "path": "Patient.birthDate", "min": 1}]
-        },
-    }
