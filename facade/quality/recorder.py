@@ -24,7 +24,7 @@ import orjson
 from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from facade.db.statements import dialect_insert, in_lists, insert_rows
+from facade.db.statements import dialect_insert, in_lists
 from facade.db.tables import utcnow
 from facade.native.intake import Observed
 from facade.native.processor import IntakeContext
@@ -317,9 +317,10 @@ class _Workspace:
         and changed stored rows in one UPDATE by id: each row written once, ``applied`` final."""
         now = utcnow()  # Core statements skip the ORM's ``updated_at`` default and onupdate
         if self.added:
-            insert_rows(
-                self.session,
-                _TABLE,
+            # executemany runs the rows in list order, so the ids follow it; here it costs less
+            # CPU than insert_rows' unnest, whose bytea and timestamp arrays psycopg dumps slowly.
+            self.session.execute(
+                insert(_TABLE),
                 [
                     {
                         "org_code": self.org,
