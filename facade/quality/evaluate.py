@@ -50,6 +50,8 @@ _DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 class RecordState:
     """One ``dq_record`` row as the evaluator sees it (facts already unsealed)."""
 
+    # The row's id; for a row not yet written, a provisional one above every stored id that
+    # keeps the order of insertion (duplicates are ordered by it, as by the ids given later).
     id: int
     record_type: str
     key: str

@@ -6,8 +6,9 @@ state (a re-sent duplicate changes nothing; a correction replaces the previous v
 a refusal after an acceptance is kept beside it until a later version is accepted), then
 re-evaluates every record whose contribution may have changed — the members of the touched
 stays, duplicate groups and patients — and adds only the differences to ``dq_count`` and
-``dq_finding``. Nothing is counted twice and nothing is lost: it all commits or rolls back with
-the batch.
+``dq_finding``. The states are evaluated before anything is written, so each changed
+``dq_record`` row is written once (new rows in one INSERT, stored ones in one UPDATE by id).
+Nothing is counted twice and nothing is lost: it all commits or rolls back with the batch.
 """
 
 from __future__ import annotations
@@ -16,13 +17,15 @@ import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from datetime import datetime
+from typing import Any, cast
 
 import orjson
-from sqlalchemy import delete, insert, select, tuple_
+from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from facade.db.statements import dialect_insert, in_lists
+from facade.db.tables import utcnow
 from facade.native.intake import Observed
 from facade.native.processor import IntakeContext
 from facade.native.sealing import SecretBox
@@ -35,6 +38,46 @@ from facade.settings import Settings
 
 FACTS_PURPOSE = "quality/record-facts/v1"
 CHUNK = 400  # values per IN (...) list
+# Core, not ORM entities: the rows are decoded into RecordState and written back once.
+_TABLE = cast(Table, DqRecord.__table__)
+_LOADED = [
+    _TABLE.c[name]
+    for name in (
+        "id",
+        "record_type",
+        "record_key",
+        "stay_key",
+        "patient_key",
+        "dup_key",
+        "version",
+        "accepted_ms",
+        "refused_ms",
+        "own",
+        "refusal",
+        "facts_sealed",
+        "applied",
+    )
+]
+_STATE_COLUMNS = (
+    "stay_key",
+    "patient_key",
+    "dup_key",
+    "version",
+    "accepted_ms",
+    "refused_ms",
+    "own",
+    "refusal",
+    "facts_sealed",
+    "applied",
+    "updated_at",
+)
+_UPDATE = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values({name: bindparam(name) for name in _STATE_COLUMNS})
+)
+# Above any id a row can have (64-bit at most): rows of this batch sort after every stored one.
+_PROVISIONAL = 1 << 63
 
 
 class QualityRecorder:
@@ -66,7 +109,7 @@ class QualityRecorder:
         _lock_org(session, org)
         work = _Workspace(self, session, org)
         keyed = {_key(o, context.batch_no): o for o in changed}
-        work.load(DqRecord.record_type == rt.record_type, DqRecord.record_key, list(keyed))
+        work.load(_TABLE.c.record_type == rt.record_type, _TABLE.c.record_key, list(keyed))
         for key, outcome in keyed.items():
             row = work.row(rt.record_type, key)
             if outcome.status == "SUCCESS":
@@ -116,9 +159,10 @@ def _lock_org(session: Session, org_code: str) -> None:
 class _Row:
     """A loaded (or new) ``dq_record`` row and its decoded state."""
 
-    orm: DqRecord
     state: RecordState
     applied: list[tuple[str, str]]
+    sealed: bytes | None  # the stored facts, written back unchanged unless the state changed
+    stored: bool  # False: added by this batch, not yet written
 
 
 class _Workspace:
@@ -129,7 +173,9 @@ class _Workspace:
         self.session = session
         self.org = org
         self.rows: dict[tuple[str, str], _Row] = {}
+        self.added: list[_Row] = []  # new rows in the order they were met: their ids follow it
         self.dirty_rows: set[tuple[str, str]] = set()
+        self.reapplied: set[tuple[str, str]] = set()  # rows whose ``applied`` changed
         self.stay_type = recorder.rules.config.stay.record_type
         self.stays: set[str] = set()  # stays whose case changed: every record re-evaluated
         self.siblings: dict[str, set[str]] = {}  # stay -> record types of changed children
@@ -142,56 +188,53 @@ class _Workspace:
         """Rows of this institution where ``column`` is one of ``values`` (and ``condition``)."""
         found: list[_Row] = []
         for chunk in in_lists(values, CHUNK):
-            query = select(DqRecord).where(DqRecord.org_code == self.org, column.in_(chunk))
+            query = select(*_LOADED).where(_TABLE.c.org_code == self.org, column.in_(chunk))
             if condition is not None:
                 query = query.where(condition)
-            for orm in self.session.scalars(query):
-                found.append(self._adopt(orm))
+            for stored in self.session.execute(query):
+                found.append(self._adopt(stored))
         return found
 
-    def _adopt(self, orm: DqRecord) -> _Row:
-        slot = (orm.record_type, orm.record_key)
+    def _adopt(self, stored: Any) -> _Row:
+        slot = (stored.record_type, stored.record_key)
         known = self.rows.get(slot)
         if known is not None:
             return known
         facts: dict[str, Any] = {}
-        if orm.facts_sealed:
-            facts = orjson.loads(self.recorder.box.open(orm.facts_sealed, self._aad(orm)))
+        if stored.facts_sealed:
+            facts = orjson.loads(self.recorder.box.open(stored.facts_sealed, self._aad(*slot)))
         state = RecordState(
-            id=orm.id,
-            record_type=orm.record_type,
-            key=orm.record_key,
-            stay_key=orm.stay_key,
-            patient_key=orm.patient_key,
-            dup_key=orm.dup_key,
-            version=orm.version,
-            accepted_ms=orm.accepted_ms,
-            refused_ms=orm.refused_ms,
-            own=orjson.loads(orm.own),
-            refusal=orjson.loads(orm.refusal),
+            id=stored.id,
+            record_type=stored.record_type,
+            key=stored.record_key,
+            stay_key=stored.stay_key,
+            patient_key=stored.patient_key,
+            dup_key=stored.dup_key,
+            version=stored.version,
+            accepted_ms=stored.accepted_ms,
+            refused_ms=stored.refused_ms,
+            own=orjson.loads(stored.own),
+            refusal=orjson.loads(stored.refusal),
             facts=facts,
         )
-        row = _Row(orm, state, [tuple(pair) for pair in orjson.loads(orm.applied)])
+        applied = [tuple(pair) for pair in orjson.loads(stored.applied)]
+        row = _Row(state, applied, stored.facts_sealed, stored=True)
         self.rows[slot] = row
         return row
 
-    def _aad(self, orm: DqRecord) -> str:
-        return f"{orm.org_code}|{orm.record_type}|{orm.record_key}"
+    def _aad(self, record_type: str, key: str) -> str:
+        return f"{self.org}|{record_type}|{key}"
 
     def row(self, record_type: str, key: str) -> _Row:
         """The row of a record, created (empty) when the record is new."""
         slot = (record_type, key)
         if slot not in self.rows:
-            orm = DqRecord(
-                org_code=self.org,
-                record_type=record_type,
-                record_key=key,
-                own="[]",
-                refusal="[]",
-                applied="[]",
-            )
-            self.session.add(orm)
-            self.rows[slot] = _Row(orm, RecordState(id=0, record_type=record_type, key=key), [])
+            # Ids of new rows are given in insertion order, after every stored row: until they
+            # are written, a provisional id in that order breaks ties between duplicates alike.
+            state = RecordState(id=_PROVISIONAL + len(self.added), record_type=record_type, key=key)
+            row = _Row(state, [], None, stored=False)
+            self.added.append(row)
+            self.rows[slot] = row
         return self.rows[slot]
 
     def touch(self, state: RecordState) -> None:
@@ -209,11 +252,11 @@ class _Workspace:
     # -- re-evaluation
 
     def settle(self) -> None:
-        """Write changed states, re-evaluate affected records and apply the counter differences."""
-        self._write_states()
-        self.session.flush()  # new rows get their ids (duplicates are ordered by them)
-        for row in self.rows.values():
-            row.state.id = row.orm.id
+        """Re-evaluate affected records, then write their states once and the counter differences.
+
+        The look-ups see the stored (old) keys of the rows this batch changed; those rows are
+        loaded already and evaluated with their new state, and their old groups were touched.
+        """
         rules, stay_type = self.recorder.rules, self.stay_type
         stays = self.stays | set(self.siblings)
         loaded = self._members(stays, self.dups, self.patients, stay_type)
@@ -254,39 +297,69 @@ class _Workspace:
                 if tokens.is_problem(pair[1]):
                     added.add((pair[1], pair[0], *slot))
             row.applied = new
-            row.orm.applied = orjson.dumps(new).decode()
+            self.reapplied.add(slot)
+        self._write_states()
         self._write_counts(counts)
         self._write_findings(added - removed, removed - added)
 
     def _members(
         self, stays: Iterable[str], dups: Iterable[str], patients: Iterable[str], stay_type: str
     ) -> set[tuple[str, str]]:
+        columns = _TABLE.c
         found: list[_Row] = []
-        found += self.load(None, DqRecord.stay_key, list(stays))
-        found += self.load(None, DqRecord.dup_key, list(dups))
-        found += self.load(DqRecord.record_type == stay_type, DqRecord.patient_key, list(patients))
+        found += self.load(None, columns.stay_key, list(stays))
+        found += self.load(None, columns.dup_key, list(dups))
+        found += self.load(columns.record_type == stay_type, columns.patient_key, list(patients))
         return {(r.state.record_type, r.state.key) for r in found}
 
     def _write_states(self) -> None:
-        box = self.recorder.box
-        for slot in self.dirty_rows:
-            row = self.rows[slot]
-            state, orm = row.state, row.orm
-            orm.stay_key, orm.patient_key, orm.dup_key = (
-                state.stay_key,
-                state.patient_key,
-                state.dup_key,
+        """New rows in one INSERT, in the order of their provisional ids (so their ids keep it),
+        and changed stored rows in one UPDATE by id: each row written once, ``applied`` final."""
+        now = utcnow()  # Core statements skip the ORM's ``updated_at`` default and onupdate
+        if self.added:
+            # executemany runs the rows in list order, so the ids follow it; here it costs less
+            # CPU than insert_rows' unnest, whose bytea and timestamp arrays psycopg dumps slowly.
+            self.session.execute(
+                insert(_TABLE),
+                [
+                    {
+                        "org_code": self.org,
+                        "record_type": row.state.record_type,
+                        "record_key": row.state.key,
+                        **self._values(row, now),
+                    }
+                    for row in self.added
+                ],
             )
-            orm.version, orm.accepted_ms, orm.refused_ms = (
-                state.version,
-                state.accepted_ms,
-                state.refused_ms,
-            )
-            orm.own = orjson.dumps(state.own).decode()
-            orm.refusal = orjson.dumps(state.refusal).decode()
-            orm.facts_sealed = (
-                box.seal(orjson.dumps(state.facts), self._aad(orm)) if state.facts else None
-            )
+        changed = [
+            {"row_id": row.state.id, **self._values(row, now)}
+            for row in (self.rows[slot] for slot in self.dirty_rows | self.reapplied)
+            if row.stored
+        ]
+        if changed:
+            changed.sort(key=lambda values: int(values["row_id"]))
+            self.session.execute(_UPDATE, changed)
+
+    def _values(self, row: _Row, now: datetime) -> dict[str, Any]:
+        """The state columns of a row (facts sealed anew only when the state changed)."""
+        state = row.state
+        sealed = row.sealed
+        if (state.record_type, state.key) in self.dirty_rows:
+            aad = self._aad(state.record_type, state.key)
+            sealed = self.recorder.box.seal(orjson.dumps(state.facts), aad) if state.facts else None
+        return {
+            "stay_key": state.stay_key,
+            "patient_key": state.patient_key,
+            "dup_key": state.dup_key,
+            "version": state.version,
+            "accepted_ms": state.accepted_ms,
+            "refused_ms": state.refused_ms,
+            "own": orjson.dumps(state.own).decode(),
+            "refusal": orjson.dumps(state.refusal).decode(),
+            "facts_sealed": sealed,
+            "applied": orjson.dumps(row.applied).decode(),
+            "updated_at": now,
+        }
 
     def _write_counts(self, counts: Counter[tuple[str, str]]) -> None:
         rows = [

@@ -206,3 +206,36 @@ def test_excel_import_counts_through_the_same_intake(
             totals[token] += value
     assert totals["r:case"] == 2 and totals["a:case"] == 1
     assert totals["x:conformance.code-table.case.sex"] == 1
+
+
+def test_the_earliest_received_of_a_duplicate_group_stays_the_original(site: Site) -> None:
+    duplicate = "x:consistency.duplicate.case"
+
+    def listed() -> set[str]:
+        return {key for token, _bucket, key in site.findings() if token == duplicate}
+
+    # one batch: the record sent first is the original, whatever its record id
+    site.at("2026-02-11T02:00:00")
+    first, second = _case(12, patientId="P000010"), _case(11, patientId="P000010")
+    assert site.send("B1", first, second) == ["SUCCESS", "SUCCESS"]
+    assert listed() == {"ZY00011"}
+    # two batches: the one received later is the duplicate
+    assert site.send("B2", _case(21, patientId="P000020")) == ["SUCCESS"]
+    site.at("2026-02-11T03:00:00")
+    assert site.send("B3", _case(20, patientId="P000020")) == ["SUCCESS"]
+    assert listed() == {"ZY00011", "ZY00020"}
+    # corrections re-evaluate the groups from the stored rows: nothing flips
+    site.at("2026-02-12T02:00:00")
+    assert site.send("B4", _case(11, patientId="P000010", recordVersion=2)) == ["SUCCESS"]
+    assert site.send("B5", _case(12, patientId="P000010", recordVersion=2)) == ["SUCCESS"]
+    assert site.send("B6", _case(21, patientId="P000020", recordVersion=2)) == ["SUCCESS"]
+    assert listed() == {"ZY00011", "ZY00020"}
+    assert sum(v for (_b, t), v in site.counts().items() if t == duplicate) == 2
+    # a third member, in a batch with a correction of the original: the original keeps its place
+    site.at("2026-02-13T02:00:00")
+    third = _case(13, patientId="P000010")
+    assert site.send("B7", third, _case(12, patientId="P000010", recordVersion=3)) == [
+        "SUCCESS",
+        "SUCCESS",
+    ]
+    assert listed() == {"ZY00011", "ZY00013", "ZY00020"}
