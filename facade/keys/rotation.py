@@ -15,9 +15,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import literal, select, update
 from sqlalchemy.orm import InstrumentedAttribute
 
+from facade.console.tables import ConsoleUser
+from facade.console.users import TOTP_SECRETS
 from facade.db import Database
 from facade.excel.imports import ERROR_WORKBOOKS
 from facade.excel.tables import ExcelImport
@@ -26,6 +28,8 @@ from facade.mapping.tables import MappingFact
 from facade.native.crypto import DecryptionFailed
 from facade.native.sealing import APP_SECRETS, RECORD_PAYLOADS, SecretBox
 from facade.native.tables import IntakeRecord, NativeApp, NativeAppKey
+from facade.quality.recorder import FACTS_PURPOSE as QUALITY_FACTS_PURPOSE
+from facade.quality.tables import DqRecord
 from facade.settings import Settings
 
 
@@ -81,6 +85,28 @@ SEALED_COLUMNS: tuple[SealedColumn, ...] = (
         ExcelImport.id,
         ExcelImport.error_workbook_sealed,
         lambda: select(ExcelImport.id, ExcelImport.error_workbook_sealed, ExcelImport.id),
+    ),
+    SealedColumn(
+        "dq_record.facts_sealed",
+        QUALITY_FACTS_PURPOSE,
+        DqRecord.id,
+        DqRecord.facts_sealed,
+        lambda: select(
+            DqRecord.id,
+            DqRecord.facts_sealed,
+            DqRecord.org_code,
+            DqRecord.record_type,
+            DqRecord.record_key,
+        ),
+    ),
+    SealedColumn(
+        "console_user.totp_sealed",
+        TOTP_SECRETS,
+        ConsoleUser.id,
+        ConsoleUser.totp_sealed,
+        lambda: select(
+            ConsoleUser.id, ConsoleUser.totp_sealed, literal("console-user"), ConsoleUser.id
+        ),
     ),
 )
 

@@ -76,6 +76,13 @@ _UPDATE = (
     .where(_TABLE.c.id == bindparam("row_id"))
     .values({name: bindparam(name) for name in _STATE_COLUMNS})
 )
+# A row only re-evaluated keeps its other columns: its sealed facts above all, which a key
+# rotation may be re-sealing at this moment (facade/keys/rotation.py).
+_UPDATE_APPLIED = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("row_id"))
+    .values(applied=bindparam("applied"), updated_at=bindparam("updated_at"))
+)
 # Above any id a row can have (64-bit at most): rows of this batch sort after every stored one.
 _PROVISIONAL = 1 << 63
 
@@ -161,7 +168,6 @@ class _Row:
 
     state: RecordState
     applied: list[tuple[str, str]]
-    sealed: bytes | None  # the stored facts, written back unchanged unless the state changed
     stored: bool  # False: added by this batch, not yet written
 
 
@@ -218,7 +224,7 @@ class _Workspace:
             facts=facts,
         )
         applied = [tuple(pair) for pair in orjson.loads(stored.applied)]
-        row = _Row(state, applied, stored.facts_sealed, stored=True)
+        row = _Row(state, applied, stored=True)
         self.rows[slot] = row
         return row
 
@@ -232,7 +238,7 @@ class _Workspace:
             # Ids of new rows are given in insertion order, after every stored row: until they
             # are written, a provisional id in that order breaks ties between duplicates alike.
             state = RecordState(id=_PROVISIONAL + len(self.added), record_type=record_type, key=key)
-            row = _Row(state, [], None, stored=False)
+            row = _Row(state, [], stored=False)
             self.added.append(row)
             self.rows[slot] = row
         return self.rows[slot]
@@ -331,22 +337,32 @@ class _Workspace:
                     for row in self.added
                 ],
             )
+        touched = (self.rows[slot] for slot in self.dirty_rows | self.reapplied)
+        stored = sorted((row for row in touched if row.stored), key=lambda row: row.state.id)
         changed = [
             {"row_id": row.state.id, **self._values(row, now)}
-            for row in (self.rows[slot] for slot in self.dirty_rows | self.reapplied)
-            if row.stored
+            for row in stored
+            if (row.state.record_type, row.state.key) in self.dirty_rows
         ]
         if changed:
-            changed.sort(key=lambda values: int(values["row_id"]))
             self.session.execute(_UPDATE, changed)
+        reapplied = [
+            {
+                "row_id": row.state.id,
+                "applied": orjson.dumps(row.applied).decode(),
+                "updated_at": now,
+            }
+            for row in stored
+            if (row.state.record_type, row.state.key) not in self.dirty_rows
+        ]
+        if reapplied:
+            self.session.execute(_UPDATE_APPLIED, reapplied)
 
     def _values(self, row: _Row, now: datetime) -> dict[str, Any]:
-        """The state columns of a row (facts sealed anew only when the state changed)."""
+        """The state columns of a new or changed row, its facts sealed anew."""
         state = row.state
-        sealed = row.sealed
-        if (state.record_type, state.key) in self.dirty_rows:
-            aad = self._aad(state.record_type, state.key)
-            sealed = self.recorder.box.seal(orjson.dumps(state.facts), aad) if state.facts else None
+        aad = self._aad(state.record_type, state.key)
+        sealed = self.recorder.box.seal(orjson.dumps(state.facts), aad) if state.facts else None
         return {
             "stay_key": state.stay_key,
             "patient_key": state.patient_key,

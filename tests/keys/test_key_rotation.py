@@ -9,10 +9,12 @@ from typing import Any
 import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
-from sqlalchemy import select, update
+from sqlalchemy import LargeBinary, select, update
 
 from facade.app import create_app
-from facade.db import Database
+from facade.console.tables import ConsoleUser
+from facade.console.users import TOTP_SECRETS
+from facade.db import Base, Database
 from facade.excel.imports import ERROR_WORKBOOKS
 from facade.excel.tables import ExcelImport
 from facade.keys import SEALED_COLUMNS, rotate_master, seal_status
@@ -22,6 +24,8 @@ from facade.native.client import VteXClient
 from facade.native.crypto import DecryptionFailed
 from facade.native.sealing import APP_SECRETS, RECORD_PAYLOADS, SecretBox
 from facade.native.tables import IntakeBatch, IntakeRecord
+from facade.quality.recorder import FACTS_PURPOSE as QUALITY_FACTS
+from facade.quality.tables import DqRecord
 from facade.settings import Settings, ensure_secrets
 
 ORG = "12320100MB0000001M"
@@ -97,6 +101,25 @@ def _populate(old: Settings, database: Database, records: int) -> dict[str, Any]
                 expires_at=datetime.now(UTC) + timedelta(hours=1),
             )
         )
+        session.add(
+            DqRecord(
+                org_code=ORG,
+                record_type="case",
+                record_key="ZY0",
+                own="[]",
+                refusal="[]",
+                applied="[]",
+                facts_sealed=SecretBox.for_purpose(old, QUALITY_FACTS).seal(
+                    b'{"adm":"2026-01-02"}', f"{ORG}|case|ZY0"
+                ),
+            )
+        )
+        user = ConsoleUser(username="qc1", display_name="QC", role="qc", password_hash="x")
+        session.add(user)
+        session.flush()
+        user.totp_sealed = SecretBox.for_purpose(old, TOTP_SECRETS).seal(
+            b"JBSWY3DPEHPK3PXP", f"console-user|{user.id}"
+        )
     FactStore(database, SecretBox.for_purpose(old, FACTS_PURPOSE)).remember(
         ORG, "case", "ZY0", "digest0", {"dischargeDateTime": "2026-01-09T10:00:00"}
     )
@@ -119,8 +142,25 @@ def _open_everything(settings: Settings, database: Database, data: dict[str, Any
             assert box.open(blob, receipt).startswith(b'{"n":')
         workbook = session.scalar(select(ExcelImport.error_workbook_sealed))
         assert SecretBox.for_purpose(settings, ERROR_WORKBOOKS).open(workbook, "imp1")
+        dq = session.scalar(select(DqRecord.facts_sealed))
+        assert SecretBox.for_purpose(settings, QUALITY_FACTS).open(dq, f"{ORG}|case|ZY0")
+        user_id, totp = session.execute(select(ConsoleUser.id, ConsoleUser.totp_sealed)).one()
+        box = SecretBox.for_purpose(settings, TOTP_SECRETS)
+        assert box.open(totp, f"console-user|{user_id}") == b"JBSWY3DPEHPK3PXP"
     facts = FactStore(database, SecretBox.for_purpose(settings, FACTS_PURPOSE))
     assert facts.read(ORG, "case", "ZY0", "digest0") == {"dischargeDateTime": "2026-01-09T10:00:00"}
+
+
+def test_every_binary_column_is_a_sealed_column_the_rotation_knows() -> None:
+    """Binary columns hold sealed blobs; one the rotation does not list would stop opening once
+    the previous master key is removed (as the data-quality facts and TOTP secrets once did)."""
+    binary = {
+        f"{table.name}.{column.name}"
+        for table in Base.metadata.tables.values()
+        for column in table.columns
+        if isinstance(column.type, LargeBinary)
+    }
+    assert binary == {c.name for c in SEALED_COLUMNS}
 
 
 def test_rotation_reseals_every_column_resumably_and_the_gateway_serves_throughout(
@@ -137,8 +177,9 @@ def test_rotation_reseals_every_column_resumably_and_the_gateway_serves_througho
         "intake_record.payload_sealed": 5,
         "mapping_fact.facts_sealed": 1,
         "excel_import.error_workbook_sealed": 1,
+        "dq_record.facts_sealed": 1,
+        "console_user.totp_sealed": 1,
     }
-    assert {c.name for c in SEALED_COLUMNS} == set(before.columns)
 
     # No downtime: with both keys configured, the gateway verifies the app's old-sealed secret.
     app = data["app"]
@@ -194,7 +235,7 @@ def test_rotation_reseals_every_column_resumably_and_the_gateway_serves_througho
 
     again = rotate_master(rotating, database)
     assert again.complete and sum(c.resealed for c in again.columns.values()) == 0
-    assert sum(c.current for c in again.columns.values()) == 7  # 8 blobs, one wiped
+    assert sum(c.current for c in again.columns.values()) == 9  # 10 blobs, one wiped
 
     # The old key can go now; it no longer opens anything that is stored.
     _open_everything(_with_keys(old, new_key), database, data)
