@@ -140,7 +140,7 @@ class DictionaryProcessor:
                 texts.append((linked.get(ref.by_field or "") or {}).get(DISCHARGE_FIELD))
         zone = self.engine.zone
         return tuple(
-            datetime.strptime(text, values.NATIVE_DATETIME).replace(tzinfo=zone)
+            values.parse_native(text).replace(tzinfo=zone)
             for text in texts
             if isinstance(text, str) and text
         )

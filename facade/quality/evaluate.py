@@ -339,7 +339,7 @@ class Context:
         name = state.record_type
         case = self.stays.get(state.stay_key or "") if name != self.stay_type else None
         at = state.facts.get("t")
-        for check in self.rules.checks.values():
+        for check in self.rules.concerning(name):  # the rest never applies to this type
             spec = check.spec
             if isinstance(spec, WithinStay) and name in spec.record_types:
                 if case is not None and at and case.facts.get("adm"):

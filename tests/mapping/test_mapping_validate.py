@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import copy
 import json
+import random
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +13,7 @@ import pytest
 from conftest import ORG
 
 from facade.errors import Issue
+from facade.mapping import values
 from facade.mapping.engine import MappingEngine
 from facade.mapping.validate import unknown_fields, validate_record
 
@@ -268,3 +271,42 @@ def test_unknown_members_are_warnings(engine: MappingEngine) -> None:
         ("records[0].vendorExtra", "warning"),
         ("records[0].diagnoses[0].extra", "warning"),
     ]
+
+
+def _strptime_or_none(text: str, fmt: str) -> datetime | None:
+    try:
+        return datetime.strptime(text, fmt)
+    except ValueError:
+        return None
+
+
+def _parse_or_none(text: str) -> datetime | None:
+    try:
+        return values.parse_native(text)
+    except ValueError:
+        return None
+
+
+def test_native_dates_parse_as_strptime_would_for_every_shaped_text() -> None:
+    """The fast parser against the format string, on texts of the right shape: every edge of
+    every field, impossible days, and random digits."""
+    chooser = random.Random(20261205)
+    days = [
+        f"{y:04d}-{m:02d}-{d:02d}"
+        for y in (1, 1900, 2000, 2024, 2026, 9999)
+        for m in range(14)
+        for d in (0, 1, 28, 29, 30, 31, 32, 99)
+    ]
+    days += ["-".join(f"{chooser.randrange(10**n):0{n}d}" for n in (4, 2, 2)) for _ in range(3000)]
+    times = [
+        f"{h:02d}:{m:02d}:{s:02d}"
+        for h in (0, 12, 23, 24, 99)
+        for m in (0, 59, 60)
+        for s in (0, 59, 60, 61)
+    ]
+    times += [":".join(f"{chooser.randrange(100):02d}" for _ in range(3)) for _ in range(300)]
+    for day in days:
+        assert _parse_or_none(day) == _strptime_or_none(day, values.NATIVE_DATE), day
+        for time_of_day in chooser.sample(times, 8):
+            text = f"{day} {time_of_day}"
+            assert _parse_or_none(text) == _strptime_or_none(text, values.NATIVE_DATETIME), text
