@@ -25,6 +25,10 @@ production settings), then:
 The CPU time of HAPI, of each cluster, of the facade process and of the benchmark's own process
 (the direct loader, or the uploading hospitals) is printed for every direct and native run.
 
+``VTE_BENCH_INGEST_FORWARDER=process`` runs the native parts' forwarder as a ``vte-facade
+forward`` process of its own beside a ``serve`` that only takes uploads (default ``serve``: the
+serving process forwards too, as it does out of the box).
+
 ``VTE_BENCH_INGEST_PARTS`` picks parts (default ``direct,native``; ``fhir``, ``scale`` and
 ``pinned`` on request, e.g. ``direct,native,pinned``);
 ``VTE_BENCH_PG_DIR``, ``VTE_BENCH_PG_PORT``, ``VTE_BENCH_HAPI_PORT`` and
@@ -61,6 +65,9 @@ from facade.synth.push import HospitalApp, register_region, upload_region
 from facade.upstream import UpstreamClient
 
 SEED = 11
+# Where the native part forwards: in the serving process (``serve``, the default) or in a
+# ``vte-facade forward`` process of its own beside a serve that only takes uploads (``process``).
+FORWARDER = os.environ.get("VTE_BENCH_INGEST_FORWARDER", "serve")
 
 
 def _env(name: str, default: str) -> str:
@@ -179,19 +186,29 @@ def native_part(
     apps = asyncio_run(register(settings, database, region))
     resources = sum(p.size for p in planned_records(settings, region))
     records = sum(len(v) for kinds in region.records().values() for v in kinds.values())
-    serve = stack.serve(settings)
+    alone = FORWARDER == "process"
+    serve = stack.serve(settings, **({"VTE_FORWARD_ENABLED": "false"} if alone else {}))
+    env = stack.environment(settings)
+    processes = [serve, *([stack.spawn(["forward"], env, "forward.log")] if alone else [])]
     try:
-        started_cpu = cpu_seconds(serve.pid)  # its start-up is not intake
+        time.sleep(3.0 if alone else 0.0)  # the forwarder's imports are not intake either
+        started_cpu = [cpu_seconds(p.pid) for p in processes]
         with LoadMeter() as load, CpuMeter(counters) as cpu:
             started = time.perf_counter()
             upload_in_parallel(region, apps, f"{settings.public_base_url}/vte-x/v1/gateway")
             uploaded = time.perf_counter() - started
             wait_all_settled(database, records)
             wall = time.perf_counter() - started
-        facade_cpu = round(cpu_seconds(serve.pid) - started_cpu, 1)
-        upstream = upstream_requests(settings.public_base_url)
+        used = [
+            cpu_seconds(p.pid) - before for p, before in zip(processes, started_cpu, strict=True)
+        ]
+        facade_cpu = {"facade": round(used[0], 1)}
+        if alone:
+            facade_cpu = {"facade serve": round(used[0], 1), "facade forward": round(used[1], 1)}
+        upstream = {} if alone else upstream_requests(settings.public_base_url)
     finally:
-        stack.end(serve)
+        for process in processes:
+            stack.end(process)
     span, statuses = settled_span(database)
     database.dispose()
     if statuses.get("failed"):
@@ -204,7 +221,7 @@ def native_part(
         "wall_s": wall,
         "rate": resources / span,
         "load": load.text,
-        "cpu_s": {"facade": facade_cpu, **cpu.used},
+        "cpu_s": {**facade_cpu, **cpu.used},
         "upstream_requests": upstream,
     }
 
@@ -242,7 +259,7 @@ def report_native(direct: dict[str, Any], native: dict[str, Any]) -> dict[str, A
         f"{native['rate']:6.0f} res/s   (uploads took {native['upload_s']:.1f} s; "
         f"load {native['load']})\n"
         f"  CPU-s in the native part: {cpu}\n"
-        f"  requests to HAPI: {native['upstream_requests']}\n"
+        f"  requests to HAPI: {native['upstream_requests'] or 'see forward.log'}\n"
         f"  ratio native / direct = {ratio:.2f}  (target ≥ 0.90);  "
         f"native {native['rate']:.0f} res/s (target ≥ 250)"
     )
