@@ -40,24 +40,7 @@ FACTS_PURPOSE = "quality/record-facts/v1"
 CHUNK = 400  # values per IN (...) list
 # Core, not ORM entities: the rows are decoded into RecordState and written back once.
 _TABLE = cast(Table, DqRecord.__table__)
-_LOADED = [
-    _TABLE.c[name]
-    for name in (
-        "id",
-        "record_type",
-        "record_key",
-        "stay_key",
-        "patient_key",
-        "dup_key",
-        "version",
-        "accepted_ms",
-        "refused_ms",
-        "own",
-        "refusal",
-        "facts_sealed",
-        "applied",
-    )
-]
+# What a batch may change in a row (``updated_at`` set by the writer: Core skips the ORM default).
 _STATE_COLUMNS = (
     "stay_key",
     "patient_key",
@@ -71,6 +54,7 @@ _STATE_COLUMNS = (
     "applied",
     "updated_at",
 )
+_LOADED = [_TABLE.c[name] for name in ("id", "record_type", "record_key", *_STATE_COLUMNS[:-1])]
 _UPDATE = (
     update(_TABLE)
     .where(_TABLE.c.id == bindparam("row_id"))
