@@ -176,11 +176,22 @@ def hapi_killed(site: Site, records: int, *, seed: int = 1501) -> Result:
     return Result("hapi_killed", prepared.records, len(prepared.batches), verdict, figures)
 
 
+# While the facade takes uploads it does not forward, and then it forwards in small rounds one
+# at a time, so that the kill while forwarding always leaves work behind: at full speed the
+# forwarder keeps up with the senders and a short push had nothing left to interrupt.
+_UPLOADS_ONLY = {"VTE_FORWARD_ENABLED": "false"}
+_SLOW_ROUNDS = {"VTE_FORWARD_CLAIM_SIZE": "10", "VTE_FORWARD_CONCURRENCY": "1"}
+
+
 def facade_killed(site: Site, records: int, *, seed: int = 1502, intake_kills: int = 1) -> Result:
     """SIGKILL to the facade in the middle of an upload (``intake_kills`` times, spread over
-    the push), each time started again at once; then once more while it forwards."""
+    the push), each time started again at once; then, every record queued, once more while it
+    forwards (a tenth stored); started again with the default settings to drain."""
     prepared = prepare(site, "fk", records, seed=seed)
     facade = site.facade(0)
+    defaults = facade.extra
+    facade.stop()
+    facade.extra = {**defaults, **_UPLOADS_ONLY}
     facade.start()
     figures: dict[str, Any] = {"intake_kills": intake_kills, "restarts_s": []}
     batches = len(prepared.batches)
@@ -202,10 +213,14 @@ def facade_killed(site: Site, records: int, *, seed: int = 1502, intake_kills: i
                 time.sleep(rng.uniform(0.02, 0.3))
                 facade.kill()
                 figures["restarts_s"].append(facade.start())
+        facade.stop()
+        facade.extra = {**defaults, **_SLOW_ROUNDS}
+        facade.start()
         figures["stored_at_forwarding_kill"] = _wait_stored_share(
-            watch, prepared.records, 0.3, _drain_budget(prepared.records)
+            watch, prepared.records, 0.1, _drain_budget(prepared.records)
         )
         facade.kill()
+        facade.extra = defaults
         figures["restarts_s"].append(facade.start())
         returned = time.monotonic()
         figures["backlog_at_restart"] = _accepted_at(watch, returned)

@@ -55,6 +55,8 @@ def test_keys_commands(env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         "intake_record.payload_sealed",
         "mapping_fact.facts_sealed",
         "excel_import.error_workbook_sealed",
+        "dq_record.facts_sealed",
+        "console_user.totp_sealed",
     }
     refused = CliRunner().invoke(cli, ["keys", "rotate-master", "--json"])
     assert refused.exit_code == 1 and "VTE_PREVIOUS_MASTER_KEY" in refused.output

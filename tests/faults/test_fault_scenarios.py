@@ -53,7 +53,7 @@ def test_facade_killed_mid_intake_and_mid_forwarding(fault_site: Site) -> None:
     # An upload was cut off, and the sender asked about it before sending it again.
     assert result.verdict.transport_errors > 0
     assert sum(result.verdict.doubts.values()) > 0
-    assert result.figures["backlog_at_restart"] > 0
+    assert result.figures["backlog_at_restart"] > 0, result.figures
 
 
 def test_postgres_restarted_mid_push(fault_site: Site) -> None:
