@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives import hashes
 
 from facade.dictionary.models import RecordType
 from facade.errors import Issue
+from facade.mapping.values import parse_native
 from facade.quality import tokens
 from facade.quality.models import (
     AfterDeathRecords,
@@ -203,7 +204,9 @@ def accept(
             start = _time(payload, [spec.from_field])
             if start is not None and _DATETIME.fullmatch(start):
                 first = lags.setdefault(check.id, received_ms)
-                seconds = (_parse(local_text(first, tz)) - _parse(start)).total_seconds()
+                seconds = (
+                    parse_native(local_text(first, tz)) - parse_native(start)
+                ).total_seconds()
                 own.append(check.denominator[0])
                 own.append(tokens.lag(check.id, int(seconds // 86400)))
                 if seconds > spec.deadline_days * 86400:
@@ -241,10 +244,6 @@ def _dup_key(rules: RuleSet, name: str, payload: Mapping[str, Any]) -> str | Non
             return None
         return digest(name, *(str(v) for v in values))
     return None
-
-
-def _parse(text: str) -> datetime:
-    return datetime.strptime(text, "%Y-%m-%d %H:%M:%S")
 
 
 def issue_path(issue: Issue) -> str:
