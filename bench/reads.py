@@ -24,8 +24,8 @@ the load client:
 
 Every ratio is facade / direct of the same run; at each concurrency direct HAPI runs before and
 after the facade's runs, and the ratio divides by the mean of the two. ``VTE_BENCH_KEEP=1``
-leaves HAPI, PostgreSQL and the data for the next run (which then skips loading). Results: printed, and written to
-``var/bench-reads/results.json``.
+leaves HAPI, PostgreSQL and the data for the next run (which then skips loading). Results:
+printed, and written to ``var/bench-reads/results.json``.
 """
 
 from __future__ import annotations
