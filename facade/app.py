@@ -99,7 +99,14 @@ def create_app(
         async with lifespan(services):
             yield
 
-    app = FastAPI(title="VTE regional FHIR facade", version=__version__, lifespan=_lifespan)
+    app = FastAPI(
+        title="VTE regional FHIR facade",
+        version=__version__,
+        lifespan=_lifespan,
+        # Metrics are Prometheus's (facade.metrics) and logs our JSON lines; FastAPI's
+        # OpenTelemetry bridge would only look for providers on every request.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
+    )
     app.state.services = services
     install_error_handlers(app)
     install_metrics(app)

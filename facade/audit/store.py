@@ -4,12 +4,15 @@ Design (see facade/audit/tables.py and README "Audit"): one chain per installati
 the database — a writer locks the ``audit_chain`` head row, links its whole batch to the head's
 hash, inserts it and moves the head, all in one transaction; so any number of facade processes
 can write, and their batches interleave whole. ``hash(n) = SHA-256(hash(n-1) + canonical JSON(n))``
-where the canonical JSON is orjson's with sorted keys (what the ``body`` column holds). A purge
-removes a prefix of the chain and leaves an anchor; verification starts at the newest anchor.
+where the canonical JSON is orjson's with sorted keys (what the ``body`` column holds). On
+PostgreSQL a writer first tries the head it last saw, in one statement that writes nothing if
+another writer moved the head meanwhile (``_append_after``). A purge removes a prefix of the
+chain and leaves an anchor; verification starts at the newest anchor.
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -20,8 +23,10 @@ import orjson
 from sqlalchemy import (
     ColumnElement,
     Connection,
+    Select,
     Table,
     and_,
+    bindparam,
     delete,
     func,
     insert,
@@ -33,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from facade.audit.tables import GENESIS, AuditAnchor, AuditChain, AuditEntity, AuditRecord
 from facade.db import Database
-from facade.db.statements import insert_rows
+from facade.db.statements import insert_rows, json_param, json_rows, unnest_rows
 
 _HEAD = 1
 _EVENTS = Table("audit_event", AuditRecord.metadata, extend_existing=True)
@@ -192,6 +197,11 @@ class AuditStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
+        # The head as this store last wrote or read it. On PostgreSQL an append that finds the
+        # head still there is one statement with no lock taken first (see _append_after); a
+        # stale head (another process wrote, a restore) only sends the append the locking way.
+        self._head: tuple[int, str] | None = None
+        self._autocommit = database.engine.execution_options(isolation_level="AUTOCOMMIT")
 
     # -- writing
 
@@ -200,53 +210,70 @@ class AuditStore:
         the new head seq."""
         if not events:
             return -1
+        head = self._head
+        if head is not None and self.database.engine.dialect.name == "postgresql":
+            seq = self._append_after(head, events)
+            if seq is not None:
+                return seq
         for attempt in range(3):
             try:
                 # Core on one connection: every request's event passes here, and the ORM
                 # session's bookkeeping cost more than the statements themselves.
                 with self.database.engine.begin() as connection:
-                    return self._append(connection, events)
+                    head = self._append(connection, events)
+                self._head = head
+                return head[0]
             except IntegrityError:  # two first writers raced to create the head row
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _append(self, connection: Connection, events: Sequence[tuple[str, dict[str, Any]]]) -> int:
+    def _append(
+        self, connection: Connection, events: Sequence[tuple[str, dict[str, Any]]]
+    ) -> tuple[int, str]:
         # The first statement writes, so it takes the lock (PostgreSQL's row lock, SQLite's write
         # lock) and reads the head in the same round trip. Another writer waits here until this
         # batch is committed.
-        head = connection.execute(
+        found = connection.execute(
             update(_CHAIN)
             .where(_CHAIN.c.id == _HEAD)
             .values(seq=_CHAIN.c.seq)
             .returning(_CHAIN.c.seq, _CHAIN.c.hash)
         ).one_or_none()
-        seq, previous = (head[0], head[1]) if head is not None else (0, GENESIS)
-        rows: list[dict[str, Any]] = []
-        entities: list[dict[str, Any]] = []
-        for door, event in events:
-            body = canonical(event)
-            previous = link(previous, body)
-            seq += 1
-            rows.append(
-                {
-                    **columns_of(event),
-                    "seq": seq,
-                    "door": door,
-                    "body": body.decode(),
-                    "hash": previous,
-                }
-            )
-            entities.extend({"seq": seq, "name": name} for name in entity_names(event))
+        rows, entities, head = _linked((found[0], found[1]) if found else (0, GENESIS), events)
         connection.execute(insert(_EVENTS), rows)  # executemany: a few rows of long JSON
         insert_rows(connection, _ENTITIES, entities)  # many short rows
-        if head is None:
-            connection.execute(insert(_CHAIN).values(id=_HEAD, seq=seq, hash=previous))
+        if found is None:
+            connection.execute(insert(_CHAIN).values(id=_HEAD, seq=head[0], hash=head[1]))
         else:
             connection.execute(
-                update(_CHAIN).where(_CHAIN.c.id == _HEAD).values(seq=seq, hash=previous)
+                update(_CHAIN).where(_CHAIN.c.id == _HEAD).values(seq=head[0], hash=head[1])
             )
-        return seq
+        return head
+
+    def _append_after(
+        self, head: tuple[int, str], events: Sequence[tuple[str, dict[str, Any]]]
+    ) -> int | None:
+        """PostgreSQL: link ``events`` after ``head`` in one autocommitted statement that moves
+        the head only if it is still ``head`` and inserts the rows only if it moved; None when
+        another writer got there first (nothing is written then).
+
+        A lone request's event otherwise costs a BEGIN, the lock, three writes and a COMMIT, a
+        round trip each. A concurrent writer holding the row makes this statement wait, and
+        PostgreSQL then re-checks the condition on the row it committed, so no two batches can
+        both follow one head.
+        """
+        rows, entities, new = _linked(head, events)
+        params: dict[str, Any] = {"old_seq": head[0], "old_hash": head[1]}
+        params |= {"new_seq": new[0], "new_hash": new[1]}
+        params["events"] = json_param(rows)
+        params |= {"n_seq": [e["seq"] for e in entities], "n_name": [e["name"] for e in entities]}
+        with self._autocommit.connect() as connection:
+            moved = connection.execute(_append_after_statement(tuple(rows[0])), params).scalar()
+        if not moved:
+            return None
+        self._head = new
+        return new[0]
 
     # -- reading
 
@@ -420,3 +447,50 @@ def _check(row: AuditRecord, seq: int, previous: str, names: Iterable[str]) -> B
     if set(names) != set(entity_names(event)):
         return Broken(seq, row.id, "the entity index does not match the stored event")
     return None
+
+
+def _linked(
+    head: tuple[int, str], events: Sequence[tuple[str, dict[str, Any]]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], tuple[int, str]]:
+    """The rows of ``events`` linked after ``head`` (seq, hash), their entity rows, the new head."""
+    seq, previous = head
+    rows: list[dict[str, Any]] = []
+    entities: list[dict[str, Any]] = []
+    for door, event in events:
+        body = canonical(event)
+        previous = link(previous, body)
+        seq += 1
+        rows.append(
+            {**columns_of(event), "seq": seq, "door": door, "body": body.decode(), "hash": previous}
+        )
+        entities.extend({"seq": seq, "name": name} for name in entity_names(event))
+    return rows, entities, (seq, previous)
+
+
+@functools.cache
+def _append_after_statement(event_columns: tuple[str, ...]) -> Select[Any]:
+    """``WITH head AS (UPDATE audit_chain … WHERE seq = :old_seq AND hash = :old_hash RETURNING),
+    events AS (INSERT … FROM json_to_recordset(:events) WHERE EXISTS head), entities AS (INSERT …
+    FROM unnest(:n_…) WHERE EXISTS head) SELECT count(*) FROM head``: the rows go in only if the
+    head moved (PostgreSQL only). The events' long JSON travels as JSON (see json_rows)."""
+    head = (
+        update(_CHAIN)
+        .where(
+            _CHAIN.c.id == _HEAD,
+            _CHAIN.c.seq == bindparam("old_seq"),
+            _CHAIN.c.hash == bindparam("old_hash"),
+        )
+        .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+        .returning(_CHAIN.c.seq)
+        .cte("head")
+    )
+    moved = select(head.c.seq).exists()
+    writes = [
+        insert(_EVENTS)
+        .from_select(list(event_columns), json_rows(_EVENTS, event_columns, "events").where(moved))
+        .cte("events"),
+        insert(_ENTITIES)
+        .from_select(["seq", "name"], unnest_rows(_ENTITIES, ("seq", "name"), "n_").where(moved))
+        .cte("entities"),
+    ]
+    return select(func.count()).select_from(head).add_cte(*writes)

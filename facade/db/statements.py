@@ -7,14 +7,18 @@ import functools
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
+import orjson
 from sqlalchemy import (
+    JSON,
     Connection,
     Insert,
+    Select,
     String,
     Table,
     Text,
     bindparam,
     cast,
+    column,
     func,
     insert,
     select,
@@ -68,14 +72,39 @@ def insert_rows(
 @functools.cache
 def _unnest_insert(table: Table, columns: tuple[str, ...]) -> Insert:
     """``INSERT INTO table (columns) SELECT * FROM unnest(CAST(:c AS type[]), ...) AS t(columns)``."""
-    arrays = [cast(bindparam(name), postgresql.ARRAY(_element(table, name))) for name in columns]
+    return insert(table).from_select(list(columns), unnest_rows(table, columns))
+
+
+def unnest_rows(table: Table, columns: tuple[str, ...], prefix: str = "") -> Select[Any]:
+    """PostgreSQL: ``SELECT * FROM unnest(CAST(:<prefix><column> AS type[]), ...)``, the rows of
+    ``table``'s ``columns`` passed as one array parameter per column."""
+    arrays = [
+        cast(bindparam(prefix + name), postgresql.ARRAY(_element(table, name))) for name in columns
+    ]
     rows = func.unnest(*arrays).table_valued(*columns).render_derived()
-    return insert(table).from_select(list(columns), select(*rows.c))
+    return select(*rows.c)
+
+
+def json_rows(table: Table, columns: tuple[str, ...], name: str) -> Select[Any]:
+    """PostgreSQL: ``SELECT * FROM json_to_recordset(CAST(:name AS json)) AS t(column type, ...)``,
+    the rows of ``table``'s ``columns`` passed as one JSON array of objects (``json_param``).
+
+    For rows with long text: psycopg escapes each element of a text array with a regular
+    expression, a substitution per quote, where orjson and PostgreSQL's JSON parser are C.
+    """
+    typed = [column(c, _element(table, c)) for c in columns]
+    rows = func.json_to_recordset(cast(bindparam(name), JSON)).table_valued(*typed)
+    return select(*rows.render_derived(with_types=True).c)
+
+
+def json_param(rows: Sequence[Mapping[str, Any]]) -> str:
+    """The parameter of ``json_rows``: the rows as a JSON array (datetimes as ISO 8601)."""
+    return orjson.dumps(list(rows)).decode()
 
 
 def _element(table: Table, name: str) -> Any:
-    """The array element type of a column: strings as TEXT, because a cast to VARCHAR(n) would cut
-    a long value silently where the INSERT into the column refuses it."""
+    """The element type of a column in an array or a JSON record: strings as TEXT, because a cast
+    to VARCHAR(n) would cut a long value silently where the INSERT into the column refuses it."""
     kind = table.c[name].type
     return Text() if isinstance(kind, String) else kind
 

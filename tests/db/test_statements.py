@@ -1,23 +1,25 @@
-"""Statement helpers on both databases: ``insert_rows`` (unnest on PostgreSQL) and the audit store
-that uses it."""
+"""Statement helpers on both databases: ``insert_rows`` (unnest on PostgreSQL), ``json_rows``, and
+the audit store that uses them."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pg_kit import PASSWORD, USER, throwaway_cluster
-from sqlalchemy import Column, Integer, MetaData, String, Table, select
+from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
 from sqlalchemy.exc import DBAPIError
 
 from bench.pgcluster import PgCluster
 from facade.audit.events import AuditContext, audit_event
 from facade.audit.store import AuditQuery, AuditStore
 from facade.db import Database
-from facade.db.statements import insert_rows
+from facade.db.statements import insert_rows, json_param, json_rows
 
 # Values an array literal has to quote or escape, and some it must not mangle.
 AWKWARD = [
@@ -43,7 +45,7 @@ _ROWS = Table(
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PgCluster]:
-    with throwaway_cluster(47150, "statements", "audit") as pg:
+    with throwaway_cluster(47150, "statements", "audit", "two_writers") as pg:
         yield pg
 
 
@@ -89,6 +91,21 @@ def test_insert_rows_refuses_a_value_too_long_for_its_column_on_postgresql(
             assert connection.execute(select(_ROWS.c.n)).all() == []  # nothing half-written
 
 
+def test_json_rows_carry_every_value_as_given_and_refuse_one_too_long(cluster: PgCluster) -> None:
+    with _awkward_table(cluster.url("statements", USER, PASSWORD)) as database:
+        values = [*AWKWARD, "tab\tnew\nline \u2028 \\u0041"]
+        rows = [{"n": n, "label": label} for n, label in enumerate(values)]
+        statement = insert(_ROWS).from_select(["n", "label"], json_rows(_ROWS, ("n", "label"), "r"))
+        with database.engine.begin() as connection:
+            connection.execute(statement, {"r": json_param(rows)})
+        with database.engine.connect() as connection:
+            stored = connection.execute(select(_ROWS.c.label).order_by(_ROWS.c.n)).scalars().all()
+        assert stored == values
+        too_long = json_param([{"n": 99, "label": "x" * 101}])
+        with pytest.raises(DBAPIError, match="too long"), database.engine.begin() as connection:
+            connection.execute(statement, {"r": too_long})
+
+
 def test_audit_events_and_their_entities_are_stored_and_verified_on_postgresql(
     cluster: PgCluster,
 ) -> None:
@@ -122,3 +139,63 @@ def test_audit_events_and_their_entities_are_stored_and_verified_on_postgresql(
         assert store.count(AuditQuery(entities=["Patient/p1"])) == 3
     finally:
         database.dispose()
+
+
+def _events(first: int, count: int, client: str = "qc-1") -> list[tuple[str, dict[str, Any]]]:
+    now = datetime.now(UTC)
+    out = []
+    for n in range(first, first + count):
+        # Quotes, backslashes and CJK in the body: the stored text must be the hashed text.
+        ctx = AuditContext(
+            door="fhir", method="GET", path="/fhir/Encounter", query=f'q="病区\\{n}"', role="qc"
+        )
+        ctx.client_id = client
+        ctx.touch(f"Encounter/e{n}")
+        event = audit_event(ctx, event_id=f"ev-{n}", recorded=now, status=200, base_url="http://f")
+        out.append(("fhir", event))
+    return out
+
+
+def test_a_writer_whose_head_is_stale_links_after_the_other_writers_events(
+    cluster: PgCluster,
+) -> None:
+    # Two facade processes on one database: each remembers the head it last wrote and first
+    # tries to append after it; the one that remembers an old head must not fork the chain.
+    url = cluster.url("two_writers", USER, PASSWORD)
+    first, second = Database(url), Database(url)
+    try:
+        first.upgrade()
+        a, b = AuditStore(first), AuditStore(second)
+        assert a.append(_events(0, 2)) == 2
+        assert b.append(_events(2, 3)) == 5
+        assert a.append(_events(5, 1)) == 6  # a remembered 2
+        assert a.append(_events(6, 1)) == 7
+        assert b.append(_events(7, 2)) == 9  # b remembered 5
+
+        errors: list[BaseException] = []
+
+        def write(store: AuditStore, base: int) -> None:
+            try:
+                for k in range(15):
+                    store.append(_events(base + 10 * k, 1 + k % 3, client=f"c{base}"))
+            except BaseException as exc:  # pragma: no cover - reported below
+                errors.append(exc)
+
+        threads = [
+            threading.Thread(target=write, args=(s, base)) for s, base in ((a, 100), (b, 1000))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+        verification = a.verify()
+        assert verification.ok, verification.broken
+        assert verification.checked == 9 + 2 * sum(1 + k % 3 for k in range(15))
+        with first.engine.connect() as connection:
+            seqs = connection.exec_driver_sql("SELECT seq FROM audit_event ORDER BY seq").scalars()
+            assert list(seqs) == list(range(1, verification.checked + 1))
+        assert a.count(AuditQuery(entities=["Encounter/e6"])) == 1
+    finally:
+        first.dispose()
+        second.dispose()
