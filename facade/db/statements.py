@@ -10,8 +10,10 @@ from typing import Any
 import orjson
 from sqlalchemy import (
     JSON,
+    ColumnElement,
     Connection,
     Insert,
+    Row,
     Select,
     String,
     Table,
@@ -22,9 +24,10 @@ from sqlalchemy import (
     func,
     insert,
     select,
+    true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import QueryableAttribute, Session
 
 
 def dialect_insert(session: Session, table: Any) -> Any:
@@ -111,6 +114,44 @@ def _element(table: Table, name: str) -> Any:
 
 # Values per SQL IN (...) list: far below SQLite's and psycopg's parameter limits.
 IN_LIST_SIZE = 500
+
+
+def select_in(
+    executor: Connection | Session,
+    statement: Select[Any],
+    key: ColumnElement[Any] | QueryableAttribute[Any],
+    values: Iterable[str],
+    size: int = IN_LIST_SIZE,
+) -> Iterator[Row[*tuple[Any, ...]]]:
+    """The rows of ``statement`` whose ``key`` is one of ``values`` (distinct), with the
+    statement's column names.
+
+    On PostgreSQL each value is looked up on its own: ``unnest(:values) JOIN LATERAL (statement
+    AND key = value OFFSET 0)``, a probe of the key's index per value whatever the
+    planner knows. An ``IN`` list's plan depends on column statistics, which a new table has
+    none of until autovacuum's first ANALYZE: the prepared generic plan then read all of an
+    institution's rows and compared each with every listed value (70 ms for 200 values among
+    19,000 rows, 0.6 ms as probes). ``OFFSET 0`` keeps the subquery from being merged into a
+    join the planner would choose by the same missing statistics. SQLite: ``IN`` lists of
+    ``size``.
+    """
+    bind = executor.get_bind() if isinstance(executor, Session) else executor
+    if bind.dialect.name != "postgresql":
+        for chunk in in_lists(values, size):
+            yield from executor.execute(statement.where(key.in_(chunk)))
+        return
+    wanted = sorted(set(values))
+    if not wanted:
+        return
+    kind = (key.expression if isinstance(key, QueryableAttribute) else key).type
+    element = Text() if isinstance(kind, String) else kind
+    keys = (
+        func.unnest(cast(bindparam("select_in_values", wanted), postgresql.ARRAY(element)))
+        .table_valued("value")
+        .render_derived()
+    )
+    each = statement.where(key == keys.c.value).offset(0).lateral()
+    yield from executor.execute(select(*each.c).select_from(keys).join(each, true()))
 
 
 def in_lists(values: Iterable[str], size: int = IN_LIST_SIZE) -> Iterator[list[str]]:

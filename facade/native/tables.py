@@ -182,13 +182,15 @@ class IntakeRecord(Base):
 
 
 def live_receipts(
-    org_code: str, service_code: str, record_ids: Sequence[str]
+    org_code: str, service_code: str, record_ids: Sequence[str] | None = None
 ) -> list[ColumnElement[bool]]:
-    """WHERE terms for the receipts of these records that did not fail: for each record, the
-    one with the highest version is its live receipt."""
-    return [
+    """WHERE terms for the receipts of these records (None: of any record, for ``select_in``)
+    that did not fail: for each record, the one with the highest version is its live receipt."""
+    terms = [
         IntakeRecord.org_code == org_code,
         IntakeRecord.service_code == service_code,
-        IntakeRecord.record_id.in_(record_ids),
         IntakeRecord.status != "failed",
     ]
+    if record_ids is not None:
+        terms.append(IntakeRecord.record_id.in_(record_ids))
+    return terms

@@ -24,7 +24,7 @@ import orjson
 from sqlalchemy import Table, bindparam, delete, insert, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from facade.db.statements import dialect_insert, in_lists
+from facade.db.statements import dialect_insert, select_in
 from facade.db.tables import utcnow
 from facade.native.intake import Observed
 from facade.native.processor import IntakeContext
@@ -176,14 +176,12 @@ class _Workspace:
 
     def load(self, condition: Any, column: Any, values: list[str]) -> list[_Row]:
         """Rows of this institution where ``column`` is one of ``values`` (and ``condition``)."""
-        found: list[_Row] = []
-        for chunk in in_lists(values, CHUNK):
-            query = select(*_LOADED).where(_TABLE.c.org_code == self.org, column.in_(chunk))
-            if condition is not None:
-                query = query.where(condition)
-            for stored in self.session.execute(query):
-                found.append(self._adopt(stored))
-        return found
+        query = select(*_LOADED).where(_TABLE.c.org_code == self.org)
+        if condition is not None:
+            query = query.where(condition)
+        return [
+            self._adopt(stored) for stored in select_in(self.session, query, column, values, CHUNK)
+        ]
 
     def _adopt(self, stored: Any) -> _Row:
         slot = (stored.record_type, stored.record_key)

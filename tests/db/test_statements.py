@@ -19,7 +19,7 @@ from bench.pgcluster import PgCluster
 from facade.audit.events import AuditContext, audit_event
 from facade.audit.store import AuditQuery, AuditStore
 from facade.db import Database
-from facade.db.statements import insert_rows, json_param, json_rows
+from facade.db.statements import insert_rows, json_param, json_rows, select_in
 
 # Values an array literal has to quote or escape, and some it must not mangle.
 AWKWARD = [
@@ -78,6 +78,26 @@ def test_insert_rows_stores_every_value_as_given(url: str) -> None:
         with database.engine.connect() as connection:
             stored = connection.execute(select(_ROWS.c.label).order_by(_ROWS.c.n)).scalars().all()
         assert stored == AWKWARD
+
+
+def test_select_in_finds_the_rows_of_every_value_once(url: str) -> None:
+    with _awkward_table(url) as database:
+        labels = [label for label in AWKWARD if label is not None]
+        with database.engine.begin() as connection:
+            insert_rows(connection, _ROWS, [{"n": n, "label": v} for n, v in enumerate(AWKWARD)])
+        statement = select(_ROWS.c.n, _ROWS.c.label).where(_ROWS.c.n < 100)
+        with database.session() as session:
+            # Duplicates asked once; values that match nothing; SQLite in IN lists of 3.
+            asked = [*labels, labels[0], "not there", "NULL "]
+            found = list(select_in(session, statement, _ROWS.c.label, asked, size=3))
+            assert sorted((row.n, row.label) for row in found) == sorted(
+                (n, v) for n, v in enumerate(AWKWARD) if v is not None
+            )
+            assert list(select_in(session, statement, _ROWS.c.label, [])) == []
+            narrowed = statement.where(_ROWS.c.n > 2)  # the statement's own conditions hold
+            assert {row.n for row in select_in(session, narrowed, _ROWS.c.label, labels)} == {
+                n for n, v in enumerate(AWKWARD) if v is not None and n > 2
+            }
 
 
 def test_insert_rows_refuses_a_value_too_long_for_its_column_on_postgresql(

@@ -188,7 +188,7 @@ def test_a_batch_looks_up_its_linked_case_once(
     lookups: list[str] = []
 
     def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if "JOIN mapping_fact" in statement and "intake_record" in statement:
+        if "FROM mapping_fact" in statement and "intake_record" in statement:
             lookups.append(statement)
 
     event.listen(database.engine, "before_cursor_execute", count)
@@ -238,7 +238,7 @@ def test_a_batch_reads_its_links_together_and_writes_what_it_keeps_once(
     assert count(case_statements, "INSERT INTO mapping_fact") == 1
     assert count(case_statements, "INSERT INTO linkage_pseudonym") == 1
     assert count(case_statements, "INSERT INTO intake_record") == 1
-    assert count(statements, "JOIN mapping_fact", "intake_record") == 1
+    assert count(statements, "FROM mapping_fact", "intake_record") == 1
     with database.session() as session:
         facts = session.scalar(select(func.count()).select_from(MappingFact))
         pairs = session.scalar(select(func.count()).select_from(LinkagePseudonym))
