@@ -18,6 +18,8 @@ def throwaway_cluster(offset: int, *databases: str) -> Iterator[PgCluster]:
     """A new cluster with ``databases`` (owned by USER), deleted afterwards. Its port is the
     checkout's HAPI test port + ``offset``, so parallel checkouts never share a cluster."""
     port = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091")) + offset
+    if port > 65535:  # a high test port plus the offset: wrap into the unprivileged range
+        port = 1024 + port % (65536 - 1024)
     cluster = PgCluster(REPO / "var" / f"test-pg-{port}", port)
     cluster.start(empty=True)
     for name in databases:

@@ -120,6 +120,11 @@ def number_value(number: Decimal) -> int | float:
     return float(number)
 
 
+def is_native_datetime(text: str) -> bool:
+    """Whether ``text`` has the shape of a native date-time (``yyyy-MM-dd HH:mm:ss``)."""
+    return _DATETIME.fullmatch(text) is not None
+
+
 def parse_native(text: str) -> datetime:
     """A native date or date-time, its shape already checked (``_DATE``, ``_DATETIME``).
 

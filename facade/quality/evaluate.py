@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives import hashes
 
 from facade.dictionary.models import RecordType
 from facade.errors import Issue
-from facade.mapping.values import parse_native
+from facade.mapping.values import is_native_datetime, parse_native
 from facade.quality import tokens
 from facade.quality.models import (
     AfterDeathRecords,
@@ -44,7 +44,6 @@ from facade.quality.rules import RuleSet
 
 Contribution = list[tuple[str, str]]  # (bucket, token), sorted, without repeats
 _DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-_DATETIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 @dataclass
@@ -202,7 +201,7 @@ def accept(
                     own.append(check.problem)
         elif isinstance(spec, Lag) and spec.record_type == name:
             start = _time(payload, [spec.from_field])
-            if start is not None and _DATETIME.fullmatch(start):
+            if start is not None and is_native_datetime(start):
                 first = lags.setdefault(check.id, received_ms)
                 seconds = (
                     parse_native(local_text(first, tz)) - parse_native(start)
