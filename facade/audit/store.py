@@ -197,7 +197,7 @@ class AuditStore:
 
     def __init__(self, database: Database) -> None:
         self.database = database
-        # The head as this store last wrote or read it. On PostgreSQL an append that finds the
+        # The head as this store last wrote it. On PostgreSQL an append that finds the
         # head still there is one statement with no lock taken first (see _append_after); a
         # stale head (another process wrote, a restore) only sends the append the locking way.
         self._head: tuple[int, str] | None = None
