@@ -108,7 +108,11 @@ def json_param(rows: Sequence[Mapping[str, Any]]) -> str:
 def _element(table: Table, name: str) -> Any:
     """The element type of a column in an array or a JSON record: strings as TEXT, because a cast
     to VARCHAR(n) would cut a long value silently where the INSERT into the column refuses it."""
-    kind = table.c[name].type
+    return _as_element(table.c[name].type)
+
+
+def _as_element(kind: Any) -> Any:
+    """``_element`` of a column type (``select_in`` has a column, not a table and a name)."""
     return Text() if isinstance(kind, String) else kind
 
 
@@ -132,26 +136,30 @@ def select_in(
     none of until autovacuum's first ANALYZE: the prepared generic plan then read all of an
     institution's rows and compared each with every listed value (70 ms for 200 values among
     19,000 rows, 0.6 ms as probes). ``OFFSET 0`` keeps the subquery from being merged into a
-    join the planner would choose by the same missing statistics. SQLite: ``IN`` lists of
-    ``size``.
+    join the planner would choose by the same missing statistics. SQLite: ``IN`` lists. Either
+    way ``size`` values per query.
     """
     bind = executor.get_bind() if isinstance(executor, Session) else executor
-    if bind.dialect.name != "postgresql":
-        for chunk in in_lists(values, size):
-            yield from executor.execute(statement.where(key.in_(chunk)))
-        return
-    wanted = sorted(set(values))
-    if not wanted:
-        return
+    probes = bind.dialect.name == "postgresql"
+    for chunk in in_lists(values, size):
+        chosen = _probe_each(statement, key, chunk) if probes else statement.where(key.in_(chunk))
+        yield from executor.execute(chosen)
+
+
+def _probe_each(
+    statement: Select[Any], key: ColumnElement[Any] | QueryableAttribute[Any], values: list[str]
+) -> Select[Any]:
+    """``select_in`` on PostgreSQL: ``statement`` run once per value of ``unnest(:values)``."""
     kind = (key.expression if isinstance(key, QueryableAttribute) else key).type
-    element = Text() if isinstance(kind, String) else kind
     keys = (
-        func.unnest(cast(bindparam("select_in_values", wanted), postgresql.ARRAY(element)))
+        func.unnest(
+            cast(bindparam("select_in_values", values), postgresql.ARRAY(_as_element(kind)))
+        )
         .table_valued("value")
         .render_derived()
     )
     each = statement.where(key == keys.c.value).offset(0).lateral()
-    yield from executor.execute(select(*each.c).select_from(keys).join(each, true()))
+    return select(*each.c).select_from(keys).join(each, true())
 
 
 def in_lists(values: Iterable[str], size: int = IN_LIST_SIZE) -> Iterator[list[str]]:
