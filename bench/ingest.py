@@ -230,12 +230,18 @@ def native_part(
 
 def upstream_requests(base_url: str) -> dict[str, float]:
     """What the facade asked HAPI, from its own metrics: requests by method and outcome, and the
-    sampled validations (each one a read and a ``$validate`` per resource)."""
+    sampled validations (each one a read and a ``$validate`` per resource), and the records the
+    forwarder settled by outcome (a release is a retry: a conflict or a link still on its way)."""
     found: dict[str, float] = {}
     for line in httpx.get(f"{base_url}/metrics", timeout=30).text.splitlines():
         name, _, value = line.rpartition(" ")
         if name.startswith(
-            ("vte_upstream_request_duration_seconds_count", "vte_forward_validation_samples_total")
+            (
+                "vte_upstream_request_duration_seconds_count",
+                "vte_upstream_request_duration_seconds_sum",
+                "vte_forward_validation_samples_total",
+                "vte_forward_records_total",
+            )
         ):
             found[name.removeprefix("vte_")] = float(value)
     return found

@@ -201,9 +201,9 @@ class Settings(BaseSettings):
     # Share of stored records whose resources are read back and checked with HAPI's $validate in
     # the background (0 switches it off); a failure raises an alarm (log, metric, forward status).
     forward_validate_sample_rate: float = Field(default=0.01, ge=0, le=1)
-    # ... but at most this many a minute (samples over it are counted as ``over_budget``): one
-    # check costs HAPI's validator ~40 ms per resource, 30x writing it, so during a backfill
-    # 1 % of records would add a third to HAPI's work (bench/README.md, "ingest").
+    # ... but at most this many resources checked a minute (samples over it are counted as
+    # ``over_budget``): HAPI's validator spends ~40 ms per resource, 30x writing it, so during a
+    # backfill 1 % of records would add a third to HAPI's work (bench/README.md, "ingest").
     forward_validate_per_minute: int = Field(default=6, ge=1, le=6000)
 
     # -- quality indicators (facade/indicators; definitions in mappings/indicators)

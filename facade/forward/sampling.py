@@ -10,10 +10,11 @@ The check never delays or blocks forwarding: the queue of samples is bounded and
 excess (counted in ``vte_forward_validation_samples_total{outcome="dropped"}``).
 
 HAPI's validator is expensive (about 30 times the write of the resource it checks), so the
-checks also have a budget, ``forward_validate_per_minute``: a backfill moving hundreds of
-records a second would otherwise spend a third of HAPI on them. Samples over the budget are
-counted (``outcome="over_budget"``) and not checked; at a region's daily pace the budget is
-never reached.
+checks also have a budget, ``forward_validate_per_minute`` resources: a backfill moving hundreds
+of records a second would otherwise spend a third of HAPI on them. The budget counts resources,
+not records, because HAPI pays per resource checked and a stay's record brings several. Samples
+over the budget are counted (``outcome="over_budget"``) and not checked; at a region's daily
+pace the budget is never reached.
 """
 
 from __future__ import annotations
@@ -72,7 +73,7 @@ class Sampler:
         """Consider a stored record for checking (cheap; never waits)."""
         if self.rate <= 0 or not resources or self.random.random() >= self.rate:
             return
-        if not self.budget.take():
+        if not self.budget.take(len(resources)):
             VALIDATION_SAMPLES.labels("over_budget").inc()
             return
         if self._queue is None:
@@ -153,8 +154,10 @@ class Sampler:
 
 
 class Budget:
-    """At most ``per_minute`` takes a minute, spread out: a bucket of ``per_minute`` tokens that
-    refills continuously (a quiet hour does not bank more than a minute's worth)."""
+    """At most ``per_minute`` tokens a minute, spread out: a bucket of ``per_minute`` tokens that
+    refills continuously (a quiet hour does not bank more than a minute's worth). A take may cost
+    more than what is left: it is allowed while one token is there, and the debt is paid before
+    the next one (a record of many resources is checked whole, the rate holds over time)."""
 
     def __init__(self, per_minute: int, clock: Callable[[], float] = time.monotonic) -> None:
         self.size = float(max(1, per_minute))
@@ -162,14 +165,14 @@ class Budget:
         self.tokens = self.size
         self.last = clock()
 
-    def take(self) -> bool:
-        """Use one token if there is one."""
+    def take(self, cost: int = 1) -> bool:
+        """Spend ``cost`` tokens if at least one is there."""
         now = self.clock()
         self.tokens = min(self.size, self.tokens + (now - self.last) * self.size / 60.0)
         self.last = now
         if self.tokens < 1.0:
             return False
-        self.tokens -= 1.0
+        self.tokens -= max(cost, 1)
         return True
 
 

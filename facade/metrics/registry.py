@@ -65,9 +65,10 @@ def status_class(status: int) -> str:
 
 VALIDATION_SAMPLES = Counter(
     "vte_forward_validation_samples",
-    "Stored records the forwarder re-checked with HAPI's $validate, by outcome "
-    "(valid, invalid, unchecked: HAPI could not answer, dropped: the sample queue was full, "
-    "over_budget: more samples than forward_validate_per_minute).",
+    "Stored resources the forwarder re-checked with HAPI's $validate, by outcome "
+    "(valid, invalid, unchecked: HAPI could not answer; and sampled records not checked: "
+    "dropped, the sample queue was full, over_budget, beyond forward_validate_per_minute "
+    "resources a minute).",
     ["outcome"],
 )
 VALIDATION_ALARMS = Counter(

@@ -48,6 +48,19 @@ def test_the_budget_allows_its_minute_spread_out_and_banks_no_more() -> None:
     assert sum(budget.take() for _ in range(100)) == 6
 
 
+def test_a_take_of_several_tokens_is_paid_for_before_the_next_one() -> None:
+    clock = Clock()
+    budget = Budget(6, clock)
+    assert budget.take(4) is True
+    assert budget.take(4) is True  # one token was left: allowed, two tokens owed
+    clock.now += 20.0  # two tokens back: the debt is paid, none to spend
+    assert budget.take() is False
+    clock.now += 10.0
+    assert budget.take() is True
+    clock.now += 60.0  # a full minute: 6 resources of 3-resource records are 2 records
+    assert [budget.take(3) for _ in range(3)] == [True, True, False]
+
+
 class FakeHapi:
     """Answers reads with the stored resource and ``$validate`` with an outcome per id."""
 
@@ -132,6 +145,30 @@ def test_offers_over_the_budget_are_counted_and_not_checked(
     asyncio.run(offer_all())
     assert hapi.validated == ["p0", "p1", "late"]
     assert samples("over_budget") - over == 3
+
+
+def test_the_budget_counts_the_resources_of_a_sampled_record(
+    settings: Settings, database: Database
+) -> None:
+    hapi = FakeHapi({})
+    clock = Clock()
+    checker = sampler(settings, database, hapi, per_minute=3, clock=clock)
+    over = samples("over_budget")
+
+    async def offer_all() -> None:
+        checker.offer("stay-1", ["Encounter/e1", "Condition/c1"])
+        checker.offer("stay-2", ["Encounter/e2", "Condition/c2"])  # 1 token left: allowed
+        checker.offer("stay-3", ["Encounter/e3"])  # in debt: refused
+        clock.now += 20.0  # one token back pays the debt
+        checker.offer("stay-4", ["Encounter/e4"])
+        clock.now += 20.0
+        checker.offer("stay-5", ["Encounter/e5"])
+        await checker.flush()
+        await checker.close()
+
+    asyncio.run(offer_all())
+    assert hapi.validated == ["e1", "c1", "e2", "c2", "e5"]
+    assert samples("over_budget") - over == 2
 
 
 def test_the_rate_picks_a_share_of_records(settings: Settings, database: Database) -> None:
