@@ -126,49 +126,52 @@ def test_a_resource_deleted_meanwhile_is_skipped_not_alarmed(
     assert raised == 0 and hapi.validated == [] and alarms(database) == []
 
 
-def test_offers_over_the_budget_are_counted_and_not_checked(
-    settings: Settings, database: Database
-) -> None:
+Offer = tuple[str, list[str]] | float  # a record offered, or seconds passing
+
+
+def offered(
+    settings: Settings, database: Database, per_minute: int, steps: list[Offer]
+) -> tuple[list[str], float]:
+    """Offer records (and let time pass) in order; the ids checked and the offers over budget."""
     hapi = FakeHapi({})
     clock = Clock()
-    checker = sampler(settings, database, hapi, per_minute=2, clock=clock)
+    checker = sampler(settings, database, hapi, per_minute=per_minute, clock=clock)
     over = samples("over_budget")
 
     async def offer_all() -> None:
-        for n in range(5):
-            checker.offer(f"r-{n}", [f"Patient/p{n}"])
-        clock.now += 30.0  # one more token
-        checker.offer("r-late", ["Patient/late"])
+        for step in steps:
+            if isinstance(step, float):
+                clock.now += step
+            else:
+                checker.offer(*step)
         await checker.flush()
         await checker.close()
 
     asyncio.run(offer_all())
-    assert hapi.validated == ["p0", "p1", "late"]
-    assert samples("over_budget") - over == 3
+    return hapi.validated, samples("over_budget") - over
+
+
+def test_offers_over_the_budget_are_counted_and_not_checked(
+    settings: Settings, database: Database
+) -> None:
+    steps: list[Offer] = [(f"r-{n}", [f"Patient/p{n}"]) for n in range(5)]
+    steps += [30.0, ("r-late", ["Patient/late"])]  # one more token
+    assert offered(settings, database, 2, steps) == (["p0", "p1", "late"], 3)
 
 
 def test_the_budget_counts_the_resources_of_a_sampled_record(
     settings: Settings, database: Database
 ) -> None:
-    hapi = FakeHapi({})
-    clock = Clock()
-    checker = sampler(settings, database, hapi, per_minute=3, clock=clock)
-    over = samples("over_budget")
-
-    async def offer_all() -> None:
-        checker.offer("stay-1", ["Encounter/e1", "Condition/c1"])
-        checker.offer("stay-2", ["Encounter/e2", "Condition/c2"])  # 1 token left: allowed
-        checker.offer("stay-3", ["Encounter/e3"])  # in debt: refused
-        clock.now += 20.0  # one token back pays the debt
-        checker.offer("stay-4", ["Encounter/e4"])
-        clock.now += 20.0
-        checker.offer("stay-5", ["Encounter/e5"])
-        await checker.flush()
-        await checker.close()
-
-    asyncio.run(offer_all())
-    assert hapi.validated == ["e1", "c1", "e2", "c2", "e5"]
-    assert samples("over_budget") - over == 2
+    steps: list[Offer] = [
+        ("stay-1", ["Encounter/e1", "Condition/c1"]),
+        ("stay-2", ["Encounter/e2", "Condition/c2"]),  # 1 token left: allowed
+        ("stay-3", ["Encounter/e3"]),  # in debt: refused
+        20.0,  # one token back pays the debt
+        ("stay-4", ["Encounter/e4"]),
+        20.0,
+        ("stay-5", ["Encounter/e5"]),
+    ]
+    assert offered(settings, database, 3, steps) == (["e1", "c1", "e2", "c2", "e5"], 2)
 
 
 def test_the_rate_picks_a_share_of_records(settings: Settings, database: Database) -> None:
