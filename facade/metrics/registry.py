@@ -65,10 +65,10 @@ def status_class(status: int) -> str:
 
 VALIDATION_SAMPLES = Counter(
     "vte_forward_validation_samples",
-    "Stored resources the forwarder re-checked with HAPI's $validate, by outcome "
-    "(valid, invalid, unchecked: HAPI could not answer; and sampled records not checked: "
-    "dropped, the sample queue was full, over_budget, beyond forward_validate_per_minute "
-    "resources a minute).",
+    "The forwarder's sampled $validate of stored records: per resource checked, valid or "
+    "invalid; per sampled record not checked in full, unchecked (HAPI could not answer; the "
+    "rest of the record is skipped), dropped (the sample queue was full) or over_budget "
+    "(beyond forward_validate_per_minute resources a minute).",
     ["outcome"],
 )
 VALIDATION_ALARMS = Counter(

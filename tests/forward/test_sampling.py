@@ -167,7 +167,7 @@ def test_the_budget_counts_the_resources_of_a_sampled_record(
         ("stay-2", ["Encounter/e2", "Condition/c2"]),  # 1 token left: allowed
         ("stay-3", ["Encounter/e3"]),  # in debt: refused
         20.0,  # one token back pays the debt
-        ("stay-4", ["Encounter/e4"]),
+        ("stay-4", ["Encounter/e4"]),  # no token to spend: refused
         20.0,
         ("stay-5", ["Encounter/e5"]),
     ]
