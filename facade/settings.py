@@ -205,6 +205,9 @@ class Settings(BaseSettings):
     # ``over_budget``): HAPI's validator spends ~40 ms per resource, 30x writing it, so during a
     # backfill 1 % of records would add a third to HAPI's work (bench/README.md, "ingest").
     forward_validate_per_minute: int = Field(default=6, ge=1, le=6000)
+    # A sample waits while the forwarder is writing, at most this long (0: checked at once): a
+    # check amid HAPI's write stream costs HAPI far more than alone (bench/README.md, "ingest").
+    forward_validate_max_delay_seconds: float = Field(default=600.0, ge=0, le=86400)
 
     # -- quality indicators (facade/indicators; definitions in mappings/indicators)
     # Requests in flight to HAPI during one evaluation (counts and pages); HAPI on two cores

@@ -7,7 +7,12 @@ mapping conformant (tests/mapping/test_mapping_conformance.py). In production a 
 ``$validate`` in the background; an error raises an alarm: an ERROR log line, the counter
 ``vte_forward_validation_alarms_total`` and a row that ``vte-facade forward status`` shows.
 The check never delays or blocks forwarding: the queue of samples is bounded and drops the
-excess (counted in ``vte_forward_validation_samples_total{outcome="dropped"}``).
+excess (counted in ``vte_forward_validation_samples_total{outcome="dropped"}``), and a sample
+waits while the forwarder is writing, for at most ``forward_validate_max_delay_seconds``. A
+check in the middle of HAPI's write stream costs HAPI far more than the check alone (a few
+checks during a 10,000-stay backfill added 10-28 CPU-s to HAPI's ~110, see bench/README.md,
+"ingest", stop 26), so checks use the forwarder's quiet moments; during a long backfill each
+still runs once it has waited that long.
 
 HAPI's validator is expensive (about 30 times the write of the resource it checks), so the
 checks also have a budget, ``forward_validate_per_minute`` resources: a backfill moving hundreds
@@ -20,6 +25,7 @@ pace the budget is never reached.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import random
 import time
@@ -46,6 +52,7 @@ class Sample:
 
     receipt_id: str
     resources: tuple[str, ...]
+    taken: float = 0.0  # when it was taken (the sampler's clock)
 
 
 class Sampler:
@@ -58,16 +65,30 @@ class Sampler:
         rate: float,
         *,
         per_minute: int = 6,
+        max_delay: float = 600.0,
         chooser: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.database = database
         self.upstream = upstream
         self.rate = rate
+        self.max_delay = max_delay
+        self.clock = clock
         self.budget = Budget(per_minute, clock)
         self.random = chooser or random.Random()  # noqa: S311 - sampling, not secrets
         self._queue: asyncio.Queue[Sample] | None = None
         self._worker: asyncio.Task[None] | None = None
+        self._writing = False
+        self._quiet: asyncio.Event | None = None  # set while the forwarder is not writing
+
+    def forwarding(self, writing: bool) -> None:
+        """Tell the checker whether the forwarder is writing (samples wait while it is)."""
+        self._writing = writing
+        if self._quiet is not None:
+            if writing:
+                self._quiet.clear()
+            else:
+                self._quiet.set()
 
     def offer(self, receipt_id: str, resources: list[str]) -> None:
         """Consider a stored record for checking (cheap; never waits)."""
@@ -81,7 +102,7 @@ class Sampler:
         if self._worker is None or self._worker.done():
             self._worker = asyncio.create_task(self._work(self._queue), name="vte-forward-sampler")
         try:
-            self._queue.put_nowait(Sample(receipt_id, tuple(resources)))
+            self._queue.put_nowait(Sample(receipt_id, tuple(resources), self.clock()))
         except asyncio.QueueFull:
             VALIDATION_SAMPLES.labels("dropped").inc()
 
@@ -103,11 +124,23 @@ class Sampler:
                 pass
             self._worker = None
         self._queue = None  # bound to this event loop; the next drain may run in another
+        self._quiet = None
+
+    async def _until_quiet(self, sample: Sample) -> None:
+        """Wait while the forwarder writes, at most until the sample is ``max_delay`` old."""
+        left = sample.taken + self.max_delay - self.clock()
+        if not self._writing or left <= 0:
+            return
+        if self._quiet is None:
+            self._quiet = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._quiet.wait(), left)
 
     async def _work(self, queue: asyncio.Queue[Sample]) -> None:
         while True:
             sample = await queue.get()
             try:
+                await self._until_quiet(sample)
                 await self.check(sample)
             except Exception:  # a failed check must not end the checker; the cause is logged
                 log.exception("sampled validation of receipt %s could not run", sample.receipt_id)

@@ -129,6 +129,7 @@ class Forwarder:
             upstream,
             settings.forward_validate_sample_rate,
             per_minute=settings.forward_validate_per_minute,
+            max_delay=settings.forward_validate_max_delay_seconds,
         )
         key = settings.hapi_trusted_write_key
         self.write_headers = {TRUSTED_WRITE_HEADER: key.get_secret_value()} if key else {}
@@ -157,6 +158,7 @@ class Forwarder:
         report = ForwardReport()
         dispatcher = Dispatcher(self.settings.forward_concurrency)
         rounds = 0
+        self.sampler.forwarding(True)
         try:
             while rounds < max_rounds and not report.upstream_down:
                 scheme = await asyncio.to_thread(self.ids.scheme)
@@ -183,6 +185,7 @@ class Forwarder:
                 await self._round(claimed, scheme, dispatcher, report)
         finally:
             await dispatcher.join()
+            self.sampler.forwarding(False)
             report.seconds = time.perf_counter() - started
         return report
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 import uuid
 from typing import Any
 
@@ -188,6 +189,43 @@ def test_the_rate_picks_a_share_of_records(settings: Settings, database: Databas
 
     asyncio.run(offer_all())
     assert 150 <= len(hapi.validated) <= 250  # 10 % of 2,000 = 200, binomial sd ≈ 13
+
+
+def test_a_sample_waits_while_the_forwarder_writes(settings: Settings, database: Database) -> None:
+    hapi = FakeHapi({})
+    checker = sampler(settings, database, hapi, clock=time.monotonic)
+
+    async def go() -> tuple[list[str], list[str]]:
+        checker.forwarding(True)
+        checker.offer("r-1", ["Patient/p1"])
+        await asyncio.sleep(0.3)
+        during = list(hapi.validated)
+        checker.forwarding(False)
+        await checker.flush(timeout=5)
+        await checker.close()
+        return during, hapi.validated
+
+    assert asyncio.run(go()) == ([], ["p1"])
+
+
+def test_a_sample_is_checked_once_it_has_waited_the_longest_delay(
+    settings: Settings, database: Database
+) -> None:
+    hapi = FakeHapi({})
+    checker = sampler(settings, database, hapi, clock=time.monotonic, max_delay=0.2)
+
+    async def go() -> tuple[list[str], float]:
+        checker.forwarding(True)  # and it never stops writing
+        started = time.monotonic()
+        checker.offer("r-1", ["Patient/p1"])
+        await checker.flush(timeout=5)
+        waited = time.monotonic() - started
+        await checker.close()
+        return hapi.validated, waited
+
+    checked, waited = asyncio.run(go())
+    assert checked == ["p1"]
+    assert 0.2 <= waited < 4
 
 
 @pytest.mark.integration
