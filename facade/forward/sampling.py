@@ -78,17 +78,14 @@ class Sampler:
         self.random = chooser or random.Random()  # noqa: S311 - sampling, not secrets
         self._queue: asyncio.Queue[Sample] | None = None
         self._worker: asyncio.Task[None] | None = None
-        self._writing = False
-        self._quiet: asyncio.Event | None = None  # set while the forwarder is not writing
+        self._quiet = _event(is_set=True)  # set while the forwarder is not writing
 
     def forwarding(self, writing: bool) -> None:
         """Tell the checker whether the forwarder is writing (samples wait while it is)."""
-        self._writing = writing
-        if self._quiet is not None:
-            if writing:
-                self._quiet.clear()
-            else:
-                self._quiet.set()
+        if writing:
+            self._quiet.clear()
+        else:
+            self._quiet.set()
 
     def offer(self, receipt_id: str, resources: list[str]) -> None:
         """Consider a stored record for checking (cheap; never waits)."""
@@ -124,15 +121,13 @@ class Sampler:
                 pass
             self._worker = None
         self._queue = None  # bound to this event loop; the next drain may run in another
-        self._quiet = None
+        self._quiet = _event(is_set=self._quiet.is_set())  # so may the event be
 
     async def _until_quiet(self, sample: Sample) -> None:
         """Wait while the forwarder writes, at most until the sample is ``max_delay`` old."""
         left = sample.taken + self.max_delay - self.clock()
-        if not self._writing or left <= 0:
+        if self._quiet.is_set() or left <= 0:
             return
-        if self._quiet is None:
-            self._quiet = asyncio.Event()
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._quiet.wait(), left)
 
@@ -207,6 +202,13 @@ class Budget:
             return False
         self.tokens -= max(cost, 1)
         return True
+
+
+def _event(*, is_set: bool) -> asyncio.Event:
+    event = asyncio.Event()
+    if is_set:
+        event.set()
+    return event
 
 
 def alarm_text(issue: dict[str, Any]) -> str:
