@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint check venv system-deps console-assets hapi-jar hapi-start hapi-stop bench clean
+.PHONY: run test lint check venv system-deps bench-deps console-assets hapi-jar hapi-start hapi-stop bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,13 +17,19 @@ venv: $(STAMP)
 
 ## Debian packages the test suite needs (docker-compose validates docker/compose.yaml; the
 ## console's browser tests drive Debian's Chromium through Playwright, never a downloaded browser,
-## and its screenshots need a Chinese font).
+## and its screenshots need a Chinese font; the PostgreSQL tests start throw-away clusters).
 system-deps:
 	@command -v docker-compose >/dev/null && command -v chromium >/dev/null \
-	  && command -v chromedriver >/dev/null && fc-list :lang=zh | grep -q . || { \
-	  echo "installing docker-compose, chromium, chromium-driver, a CJK font (Debian packages)"; \
+	  && command -v chromedriver >/dev/null && fc-list :lang=zh | grep -q . \
+	  && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { \
+	  echo "installing docker-compose, chromium, chromium-driver, a CJK font, postgresql (Debian packages)"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
-	    docker-compose chromium chromium-driver fonts-wqy-microhei >/dev/null; }
+	    docker-compose chromium chromium-driver fonts-wqy-microhei postgresql >/dev/null; }
+
+## What the benchmarks need besides: wrk, the load client of `bench reads`.
+bench-deps: system-deps
+	@command -v wrk >/dev/null || { echo "installing wrk (Debian package)"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; }
 
 ## The console's pinned front-end files (ECharts) from npm (web/package-lock.json), digest checked.
 console-assets: venv
@@ -57,7 +63,7 @@ lint: venv
 
 check: lint test
 
-bench: venv console-assets hapi-jar
+bench: venv bench-deps console-assets hapi-jar
 	$(BIN)/python -m bench
 
 clean:

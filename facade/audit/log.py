@@ -2,18 +2,23 @@
 
 Nothing is lost: a request's event is committed before its response leaves, as the outbox did.
 While the app runs (``run``, started by ``facade.services.lifespan``) the commits are grouped:
-a request queues its event and waits; the writer links everything queued to the hash chain in
-one transaction and releases the waiting requests; whatever arrives meanwhile goes into the next
-transaction. So one commit serves many requests under load and costs one at c=1, with no timer
-and no backlog. Without the loop (operator commands, the native hook's worker threads, an app
-whose lifespan is not running) ``record`` writes the event at once. Nothing is sent to HAPI:
-auditors read the store through ``GET /fhir/AuditEvent`` and the console (facade/audit/api.py).
+a request queues its event and waits; the writer, a thread of its own, links everything queued
+to the hash chain in one transaction and releases the waiting requests; whatever arrives
+meanwhile goes into the next transaction. So one commit serves many requests under load and
+costs one at c=1, with no timer and no backlog. (The writer was a task handing each commit to
+the loop's thread pool; the thread is cheaper per lone read: bench/README.md, reads, stop 27.)
+Without the loop (operator commands, the native hook's worker threads, an app whose lifespan is
+not running) ``record`` writes the event at once. Nothing is sent to HAPI: auditors read the
+store through ``GET /fhir/AuditEvent`` and the console (facade/audit/api.py).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import queue
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
@@ -31,6 +36,8 @@ log = logging.getLogger(__name__)
 
 # (event id, recorded, what happened, HTTP status): turned into an AuditEvent by the writer.
 _Pending = tuple[str, datetime, AuditContext, int]
+# An event and the future its request waits on; None tells the writer thread to finish.
+_Queued = tuple[_Pending, "asyncio.Future[None]"] | None
 
 
 class AuditLog:
@@ -41,10 +48,11 @@ class AuditLog:
         self.database = database
         self.store = AuditStore(database)
         self.base_url = settings.public_base_url + "/fhir"
-        # Events waiting for the writer's next transaction, each with its waiting request.
-        self._queue: list[tuple[_Pending, asyncio.Future[None]]] = []
-        self._wake: asyncio.Event | None = None  # set while the writer runs
-        self._loop: asyncio.AbstractEventLoop | None = None  # the writer's event loop
+        # While run() runs: the loop it serves and the writer thread's queue of events, each
+        # with its waiting request.
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._inbox: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
+        self._pending = 0  # queued and not settled (counted on the loop)
 
     # -- recording
 
@@ -68,13 +76,13 @@ class AuditLog:
     async def record_async(self, ctx: AuditContext, status: int) -> str:
         """``record`` from async code: returns once the event is committed (grouped with other
         requests' events while the writer runs, else written in a worker thread)."""
-        wake = self._wake
-        if wake is None or asyncio.get_running_loop() is not self._loop:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
             return await asyncio.to_thread(self.record, ctx, status)
         item = self._item(ctx, status)
-        committed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((item, committed))
-        wake.set()
+        committed: asyncio.Future[None] = loop.create_future()
+        self._pending += 1
+        self._inbox.put((item, committed))
         await committed
         return item[0]
 
@@ -164,47 +172,81 @@ class AuditLog:
         ]
         self.store.append(events)
 
-    async def _commit(self, batch: list[tuple[_Pending, asyncio.Future[None]]]) -> None:
-        try:
-            await asyncio.to_thread(self._write, [item for item, _ in batch])
-        except Exception as exc:  # the requests fail (500): nothing is answered unaudited
-            log.exception("%d audit events could not be written", len(batch))
-            for _, committed in batch:
-                if not committed.done():
-                    committed.set_exception(exc)
-            return
-        for _, committed in batch:
-            if not committed.done():  # a cancelled request's event is stored all the same
+    def _writer(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        inbox: queue.SimpleQueue[_Queued],
+        released: threading.Event,
+    ) -> None:
+        """The writer thread: one transaction per round of whatever is queued, until told to stop.
+
+        A round starts only once the loop has released the previous round's requests
+        (``released``): what queued meanwhile then goes together. Taking the next round at
+        once made more, smaller transactions under load (bench/README.md, reads, stop 27).
+        """
+        stopping = False
+        while not stopping:
+            batch = [inbox.get()]
+            released.wait()
+            with contextlib.suppress(queue.Empty):
+                while True:
+                    batch.append(inbox.get_nowait())
+            stopping = None in batch  # the loop stops queueing before it sends None: it is last
+            waiting = [queued for queued in batch if queued is not None]
+            if not waiting:
+                continue
+            released.clear()
+            error: Exception | None = None
+            try:
+                self._write([item for item, _ in waiting])
+            except Exception as exc:  # the requests fail (500): nothing is answered unaudited
+                log.exception("%d audit events could not be written", len(waiting))
+                error = exc
+            loop.call_soon_threadsafe(self._settle, waiting, error, released)
+
+    def _settle(
+        self,
+        waiting: list[tuple[_Pending, asyncio.Future[None]]],
+        error: Exception | None,
+        released: threading.Event,
+    ) -> None:
+        """On the loop: release the requests of one round (a cancelled one's event is stored)."""
+        self._pending -= len(waiting)
+        for _, committed in waiting:
+            if committed.done():
+                continue
+            if error is None:
                 committed.set_result(None)
+            else:
+                committed.set_exception(error)
+        # The writer goes on after the released requests' next steps, scheduled just now.
+        asyncio.get_running_loop().call_soon(released.set)
 
     @property
     def pending(self) -> int:
         """Events queued in this process and not committed yet (their requests are waiting)."""
-        return len(self._queue)
+        return self._pending
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Commit queued events, one transaction per round, until ``stop``; then the rest."""
-        self._loop = asyncio.get_running_loop()
-        wake = self._wake = asyncio.Event()
-        stopping = asyncio.create_task(stop.wait())
+        """Commit queued events in the writer thread until ``stop``; then the rest."""
+        loop = asyncio.get_running_loop()
+        # A queue and a pacing event of its own: a writer of an earlier run that was cancelled
+        # mid-write cannot take this run's events or leave it waiting.
+        inbox: queue.SimpleQueue[_Queued] = queue.SimpleQueue()
+        released = threading.Event()
+        released.set()
+        writer = threading.Thread(
+            target=self._writer, args=(loop, inbox, released), name="vte-audit-writer", daemon=True
+        )
+        writer.start()
+        self._loop, self._inbox, self._pending = loop, inbox, 0
         try:
-            while True:
-                if not self._queue:
-                    if stop.is_set():
-                        break
-                    woken = asyncio.create_task(wake.wait())
-                    await asyncio.wait({woken, stopping}, return_when=asyncio.FIRST_COMPLETED)
-                    woken.cancel()
-                wake.clear()
-                batch, self._queue = self._queue, []
-                if batch:
-                    await self._commit(batch)
+            await stop.wait()
         finally:
-            self._wake = None  # later events are written by their own requests
-            stopping.cancel()
-            batch, self._queue = self._queue, []
-            if batch:
-                await self._commit(batch)
+            self._loop = None  # later events are written by their own requests
+            inbox.put(None)
+            # The last round's _settle was scheduled before the join's result: it runs first.
+            await asyncio.to_thread(writer.join)
 
     # -- reading, integrity, retention
 

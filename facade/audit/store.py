@@ -38,7 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from facade.audit.tables import GENESIS, AuditAnchor, AuditChain, AuditEntity, AuditRecord
 from facade.db import Database
-from facade.db.statements import insert_rows, json_param, json_rows, unnest_rows
+from facade.db.statements import insert_rows, json_param, json_rows
 
 _HEAD = 1
 _EVENTS = Table("audit_event", AuditRecord.metadata, extend_existing=True)
@@ -267,7 +267,7 @@ class AuditStore:
         params: dict[str, Any] = {"old_seq": head[0], "old_hash": head[1]}
         params |= {"new_seq": new[0], "new_hash": new[1]}
         params["events"] = json_param(rows)
-        params |= {"n_seq": [e["seq"] for e in entities], "n_name": [e["name"] for e in entities]}
+        params["entities"] = json_param(entities)
         with self._autocommit.connect() as connection:
             moved = connection.execute(_append_after_statement(tuple(rows[0])), params).scalar()
         if not moved:
@@ -471,8 +471,8 @@ def _linked(
 def _append_after_statement(event_columns: tuple[str, ...]) -> Select[Any]:
     """``WITH head AS (UPDATE audit_chain … WHERE seq = :old_seq AND hash = :old_hash RETURNING),
     events AS (INSERT … FROM json_to_recordset(:events) WHERE EXISTS head), entities AS (INSERT …
-    FROM unnest(:n_…) WHERE EXISTS head) SELECT count(*) FROM head``: the rows go in only if the
-    head moved (PostgreSQL only). The events' long JSON travels as JSON (see json_rows)."""
+    FROM json_to_recordset(:entities) WHERE EXISTS head) SELECT count(*) FROM head``: the rows go
+    in only if the head moved (PostgreSQL only). Both kinds of rows travel as JSON (json_rows)."""
     head = (
         update(_CHAIN)
         .where(
@@ -490,7 +490,9 @@ def _append_after_statement(event_columns: tuple[str, ...]) -> Select[Any]:
         .from_select(list(event_columns), json_rows(_EVENTS, event_columns, "events").where(moved))
         .cte("events"),
         insert(_ENTITIES)
-        .from_select(["seq", "name"], unnest_rows(_ENTITIES, ("seq", "name"), "n_").where(moved))
+        .from_select(
+            ["seq", "name"], json_rows(_ENTITIES, ("seq", "name"), "entities").where(moved)
+        )
         .cte("entities"),
     ]
     return select(func.count()).select_from(head).add_cte(*writes)

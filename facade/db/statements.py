@@ -78,12 +78,10 @@ def _unnest_insert(table: Table, columns: tuple[str, ...]) -> Insert:
     return insert(table).from_select(list(columns), unnest_rows(table, columns))
 
 
-def unnest_rows(table: Table, columns: tuple[str, ...], prefix: str = "") -> Select[Any]:
-    """PostgreSQL: ``SELECT * FROM unnest(CAST(:<prefix><column> AS type[]), ...)``, the rows of
+def unnest_rows(table: Table, columns: tuple[str, ...]) -> Select[Any]:
+    """PostgreSQL: ``SELECT * FROM unnest(CAST(:<column> AS type[]), ...)``, the rows of
     ``table``'s ``columns`` passed as one array parameter per column."""
-    arrays = [
-        cast(bindparam(prefix + name), postgresql.ARRAY(_element(table, name))) for name in columns
-    ]
+    arrays = [cast(bindparam(name), postgresql.ARRAY(_element(table, name))) for name in columns]
     rows = func.unnest(*arrays).table_valued(*columns).render_derived()
     return select(*rows.c)
 
@@ -92,8 +90,9 @@ def json_rows(table: Table, columns: tuple[str, ...], name: str) -> Select[Any]:
     """PostgreSQL: ``SELECT * FROM json_to_recordset(CAST(:name AS json)) AS t(column type, ...)``,
     the rows of ``table``'s ``columns`` passed as one JSON array of objects (``json_param``).
 
-    For rows with long text: psycopg escapes each element of a text array with a regular
-    expression, a substitution per quote, where orjson and PostgreSQL's JSON parser are C.
+    For rows with text, long or many: psycopg escapes each element of a text array in Python
+    (a regular-expression search, then a substitution per quote), where orjson and PostgreSQL's
+    JSON parser are C. A lone audit event's 40 entity names cost 0.2 ms more as arrays.
     """
     typed = [column(c, _element(table, c)) for c in columns]
     rows = func.json_to_recordset(cast(bindparam(name), JSON)).table_valued(*typed)

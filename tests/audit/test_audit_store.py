@@ -199,6 +199,41 @@ def test_a_request_returns_only_once_its_event_is_committed_and_commits_are_shar
     assert log.store.status()["stored"] == 42
 
 
+def test_events_queued_when_the_writer_stops_are_committed_before_it_returns(
+    settings: Settings, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = AuditLog(settings, database)
+    gate = threading.Event()
+    append = log.store.append
+
+    def held(events: Any) -> int:
+        gate.wait(5)  # the database is slow: the first round is still being written
+        return append(events)
+
+    monkeypatch.setattr(log.store, "append", held)
+
+    async def scenario() -> tuple[list[str], int, bool]:
+        stop = asyncio.Event()
+        writer = asyncio.create_task(log.run(stop))
+        await asyncio.sleep(0)
+        requests = [asyncio.create_task(log.record_async(_ctx(n), 200)) for n in range(5)]
+        await asyncio.sleep(0.05)
+        waiting = log.pending
+        stop.set()
+        await asyncio.sleep(0.05)
+        returned_early = writer.done()
+        gate.set()
+        await writer
+        return await asyncio.gather(*requests), waiting, returned_early
+
+    ids, waiting, returned_early = asyncio.run(scenario())
+    assert waiting == 5 and not returned_early and log.pending == 0
+    assert all(log.store.get(event_id) is not None for event_id in ids)
+    later = asyncio.run(log.record_async(_ctx(9), 200))  # writer gone: written by the request
+    assert log.store.get(later) is not None and log.verify().ok
+    assert log.store.status()["stored"] == 6
+
+
 def test_outbox_rows_of_the_previous_version_become_the_chain(tmp_path: Path) -> None:
     database = Database(f"sqlite:///{tmp_path / 'old.db'}")
     command.upgrade(database.alembic_config(), "security_0001")
