@@ -199,6 +199,41 @@ def test_a_request_returns_only_once_its_event_is_committed_and_commits_are_shar
     assert log.store.status()["stored"] == 42
 
 
+def test_a_round_takes_what_queued_while_the_loop_released_the_last_one(
+    settings: Settings, database: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = AuditLog(settings, database)
+    rounds: list[int] = []
+    committed = threading.Event()
+    append = log.store.append
+
+    def counted(events: Any) -> int:
+        head = append(events)
+        rounds.append(len(events))
+        committed.set()
+        return head
+
+    monkeypatch.setattr(log.store, "append", counted)
+
+    async def scenario() -> list[str]:
+        stop = asyncio.Event()
+        writer = asyncio.create_task(log.run(stop))
+        await asyncio.sleep(0)
+        first = asyncio.create_task(log.record_async(_ctx(0), 200))
+        await asyncio.sleep(0)  # queued: the writer takes it alone
+        assert committed.wait(5)  # the loop is busy meanwhile, as under load
+        later = [asyncio.create_task(log.record_async(_ctx(n), 200)) for n in (1, 2)]
+        ids = await asyncio.gather(first, *later)
+        stop.set()
+        await writer
+        return list(ids)
+
+    ids = asyncio.run(scenario())
+    # The two that queued before the first was released go in one transaction, not one each.
+    assert rounds == [1, 2]
+    assert all(log.store.get(event_id) is not None for event_id in ids) and log.verify().ok
+
+
 def test_events_queued_when_the_writer_stops_are_committed_before_it_returns(
     settings: Settings, database: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
