@@ -184,6 +184,15 @@ class AuditLog:
         (``released``): what queued meanwhile then goes together. Taking the next round at
         once made more, smaller transactions under load (bench/README.md, reads, stop 27).
         """
+        with self.store.holding():
+            self._rounds(loop, inbox, released)
+
+    def _rounds(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        inbox: queue.SimpleQueue[_Queued],
+        released: threading.Event,
+    ) -> None:
         stopping = False
         while not stopping:
             batch = [inbox.get()]

@@ -12,10 +12,21 @@ from typing import Any
 
 import pytest
 from pg_kit import PASSWORD, USER, throwaway_cluster
-from sqlalchemy import Column, Integer, MetaData, String, Table, insert, select
+from sqlalchemy import (
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    create_engine,
+    event,
+    insert,
+    select,
+)
 from sqlalchemy.exc import DBAPIError
 
 from bench.pgcluster import PgCluster
+from facade.audit import store as audit_store
 from facade.audit.events import AuditContext, audit_event
 from facade.audit.store import AuditQuery, AuditStore
 from facade.db import Database
@@ -45,7 +56,7 @@ _ROWS = Table(
 
 @pytest.fixture(scope="module")
 def cluster() -> Iterator[PgCluster]:
-    with throwaway_cluster(47150, "statements", "audit", "two_writers") as pg:
+    with throwaway_cluster(47150, "statements", "audit", "two_writers", "holding") as pg:
         yield pg
 
 
@@ -219,3 +230,47 @@ def test_a_writer_whose_head_is_stale_links_after_the_other_writers_events(
     finally:
         first.dispose()
         second.dispose()
+
+
+def test_a_holding_writer_checks_out_once_and_gets_over_a_dropped_connection(
+    cluster: PgCluster, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The audit writer thread holds one connection between appends instead of a pinged
+    # checkout per append; a connection that dies fails one append, not the ones after it.
+    url = cluster.url("holding", USER, PASSWORD)
+    database = Database(url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    checkouts: list[int] = []
+    event.listen(database.engine, "checkout", lambda *_: checkouts.append(1))
+    try:
+        database.upgrade()
+        store = AuditStore(database)
+        assert store.append(_events(0, 1)) == 1  # the first append learns the head
+        checkouts.clear()
+        with store.holding():
+            for n in range(1, 6):
+                store.append(_events(n, 1))
+            assert len(checkouts) == 1
+            with admin.connect() as connection:
+                connection.exec_driver_sql(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            with pytest.raises(DBAPIError):
+                store.append(_events(6, 1))
+            assert store.append(_events(7, 1)) == 7
+            assert len(checkouts) == 2
+            monkeypatch.setattr(audit_store, "_HELD_IDLE_SECONDS", 0.0)
+            store.append(_events(8, 1))
+            store.append(_events(9, 1))
+            assert len(checkouts) == 4  # idle past the limit: given back, a pinged one taken
+        assert database.engine.pool.checkedout() == 0  # given back when the block ends
+        store.append(_events(10, 1))  # outside the block: a checkout per append, as before
+        assert len(checkouts) == 5
+        verification = store.verify()
+        assert verification.ok, verification.broken
+        assert verification.checked == 10  # the failed append stored nothing
+        assert store.count(AuditQuery(entities=["Encounter/e6"])) == 0
+    finally:
+        admin.dispose()
+        database.dispose()
