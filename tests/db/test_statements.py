@@ -242,6 +242,14 @@ def test_a_holding_writer_checks_out_once_and_gets_over_a_dropped_connection(
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     checkouts: list[int] = []
     event.listen(database.engine, "checkout", lambda *_: checkouts.append(1))
+
+    def terminate() -> None:  # every other session of the database, as a restart would
+        with admin.connect() as connection:
+            connection.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+
     try:
         database.upgrade()
         store = AuditStore(database)
@@ -251,11 +259,7 @@ def test_a_holding_writer_checks_out_once_and_gets_over_a_dropped_connection(
             for n in range(1, 6):
                 store.append(_events(n, 1))
             assert len(checkouts) == 1
-            with admin.connect() as connection:
-                connection.exec_driver_sql(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
+            terminate()  # within the idle limit: that append fails, the next one gets over it
             with pytest.raises(DBAPIError):
                 store.append(_events(6, 1))
             assert store.append(_events(7, 1)) == 7
@@ -264,12 +268,14 @@ def test_a_holding_writer_checks_out_once_and_gets_over_a_dropped_connection(
             store.append(_events(8, 1))
             store.append(_events(9, 1))
             assert len(checkouts) == 4  # idle past the limit: given back, a pinged one taken
+            terminate()  # past the idle limit: the pinged checkout replaces it, nothing fails
+            assert store.append(_events(10, 1)) == 10
         assert database.engine.pool.checkedout() == 0  # given back when the block ends
-        store.append(_events(10, 1))  # outside the block: a checkout per append, as before
-        assert len(checkouts) == 5
+        store.append(_events(11, 1))  # outside the block: a checkout per append, as before
+        assert len(checkouts) == 6
         verification = store.verify()
         assert verification.ok, verification.broken
-        assert verification.checked == 10  # the failed append stored nothing
+        assert verification.checked == 11  # the failed append stored nothing
         assert store.count(AuditQuery(entities=["Encounter/e6"])) == 0
     finally:
         admin.dispose()
