@@ -1,7 +1,7 @@
 """The machine's speed at the moment: orjson load + dump of a 36 KB FHIR search page on one core.
 
 This machine's speed drifts by up to 2x within an hour (bench/README.md, reads, stop 27), so the
-read benchmark prints this figure before and after its runs. Issue 11 quoted 85 µs for the same
+read and ingest benchmarks print this figure before and after their runs. Issue 11 quoted 85 µs for the same
 work when it set its targets: a CPU figure divided by this one compares across hours.
 """
 
@@ -75,3 +75,10 @@ def orjson_page_us(core: str | None = None, rounds: int = 7, loops: int = 1000) 
     finally:
         os.sched_setaffinity(0, before)
     return statistics.median(timings)
+
+
+def report(core: str) -> float:
+    """Measure ``orjson_page_us`` on ``core`` and print it; returns the figure."""
+    us = orjson_page_us(core)
+    print(f"== machine: orjson load + dump of a 36 KB page on core {core}: {us:.0f} µs", flush=True)
+    return us

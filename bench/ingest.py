@@ -37,7 +37,8 @@ serving process forwards too, as it does out of the box).
 ``VTE_BENCH_FACADE_PORT`` (and the next two) place the run, so that two can share a machine;
 ``VTE_BENCH_HAPI_ENV`` adds HAPI settings (``NAME=value,...``, e.g.
 ``HAPI_MASS_INGESTION_MODE=true``) for comparing them; ``VTE_BENCH_KEEP=1`` leaves the stack
-running. The machine's load average is sampled during every part and printed with it.
+running. The machine's load average is sampled during every part and printed with it, and
+its speed (``bench/calibration.py``) before and after the run.
 Results: printed, and written to var/bench-ingest/results.json.
 """
 
@@ -53,7 +54,15 @@ import httpx
 import orjson
 from sqlalchemy import func, select
 
-from bench.cores import CpuMeter, cpu_seconds, own_cpu_seconds, postmaster, tree_cpu_seconds
+from bench import calibration
+from bench.cores import (
+    FACADE_CORE,
+    CpuMeter,
+    cpu_seconds,
+    own_cpu_seconds,
+    postmaster,
+    tree_cpu_seconds,
+)
 from bench.ingest_direct import planned_records, post_direct
 from bench.ingest_fhir import fhir_part, report_fhir
 from bench.ingest_scale import report_scale, scale_part
@@ -358,6 +367,7 @@ def main() -> None:
     keep = bool(_env("VTE_BENCH_KEEP", ""))
     stack = Stack()
     results: dict[str, Any] = {"stays": stays, "hapi_env": hapi_env, "parts": parts}
+    results["calibration_us"] = [calibration.report(FACADE_CORE)]
     try:
         settings = stack.start({"HAPI_VALIDATE_DECLARED_PROFILES": "true", **hapi_env})
         from bench.indicators import _load_ig
@@ -388,6 +398,7 @@ def main() -> None:
             baseline = _env("VTE_BENCH_SCALE_BASELINE", "1") != "0"
             results["scale"] = scale_part(stack, records, baseline=baseline)
             results["scale_ok"] = report_scale(results["scale"])
+        results["calibration_us"].append(calibration.report(FACADE_CORE))
     finally:
         (STATE / "results.json").write_bytes(
             orjson.dumps(results, option=orjson.OPT_INDENT_2, default=str)

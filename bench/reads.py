@@ -55,7 +55,8 @@ import httpx
 import orjson
 from sqlalchemy import create_engine, text
 
-from bench.calibration import ISSUE_US, orjson_page_us
+from bench import calibration
+from bench.calibration import ISSUE_US
 from bench.cores import (
     FACADE_CORE,
     HAPI_CORE,
@@ -591,16 +592,10 @@ def _ratio(runs: list[Run], target: str, concurrency: int, pinned: bool) -> floa
     return rps(target) / rps("direct")
 
 
-def _calibrate() -> float:
-    us = orjson_page_us(FACADE_CORE)
-    print(f"== machine: orjson load + dump of a 36 KB page on core {FACADE_CORE}: {us:.0f} µs")
-    return us
-
-
 def main() -> None:
     keep = os.environ.get("VTE_BENCH_KEEP") == "1"
     print(f"== reads: load average before {load_average()}")
-    calibration = [_calibrate()]
+    speeds = [calibration.report(FACADE_CORE)]
     with environment(keep) as bench:
         tokens = orjson.loads(bench.facade_env["VTE_BENCH_TOKENS"])
         results: dict[str, Any] = {"load_before": load_average(), "backend": BACKEND}
@@ -638,8 +633,8 @@ def main() -> None:
                 results["cpu_per_page_ms"] = cpu_per_page(bench, loads, FACADE_CORE)
         results["load_after"] = load_average()
         results["runs"] = [r.__dict__ for r in bench.runs]
-        calibration.append(_calibrate())
-        results["calibration_us"] = calibration
+        speeds.append(calibration.report(FACADE_CORE))
+        results["calibration_us"] = speeds
         print(f"\n== reads: facade / direct HAPI (same run; load average {load_average()})")
         for pinned in (True, False):
             for name in ("qc", "researcher"):
@@ -657,7 +652,7 @@ def main() -> None:
         )
         # The issue set 1.5 ms when the calibration took 85 µs: in that unit, the target is
         # 1.5 ms / 85 µs, and the pass's figure is divided by this run's calibration.
-        unit = statistics.mean(calibration) / 1000
+        unit = statistics.mean(speeds) / 1000
         print(
             f"  the same in calibrations ({unit * 1000:.0f} µs each; target "
             f"{1.5 / (ISSUE_US / 1000):.1f}): QC warm {cpu['qc_warm'] / unit:.1f}, "
