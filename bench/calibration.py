@@ -1,8 +1,9 @@
 """The machine's speed at the moment: orjson load + dump of a 36 KB FHIR search page on one core.
 
 This machine's speed drifts by up to 2x within an hour (bench/README.md, reads, stop 27), so the
-read and ingest benchmarks print this figure before and after their runs. Issue 11 quoted 85 µs for the same
-work when it set its targets: a CPU figure divided by this one compares across hours.
+read and ingest benchmarks print this figure before and after their runs. Issue 11 quoted 85 µs
+for this work on a HAPI page when it set its targets. A CPU figure divided by this one compares
+better across hours, not perfectly: interpreted code and waits slow down by other factors.
 """
 
 from __future__ import annotations
