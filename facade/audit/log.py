@@ -184,34 +184,28 @@ class AuditLog:
         (``released``): what queued meanwhile then goes together. Taking the next round at
         once made more, smaller transactions under load (bench/README.md, reads, stop 27).
         """
+        # One connection for every round: a checkout from the pool pings first (holding).
         with self.store.holding():
-            self._rounds(loop, inbox, released)
-
-    def _rounds(
-        self,
-        loop: asyncio.AbstractEventLoop,
-        inbox: queue.SimpleQueue[_Queued],
-        released: threading.Event,
-    ) -> None:
-        stopping = False
-        while not stopping:
-            batch = [inbox.get()]
-            released.wait()
-            with contextlib.suppress(queue.Empty):
-                while True:
-                    batch.append(inbox.get_nowait())
-            stopping = None in batch  # the loop stops queueing before it sends None: it is last
-            waiting = [queued for queued in batch if queued is not None]
-            if not waiting:
-                continue
-            released.clear()
-            error: Exception | None = None
-            try:
-                self._write([item for item, _ in waiting])
-            except Exception as exc:  # the requests fail (500): nothing is answered unaudited
-                log.exception("%d audit events could not be written", len(waiting))
-                error = exc
-            loop.call_soon_threadsafe(self._settle, waiting, error, released)
+            stopping = False
+            while not stopping:
+                batch = [inbox.get()]
+                released.wait()
+                with contextlib.suppress(queue.Empty):
+                    while True:
+                        batch.append(inbox.get_nowait())
+                # The loop stops queueing before it sends None: None is last.
+                stopping = None in batch
+                waiting = [queued for queued in batch if queued is not None]
+                if not waiting:
+                    continue
+                released.clear()
+                error: Exception | None = None
+                try:
+                    self._write([item for item, _ in waiting])
+                except Exception as exc:  # the requests fail (500): nothing is answered unaudited
+                    log.exception("%d audit events could not be written", len(waiting))
+                    error = exc
+                loop.call_soon_threadsafe(self._settle, waiting, error, released)
 
     def _settle(
         self,
