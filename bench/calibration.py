@@ -56,8 +56,9 @@ def search_page() -> bytes:
         bundle = {"resourceType": "Bundle", "type": "searchset", "total": 20, "entry": entries}
         return orjson.dumps(bundle)
 
-    per_item = (len(page(10)) - len(page(0))) / 10
-    return page(round((PAGE_BYTES - len(page(0))) / per_item))
+    bare = len(page(0))
+    per_item = (len(page(10)) - bare) / 10
+    return page(round((PAGE_BYTES - bare) / per_item))
 
 
 def orjson_page_us(core: str | None = None, rounds: int = 7, loops: int = 1000) -> float:

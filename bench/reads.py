@@ -95,6 +95,7 @@ CONCURRENCY = (1, 16, 64)
 SEARCH_TYPES = ("Encounter", "Condition", "Observation", "Procedure", "RiskAssessment")
 READ_TYPES = ("Encounter", "Condition", "Observation")
 PAGES_PER_CPU_PASS = 200
+PAGE_TARGET_MS = 1.5  # issue 11: facade CPU per read of a 20-resource page
 LUA = """
 local paths = {}
 for line in io.lines(os.getenv("BENCH_PATHS")) do paths[#paths + 1] = line end
@@ -646,16 +647,16 @@ def main() -> None:
                 )
         cpu = results["cpu_per_page_ms"]
         print(
-            "  facade CPU per 20-resource page (target <= 1.5 ms): "
+            f"  facade CPU per 20-resource page (target <= {PAGE_TARGET_MS} ms): "
             f"QC cold {cpu['qc_cold']:.2f} / warm {cpu['qc_warm']:.2f} ms; "
             f"researcher cold {cpu['researcher_cold']:.2f} / warm {cpu['researcher_warm']:.2f} ms"
         )
-        # The issue set 1.5 ms when the calibration took 85 µs: in that unit, the target is
-        # 1.5 ms / 85 µs, and the pass's figure is divided by this run's calibration.
+        # The issue set its target when the calibration took ISSUE_US: in that unit the target
+        # is PAGE_TARGET_MS / ISSUE_US, and the pass's figure is divided by this run's.
         unit = statistics.mean(speeds) / 1000
         print(
             f"  the same in calibrations ({unit * 1000:.0f} µs each; target "
-            f"{1.5 / (ISSUE_US / 1000):.1f}): QC warm {cpu['qc_warm'] / unit:.1f}, "
+            f"{PAGE_TARGET_MS / (ISSUE_US / 1000):.1f}): QC warm {cpu['qc_warm'] / unit:.1f}, "
             f"researcher warm {cpu['researcher_warm'] / unit:.1f}"
         )
         (STATE / "results.json").write_bytes(orjson.dumps(results, option=orjson.OPT_INDENT_2))
