@@ -36,7 +36,8 @@ serving process forwards too, as it does out of the box).
 ``VTE_BENCH_PG_DIR``, ``VTE_BENCH_PG_PORT``, ``VTE_BENCH_HAPI_PORT`` and
 ``VTE_BENCH_FACADE_PORT`` (and the next two) place the run, so that two can share a machine;
 ``VTE_BENCH_HAPI_ENV`` adds HAPI settings (``NAME=value,...``, e.g.
-``HAPI_MASS_INGESTION_MODE=true``) for comparing them; ``VTE_BENCH_KEEP=1`` leaves the stack
+``HAPI_MASS_INGESTION_MODE=true``) and ``VTE_BENCH_HAPI_JAVA_OPTS`` its JVM options (default
+``-Xmx2g``) for comparing them; ``VTE_BENCH_KEEP=1`` leaves the stack
 running. The machine's load average is sampled during every part and printed with it, and
 its speed (``bench/calibration.py``) before and after the run.
 Results: printed, and written to var/bench-ingest/results.json.
@@ -66,7 +67,15 @@ from bench.cores import (
 from bench.ingest_direct import planned_records, post_direct
 from bench.ingest_fhir import fhir_part, report_fhir
 from bench.ingest_scale import report_scale, scale_part
-from bench.ingest_stack import PASSWORD, STATE, LoadMeter, Stack, at_once, pinned_layout
+from bench.ingest_stack import (
+    HAPI_JAVA_OPTS,
+    PASSWORD,
+    STATE,
+    LoadMeter,
+    Stack,
+    at_once,
+    pinned_layout,
+)
 from bench.pgcluster import PgCluster
 from facade.db import Database
 from facade.native.tables import IntakeRecord
@@ -366,14 +375,20 @@ def main() -> None:
     )
     keep = bool(_env("VTE_BENCH_KEEP", ""))
     stack = Stack()
-    results: dict[str, Any] = {"stays": stays, "hapi_env": hapi_env, "parts": parts}
+    results: dict[str, Any] = {
+        "stays": stays,
+        "hapi_env": hapi_env,
+        "hapi_java_opts": HAPI_JAVA_OPTS,
+        "parts": parts,
+    }
     results["calibration_us"] = [calibration.report(FACADE_CORE)]
     try:
         settings = stack.start({"HAPI_VALIDATE_DECLARED_PROFILES": "true", **hapi_env})
         from bench.indicators import _load_ig
 
         print(
-            f"HAPI on PostgreSQL at {settings.fhir_base_url} ({hapi_env or 'defaults'}); "
+            f"HAPI on PostgreSQL at {settings.fhir_base_url} ({hapi_env or 'defaults'}; "
+            f"java {HAPI_JAVA_OPTS}); "
             f"guide: {asyncio_run(_load_ig(settings))} resources"
         )
         if "native" in parts:

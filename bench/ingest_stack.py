@@ -47,6 +47,8 @@ FACADE_PG_DIR = Path(os.environ.get("VTE_BENCH_FACADE_PG_DIR", f"{PG_DIR}-facade
 FACADE_PG_PORT = int(os.environ.get("VTE_BENCH_FACADE_PG_PORT", str(PG_PORT + 1)))
 HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8183"))
 FACADE_PORT = int(os.environ.get("VTE_BENCH_FACADE_PORT", "8184"))
+# HAPI's JVM options, for comparing them; every part of a run shares the one HAPI.
+HAPI_JAVA_OPTS = os.environ.get("VTE_BENCH_HAPI_JAVA_OPTS", "-Xmx2g")
 PASSWORD = "ingest-bench"  # noqa: S105  (a throw-away loopback cluster)
 VTE = str(Path(sys.executable).with_name("vte-facade"))
 
@@ -141,7 +143,7 @@ class Stack:
                 var_dir=self.state,
                 database_url=self.cluster.url(database, "facade", PASSWORD),
                 hapi_port=self.hapi_port,
-                hapi_java_opts="-Xmx2g",
+                hapi_java_opts=HAPI_JAVA_OPTS,
                 hapi_start_timeout_seconds=600,
                 hapi_jdbc_url=self.cluster.jdbc("hapi"),
                 hapi_jdbc_username="hapi",
