@@ -37,9 +37,9 @@ serving process forwards too, as it does out of the box).
 ``VTE_BENCH_FACADE_PORT`` (and the next two) place the run, so that two can share a machine;
 ``VTE_BENCH_HAPI_ENV`` adds HAPI settings (``NAME=value,...``, e.g.
 ``HAPI_MASS_INGESTION_MODE=true``) and ``VTE_BENCH_HAPI_JAVA_OPTS`` its JVM options (default
-``-Xmx2g``) for comparing them; ``VTE_BENCH_KEEP=1`` leaves the stack
-running. The machine's load average is sampled during every part and printed with it, and
-its speed (``bench/calibration.py``) before and after the run.
+``-Xmx2g``) for comparing them; ``VTE_BENCH_KEEP=1`` leaves the stack running. The machine's
+load average is sampled during every part and printed with it, and its speed
+(``bench/calibration.py``) before and after the run.
 Results: printed, and written to var/bench-ingest/results.json.
 """
 
