@@ -68,7 +68,6 @@ from bench.ingest_direct import planned_records, post_direct
 from bench.ingest_fhir import fhir_part, report_fhir
 from bench.ingest_scale import report_scale, scale_part
 from bench.ingest_stack import (
-    HAPI_JAVA_OPTS,
     PASSWORD,
     STATE,
     LoadMeter,
@@ -77,6 +76,7 @@ from bench.ingest_stack import (
     pinned_layout,
 )
 from bench.pgcluster import PgCluster
+from bench.settings import HAPI_JAVA_OPTS
 from facade.db import Database
 from facade.native.tables import IntakeRecord
 from facade.settings import Settings

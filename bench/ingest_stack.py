@@ -33,9 +33,10 @@ from bench.cores import (
     unpin_tree,
 )
 from bench.pgcluster import PgCluster
+from bench.settings import bench_settings
 from facade.db import Database
 from facade.hapi import HapiLauncher
-from facade.settings import Settings, ensure_secrets
+from facade.settings import Settings
 
 REPO = Path(__file__).resolve().parent.parent
 STATE = REPO / "var" / "bench-ingest"
@@ -47,8 +48,6 @@ FACADE_PG_DIR = Path(os.environ.get("VTE_BENCH_FACADE_PG_DIR", f"{PG_DIR}-facade
 FACADE_PG_PORT = int(os.environ.get("VTE_BENCH_FACADE_PG_PORT", str(PG_PORT + 1)))
 HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8183"))
 FACADE_PORT = int(os.environ.get("VTE_BENCH_FACADE_PORT", "8184"))
-# HAPI's JVM options, for comparing them; every part of a run shares the one HAPI.
-HAPI_JAVA_OPTS = os.environ.get("VTE_BENCH_HAPI_JAVA_OPTS", "-Xmx2g")
 PASSWORD = "ingest-bench"  # noqa: S105  (a throw-away loopback cluster)
 VTE = str(Path(sys.executable).with_name("vte-facade"))
 
@@ -137,21 +136,14 @@ class Stack:
     def settings(self, database: str, *, port: int | None = None) -> Settings:
         """Facade settings on one of the cluster's facade databases (secrets from the state dir),
         for a facade process listening on ``port`` (the stack's facade port by default)."""
-        return ensure_secrets(
-            Settings(
-                environment="development",
-                var_dir=self.state,
-                database_url=self.cluster.url(database, "facade", PASSWORD),
-                hapi_port=self.hapi_port,
-                hapi_java_opts=HAPI_JAVA_OPTS,
-                hapi_start_timeout_seconds=600,
-                hapi_jdbc_url=self.cluster.jdbc("hapi"),
-                hapi_jdbc_username="hapi",
-                hapi_jdbc_password=SecretStr(PASSWORD),
-                fhir_base_url=f"http://127.0.0.1:{self.hapi_port}/fhir",
-                port=self.facade_port if port is None else port,
-                upstream_timeout_seconds=600.0,
-            )
+        return bench_settings(
+            self.state,
+            self.hapi_port,
+            self.cluster.jdbc("hapi"),
+            environment="development",
+            database_url=self.cluster.url(database, "facade", PASSWORD),
+            hapi_jdbc_password=SecretStr(PASSWORD),
+            port=self.facade_port if port is None else port,
         )
 
     def hapi_pid(self) -> int:

@@ -17,6 +17,8 @@ REPO = Path(__file__).resolve().parent.parent
 # HAPI's role in a bench cluster (bench.pgcluster); the cluster lives only for the run.
 HAPI_DB_USER = "hapi"
 HAPI_DB_PASSWORD = "hapi-bench"  # noqa: S105 - throw-away cluster on loopback
+# HAPI's JVM options for every benchmark's HAPI unless it sets its own; the compose file's -Xmx2g.
+HAPI_JAVA_OPTS = os.environ.get("VTE_BENCH_HAPI_JAVA_OPTS", "-Xmx2g")
 
 
 def bench_settings(state: Path, hapi_port: int, jdbc: str, **overrides: Any) -> Settings:
@@ -28,7 +30,7 @@ def bench_settings(state: Path, hapi_port: int, jdbc: str, **overrides: Any) -> 
         "var_dir": state,
         "database_url": f"sqlite:///{state / 'facade.db'}",
         "hapi_port": hapi_port,
-        "hapi_java_opts": "-Xmx2g",
+        "hapi_java_opts": HAPI_JAVA_OPTS,
         "hapi_start_timeout_seconds": 600,
         "hapi_jdbc_url": jdbc,
         "hapi_jdbc_username": HAPI_DB_USER if jdbc else "",
