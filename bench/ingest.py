@@ -308,8 +308,8 @@ def report_native(
     printed in full by ``direct_part``)."""
     direct_rate = (before["rate"] + after["rate"]) / 2
     ratio = native["rate"] / direct_rate
-    # Two direct runs of one hour differ by up to 14 % on the project's machine (stops 29-30):
-    # the ratio against each of them is the band the one ratio is read in.
+    # The two direct runs of one benchmark run differ by up to 15 % on the project's machine
+    # (stops 27-30): the ratio against each of them is the band the one ratio is read in.
     band = sorted(native["rate"] / run["rate"] for run in (before, after))
     spread = abs(after["rate"] - before["rate"]) / direct_rate
     cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in native["cpu_s"].items())
