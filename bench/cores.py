@@ -102,9 +102,11 @@ class CpuMeter:
         return self
 
     def __exit__(self, *_: object) -> None:
-        self.used = {
-            name: round(read() - self.before[name], 1) for name, read in self.counters.items()
-        }
+        self.used = self.so_far()
+
+    def so_far(self) -> dict[str, float]:
+        """The CPU seconds each counter gained since the phase began."""
+        return {name: round(read() - self.before[name], 1) for name, read in self.counters.items()}
 
     @property
     def text(self) -> str:

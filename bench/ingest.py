@@ -76,7 +76,6 @@ from bench.ingest_stack import (
     pinned_layout,
 )
 from bench.pgcluster import PgCluster
-from bench.settings import HAPI_JAVA_OPTS
 from facade.db import Database
 from facade.native.tables import IntakeRecord
 from facade.settings import Settings
@@ -192,7 +191,8 @@ def direct_part(
     print(
         f"direct: {direct.resources} resources in {direct.seconds:.1f} s = "
         f"{direct.rate:.0f} res/s ({max_entries} entries, {concurrency} in flight; "
-        f"load {load.text})\n  CPU: {cpu.text}"
+        f"load {load.text})\n  CPU-s: {busy(cpu.used, direct.seconds)}; "
+        f"total {sum(cpu.used.values()):.1f}"
     )
     return {**direct.__dict__, "rate": direct.rate, "load": load.text, "cpu_s": cpu.used}
 
@@ -210,25 +210,22 @@ def native_part(
     serve = stack.serve(settings, **({"VTE_FORWARD_ENABLED": "false"} if alone else {}))
     env = stack.environment(settings)
     processes = [serve, *([stack.spawn(["forward"], env, "forward.log")] if alone else [])]
+    names = ["facade serve", "facade forward"] if alone else ["facade"]
+    facade = {name: partial(cpu_seconds, p.pid) for name, p in zip(names, processes, strict=True)}
     try:
         time.sleep(3.0 if alone else 0.0)  # the forwarder's imports are not intake either
-        started_cpu = [cpu_seconds(p.pid) for p in processes]
-        with LoadMeter() as load, CpuMeter(counters) as cpu:
+        with LoadMeter() as load, CpuMeter({**facade, **counters}) as cpu:
             started = time.perf_counter()
             upload_in_parallel(region, apps, f"{settings.public_base_url}/vte-x/v1/gateway")
             uploaded = time.perf_counter() - started
+            at_upload = cpu.so_far()
             wait_all_settled(database, records)
             wall = time.perf_counter() - started
+            at_settled = cpu.so_far()
             # The sampled checks wait for the forwarder's quiet moments: let them finish inside
             # the CPU meter, so HAPI's CPU of this part includes them and the direct run after
             # this one does not share HAPI with them.
             checks_s = None if alone else wait_checks_done(settings.public_base_url)
-        used = [
-            cpu_seconds(p.pid) - before for p, before in zip(processes, started_cpu, strict=True)
-        ]
-        facade_cpu = {"facade": round(used[0], 1)}
-        if alone:
-            facade_cpu = {"facade serve": round(used[0], 1), "facade forward": round(used[1], 1)}
         upstream = {} if alone else upstream_requests(settings.public_base_url)
     finally:
         for process in processes:
@@ -245,10 +242,26 @@ def native_part(
         "wall_s": wall,
         "rate": resources / span,
         "load": load.text,
-        "cpu_s": {**facade_cpu, **cpu.used},
+        "cpu_s": cpu.used,
+        # Where the CPU went while the hospitals uploaded and after, until the last record was
+        # stored (the sampled checks after that are in cpu_s only).
+        "phases": {
+            "uploads": {"seconds": uploaded, "cpu_s": at_upload},
+            "drain": {"seconds": wall - uploaded, "cpu_s": minus(at_settled, at_upload)},
+        },
         "upstream_requests": upstream,
         "checks_after_s": checks_s,
     }
+
+
+def minus(later: dict[str, float], earlier: dict[str, float]) -> dict[str, float]:
+    """CPU seconds gained between two readings of the same counters."""
+    return {name: round(seconds - earlier[name], 1) for name, seconds in later.items()}
+
+
+def busy(cpu_s: dict[str, float], seconds: float) -> str:
+    """``name 12.3 (45 %), ...``: each counter's CPU seconds and its share of one core."""
+    return ", ".join(f"{name} {used:.1f} ({used / seconds:.0%})" for name, used in cpu_s.items())
 
 
 def checks_done(base_url: str) -> float:
@@ -313,6 +326,7 @@ def report_native(
     band = sorted(native["rate"] / run["rate"] for run in (before, after))
     spread = abs(after["rate"] - before["rate"]) / direct_rate
     cpu = ", ".join(f"{name} {seconds:.1f}" for name, seconds in native["cpu_s"].items())
+    uploads, drain = native["phases"]["uploads"], native["phases"]["drain"]
     checks = ""  # a forwarder process of its own does not serve its metrics
     if native["checks_after_s"] is not None:
         checks = (
@@ -327,6 +341,10 @@ def report_native(
         f"{native['rate']:6.0f} res/s   (uploads took {native['upload_s']:.1f} s; "
         f"load {native['load']})\n"
         f"  CPU-s in the native part: {cpu}\n"
+        f"  while the hospitals uploaded ({uploads['seconds']:.1f} s): "
+        f"{busy(uploads['cpu_s'], uploads['seconds'])}\n"
+        f"  after, to the last record stored ({drain['seconds']:.1f} s): "
+        f"{busy(drain['cpu_s'], drain['seconds'])}\n"
         f"  requests to HAPI: {native['upstream_requests'] or 'see forward.log'}\n"
         f"{checks}"
         f"  ratio native / direct = {ratio:.3f}  (target ≥ 0.90);  "
@@ -390,17 +408,18 @@ def main() -> None:
     results: dict[str, Any] = {
         "stays": stays,
         "hapi_env": hapi_env,
-        "hapi_java_opts": HAPI_JAVA_OPTS,
         "parts": parts,
     }
     results["calibration_us"] = [calibration.report(FACADE_CORE)]
     try:
         settings = stack.start({"HAPI_VALIDATE_DECLARED_PROFILES": "true", **hapi_env})
+        # What HAPI was started with, as the settings carry it.
+        results["hapi_java_opts"] = settings.hapi_java_opts
         from bench.indicators import _load_ig
 
         print(
             f"HAPI on PostgreSQL at {settings.fhir_base_url} ({hapi_env or 'defaults'}; "
-            f"java {HAPI_JAVA_OPTS}); "
+            f"java {settings.hapi_java_opts}); "
             f"guide: {asyncio_run(_load_ig(settings))} resources"
         )
         if "native" in parts:

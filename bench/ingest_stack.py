@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from pydantic import SecretStr
 
 from bench.cores import (
     FACADE_CORE,
@@ -33,7 +32,7 @@ from bench.cores import (
     unpin_tree,
 )
 from bench.pgcluster import PgCluster
-from bench.settings import bench_settings
+from bench.settings import HAPI_DB_PASSWORD, HAPI_DB_USER, bench_settings
 from facade.db import Database
 from facade.hapi import HapiLauncher
 from facade.settings import Settings
@@ -48,7 +47,8 @@ FACADE_PG_DIR = Path(os.environ.get("VTE_BENCH_FACADE_PG_DIR", f"{PG_DIR}-facade
 FACADE_PG_PORT = int(os.environ.get("VTE_BENCH_FACADE_PG_PORT", str(PG_PORT + 1)))
 HAPI_PORT = int(os.environ.get("VTE_BENCH_HAPI_PORT", "8183"))
 FACADE_PORT = int(os.environ.get("VTE_BENCH_FACADE_PORT", "8184"))
-PASSWORD = "ingest-bench"  # noqa: S105  (a throw-away loopback cluster)
+# The facade roles' password (HAPI's role is bench.settings'); a throw-away loopback cluster.
+PASSWORD = "ingest-bench"  # noqa: S105
 VTE = str(Path(sys.executable).with_name("vte-facade"))
 
 
@@ -119,7 +119,7 @@ class Stack:
         """A fresh cluster (HAPI's database and three facade databases) and HAPI on it; with
         ``empty`` false, the cluster, state and HAPI an earlier run kept (VTE_BENCH_KEEP=1)."""
         if self.cluster.start(empty=empty):
-            self.cluster.create_database("hapi", "hapi", PASSWORD)
+            self.cluster.create_database("hapi", HAPI_DB_USER, HAPI_DB_PASSWORD)
             for name in ("facade1", "facade2", "facade3"):
                 self.cluster.create_database(name, "facade", PASSWORD)
         if empty:
@@ -142,7 +142,6 @@ class Stack:
             self.cluster.jdbc("hapi"),
             environment="development",
             database_url=self.cluster.url(database, "facade", PASSWORD),
-            hapi_jdbc_password=SecretStr(PASSWORD),
             port=self.facade_port if port is None else port,
         )
 
