@@ -110,6 +110,11 @@ class Settings(BaseSettings):
     native_rate_burst: int = 20
     # Proxies (CIDRs) whose X-Forwarded-For is believed when checking an app's IP allow-list.
     native_trusted_proxies: list[str] = Field(default_factory=list)
+    # Gateway requests one process works on at once; the others wait their turn (0: as many as
+    # the thread pool, 40). Intake is CPU-bound Python: batches at once only take turns on the
+    # GIL, and starve the event loop that feeds the forwarder and serves reads (bench/README.md,
+    # "ingest", stop 31).
+    native_concurrent_requests: int = Field(default=1, ge=0, le=64)
 
     # -- institution registry as every door checks it (facade/security/institutions.py): a status
     # is cached this long per process; `org disable` elsewhere takes effect within it (0: no cache)

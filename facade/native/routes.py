@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
+import weakref
 from typing import Any
 
+import anyio
+import anyio.to_thread
 import orjson
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
 from facade.api.deps import GatewayDep
 from facade.metrics.registry import NATIVE_REPLIES
@@ -17,6 +20,10 @@ from facade.settings import Settings
 
 router = APIRouter(tags=["native (VTE-X)"])
 REPLY_MEDIA_TYPE = "application/json; charset=UTF-8"
+# Each gateway's limiter, with the event loop it belongs to (a test client runs a loop of its own).
+_LIMITERS: weakref.WeakKeyDictionary[
+    Gateway, tuple[asyncio.AbstractEventLoop, anyio.CapacityLimiter]
+] = weakref.WeakKeyDictionary()
 
 
 async def read_body(request: Request, limit: int) -> bytes | None:
@@ -72,6 +79,19 @@ def _within(address: str, networks: list[Any]) -> bool:
     return any(ip in network for network in networks)
 
 
+def _limiter(gateway: Gateway) -> anyio.CapacityLimiter | None:
+    """At most ``native_concurrent_requests`` of this gateway's requests at once in this event
+    loop; None (the thread pool's own limit) when the setting is 0."""
+    allowed = gateway.settings.native_concurrent_requests
+    if allowed <= 0:
+        return None
+    loop = asyncio.get_running_loop()
+    known = _LIMITERS.get(gateway)
+    if known is None or known[0] is not loop:
+        known = _LIMITERS[gateway] = (loop, anyio.CapacityLimiter(allowed))
+    return known[1]
+
+
 async def _serve(request: Request, gateway: Gateway, path_service: str | None) -> Response:
     settings = gateway.settings
     inbound = Inbound(
@@ -80,7 +100,7 @@ async def _serve(request: Request, gateway: Gateway, path_service: str | None) -
         path_service=path_service,
         client_cert=client_certificate(request, settings),
     )
-    reply = await run_in_threadpool(gateway.handle, inbound)
+    reply = await anyio.to_thread.run_sync(gateway.handle, inbound, limiter=_limiter(gateway))
     NATIVE_REPLIES.labels(reply["code"]).inc()
     return Response(orjson.dumps(reply), status_code=200, media_type=REPLY_MEDIA_TYPE)
 

@@ -1,0 +1,131 @@
+"""How many gateway requests one process handles at once (``native_concurrent_requests``)."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import pytest
+from fastapi.testclient import TestClient
+from native_helpers import Registered
+
+from facade.native.client import VteXClient
+from facade.native.gateway import Gateway, Inbound
+from facade.native.routes import _limiter
+from facade.settings import Settings
+
+
+class Overlap:
+    """Counts how many requests ``Gateway.handle`` works on at once; each lingers a little."""
+
+    def __init__(self) -> None:
+        self.now = self.most = 0
+        self.lock = threading.Lock()
+
+    def around(self, handle: Callable[[Gateway, Inbound], dict[str, str]]) -> Callable[..., Any]:
+        """``handle`` wrapped, to be set on the class in its place."""
+
+        def counted(gateway: Gateway, inbound: Inbound) -> dict[str, str]:
+            with self.lock:
+                self.now += 1
+                self.most = max(self.most, self.now)
+            try:
+                time.sleep(0.2)  # long enough for the other requests to arrive meanwhile
+                return handle(gateway, inbound)
+            finally:
+                with self.lock:
+                    self.now -= 1
+
+        return counted
+
+
+def pings_at_once(client: TestClient, registered: Registered, count: int) -> list[str]:
+    """``count`` pings sent at the same time, one thread each; their reply codes."""
+    codes: list[str] = []
+
+    def ping() -> None:
+        vx = VteXClient(
+            "/vte-x/v1/gateway",
+            app_id=registered.app_id,
+            org_code=registered.org_code,
+            secret=registered.secret,
+            http=client,
+        )
+        codes.append(vx.ping().code)
+
+    threads = [threading.Thread(target=ping) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return codes
+
+
+@pytest.mark.parametrize(("allowed", "most"), [(1, 1), (2, 2)])
+def test_requests_beyond_the_limit_wait_their_turn(
+    make_client: Callable[..., TestClient],
+    registered: Registered,
+    monkeypatch: pytest.MonkeyPatch,
+    allowed: int,
+    most: int,
+) -> None:
+    overlap = Overlap()
+    monkeypatch.setattr(Gateway, "handle", overlap.around(Gateway.handle))
+    client = make_client(native_concurrent_requests=allowed, native_rate_per_second=0)
+    assert pings_at_once(client, registered, 4) == ["0"] * 4  # all answered, none refused
+    assert overlap.most == most
+
+
+def test_by_default_one_request_at_a_time(
+    make_client: Callable[..., TestClient],
+    registered: Registered,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    overlap = Overlap()
+    monkeypatch.setattr(Gateway, "handle", overlap.around(Gateway.handle))
+    client = make_client(native_rate_per_second=0)
+    assert pings_at_once(client, registered, 3) == ["0"] * 3
+    assert overlap.most == 1
+
+
+def test_without_a_limit_requests_overlap(
+    make_client: Callable[..., TestClient],
+    registered: Registered,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    overlap = Overlap()
+    monkeypatch.setattr(Gateway, "handle", overlap.around(Gateway.handle))
+    client = make_client(native_concurrent_requests=0, native_rate_per_second=0)
+    assert pings_at_once(client, registered, 4) == ["0"] * 4
+    assert overlap.most > 1
+
+
+class Holder:
+    """Stands for a gateway: what ``_limiter`` reads of one is its settings."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+
+def test_each_event_loop_gets_a_limiter_of_its_own(settings: Settings) -> None:
+    """A test client runs an event loop of its own; a limiter from another loop would not work."""
+    gateway: Any = Holder(settings.model_copy(update={"native_concurrent_requests": 3}))
+
+    async def twice() -> anyio.CapacityLimiter | None:
+        first = _limiter(gateway)
+        assert _limiter(gateway) is first  # one per loop, shared by its requests
+        return first
+
+    one, other = asyncio.run(twice()), asyncio.run(twice())
+    assert one is not None and other is not None and one is not other
+    assert one.total_tokens == other.total_tokens == 3
+    unlimited: Any = Holder(settings.model_copy(update={"native_concurrent_requests": 0}))
+    assert asyncio.run(_async(_limiter, unlimited)) is None
+
+
+async def _async(function: Callable[..., Any], *args: Any) -> Any:
+    return function(*args)
