@@ -65,43 +65,28 @@ def pings_at_once(client: TestClient, registered: Registered, count: int) -> lis
     return codes
 
 
-@pytest.mark.parametrize(("allowed", "most"), [(1, 1), (2, 2)])
+@pytest.mark.parametrize(
+    ("updates", "most"),
+    [
+        ({}, {1}),
+        ({"native_concurrent_requests": 1}, {1}),
+        ({"native_concurrent_requests": 2}, {2}),
+        ({"native_concurrent_requests": 0}, {2, 3, 4}),
+    ],
+    ids=["default", "one", "two", "no-limit"],
+)
 def test_requests_beyond_the_limit_wait_their_turn(
     make_client: Callable[..., TestClient],
     registered: Registered,
     monkeypatch: pytest.MonkeyPatch,
-    allowed: int,
-    most: int,
+    updates: dict[str, int],
+    most: set[int],
 ) -> None:
     overlap = Overlap()
     monkeypatch.setattr(Gateway, "handle", overlap.around(Gateway.handle))
-    client = make_client(native_concurrent_requests=allowed, native_rate_per_second=0)
+    client = make_client(native_rate_per_second=0, **updates)
     assert pings_at_once(client, registered, 4) == ["0"] * 4  # all answered, none refused
-    assert overlap.most == most
-
-
-def test_by_default_one_request_at_a_time(
-    make_client: Callable[..., TestClient],
-    registered: Registered,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    overlap = Overlap()
-    monkeypatch.setattr(Gateway, "handle", overlap.around(Gateway.handle))
-    client = make_client(native_rate_per_second=0)
-    assert pings_at_once(client, registered, 3) == ["0"] * 3
-    assert overlap.most == 1
-
-
-def test_without_a_limit_requests_overlap(
-    make_client: Callable[..., TestClient],
-    registered: Registered,
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    overlap = Overlap()
-    monkeypatch.setattr(Gateway, "handle", overlap.around(Gateway.handle))
-    client = make_client(native_concurrent_requests=0, native_rate_per_second=0)
-    assert pings_at_once(client, registered, 4) == ["0"] * 4
-    assert overlap.most > 1
+    assert overlap.most in most
 
 
 class Holder:
