@@ -107,9 +107,3 @@ class CpuMeter:
     def so_far(self) -> dict[str, float]:
         """The CPU seconds each counter gained since the phase began."""
         return {name: round(read() - self.before[name], 1) for name, read in self.counters.items()}
-
-    @property
-    def text(self) -> str:
-        """``name 12.3 s, ...`` and the total."""
-        parts = ", ".join(f"{name} {seconds:.1f}" for name, seconds in self.used.items())
-        return f"{parts}; total {sum(self.used.values()):.1f} CPU-s"

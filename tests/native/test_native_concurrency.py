@@ -11,9 +11,8 @@ from typing import Any
 import anyio
 import pytest
 from fastapi.testclient import TestClient
-from native_helpers import Registered
+from native_helpers import Registered, client_for
 
-from facade.native.client import VteXClient
 from facade.native.gateway import Gateway, Inbound
 from facade.native.routes import _limiter
 from facade.settings import Settings
@@ -48,14 +47,7 @@ def pings_at_once(client: TestClient, registered: Registered, count: int) -> lis
     codes: list[str] = []
 
     def ping() -> None:
-        vx = VteXClient(
-            "/vte-x/v1/gateway",
-            app_id=registered.app_id,
-            org_code=registered.org_code,
-            secret=registered.secret,
-            http=client,
-        )
-        codes.append(vx.ping().code)
+        codes.append(client_for(registered, client).ping().code)
 
     threads = [threading.Thread(target=ping) for _ in range(count)]
     for thread in threads:
@@ -100,17 +92,12 @@ def test_each_event_loop_gets_a_limiter_of_its_own(settings: Settings) -> None:
     """A test client runs an event loop of its own; a limiter from another loop would not work."""
     gateway: Any = Holder(settings.model_copy(update={"native_concurrent_requests": 3}))
 
-    async def twice() -> anyio.CapacityLimiter | None:
-        first = _limiter(gateway)
-        assert _limiter(gateway) is first  # one per loop, shared by its requests
-        return first
+    async def twice(of: Any) -> tuple[anyio.CapacityLimiter | None, anyio.CapacityLimiter | None]:
+        return _limiter(of), _limiter(of)
 
-    one, other = asyncio.run(twice()), asyncio.run(twice())
+    (one, again), (other, _) = asyncio.run(twice(gateway)), asyncio.run(twice(gateway))
+    assert again is one  # one per loop, shared by its requests
     assert one is not None and other is not None and one is not other
     assert one.total_tokens == other.total_tokens == 3
     unlimited: Any = Holder(settings.model_copy(update={"native_concurrent_requests": 0}))
-    assert asyncio.run(_async(_limiter, unlimited)) is None
-
-
-async def _async(function: Callable[..., Any], *args: Any) -> Any:
-    return function(*args)
+    assert asyncio.run(twice(unlimited)) == (None, None)
