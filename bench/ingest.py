@@ -29,7 +29,9 @@ The CPU time of HAPI, of each cluster, of the facade process and of the benchmar
 
 ``VTE_BENCH_INGEST_FORWARDER=process`` runs the native parts' forwarder as a ``vte-facade
 forward`` process of its own beside a ``serve`` that only takes uploads (default ``serve``: the
-serving process forwards too, as it does out of the box).
+serving process forwards too, as it does out of the box); ``VTE_BENCH_INGEST_SERVE_NICE`` (default
+0) starts that ``serve`` at a lower priority (``nice -n``), so that on a shared core the forwarder
+runs whenever it has work and the uploads take what is left.
 
 ``VTE_BENCH_INGEST_PARTS`` picks parts (default ``direct,native``; ``fhir``, ``scale`` and
 ``pinned`` on request, e.g. ``direct,native,pinned``);
@@ -87,6 +89,11 @@ SEED = 11
 # Where the native part forwards: in the serving process (``serve``, the default) or in a
 # ``vte-facade forward`` process of its own beside a serve that only takes uploads (``process``).
 FORWARDER = os.environ.get("VTE_BENCH_INGEST_FORWARDER", "serve")
+# The serving process's niceness in the native parts (0: as everyone else's).
+SERVE_NICE = int(os.environ.get("VTE_BENCH_INGEST_SERVE_NICE", "0"))
+# A forwarder process of its own serves no metrics, so the benchmark cannot see its sampled checks
+# end: it waits this long after the last record stored (they ended 3.4-4.7 s after it in stop 30).
+CHECKS_GRACE_S = 10.0
 
 
 def _env(name: str, default: str) -> str:
@@ -207,7 +214,9 @@ def native_part(
     resources = sum(p.size for p in planned_records(settings, region))
     records = sum(len(v) for kinds in region.records().values() for v in kinds.values())
     alone = FORWARDER == "process"
-    serve = stack.serve(settings, **({"VTE_FORWARD_ENABLED": "false"} if alone else {}))
+    serve = stack.serve(
+        settings, nice=SERVE_NICE, **({"VTE_FORWARD_ENABLED": "false"} if alone else {})
+    )
     env = stack.environment(settings)
     processes = [serve, *([stack.spawn(["forward"], env, "forward.log")] if alone else [])]
     names = ["facade serve", "facade forward"] if alone else ["facade"]
@@ -225,7 +234,11 @@ def native_part(
             # The sampled checks wait for the forwarder's quiet moments: let them finish inside
             # the CPU meter, so HAPI's CPU of this part includes them and the direct run after
             # this one does not share HAPI with them.
-            checks_s = None if alone else wait_checks_done(settings.public_base_url)
+            if alone:
+                time.sleep(CHECKS_GRACE_S)
+                checks_s = None
+            else:
+                checks_s = wait_checks_done(settings.public_base_url)
         upstream = {} if alone else upstream_requests(settings.public_base_url)
     finally:
         for process in processes:
@@ -409,6 +422,8 @@ def main() -> None:
         "stays": stays,
         "hapi_env": hapi_env,
         "parts": parts,
+        "forwarder": FORWARDER,
+        "serve_nice": SERVE_NICE,
     }
     results["calibration_us"] = [calibration.report(FACADE_CORE)]
     try:

@@ -177,17 +177,21 @@ class Stack:
         )
         return env
 
-    def spawn(self, args: list[str], env: dict[str, str], log: str) -> subprocess.Popen[bytes]:
-        """Start a ``vte-facade`` process (output to <state>/<log>)."""
+    def spawn(
+        self, args: list[str], env: dict[str, str], log: str, *, nice: int = 0
+    ) -> subprocess.Popen[bytes]:
+        """Start a ``vte-facade`` process (output to <state>/<log>), ``nice``-d if asked (nice
+        execs it: the process's pid is the facade's)."""
         out = (self.state / log).open("wb")
-        process = subprocess.Popen([VTE, *args], env=env, stdout=out, stderr=subprocess.STDOUT)
+        command = [VTE, *args] if nice == 0 else ["nice", "-n", str(nice), VTE, *args]
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
         self.processes.append(process)
         return process
 
-    def serve(self, settings: Settings, **extra: str) -> subprocess.Popen[bytes]:
+    def serve(self, settings: Settings, *, nice: int = 0, **extra: str) -> subprocess.Popen[bytes]:
         """``vte-facade serve`` on ``settings.port``; returns once /healthz answers."""
         log = "serve.log" if settings.port == self.facade_port else f"serve-{settings.port}.log"
-        process = self.spawn(["serve"], self.environment(settings, **extra), log)
+        process = self.spawn(["serve"], self.environment(settings, **extra), log, nice=nice)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
