@@ -29,9 +29,10 @@ The CPU time of HAPI, of each cluster, of the facade process and of the benchmar
 
 ``VTE_BENCH_INGEST_FORWARDER=process`` runs the native parts' forwarder as a ``vte-facade
 forward`` process of its own beside a ``serve`` that only takes uploads (default ``serve``: the
-serving process forwards too, as it does out of the box); ``VTE_BENCH_INGEST_SERVE_NICE`` (default
-0) starts that ``serve`` at a lower priority (``nice -n``), so that on a shared core the forwarder
-runs whenever it has work and the uploads take what is left.
+serving process forwards too, as it does out of the box). ``VTE_BENCH_INGEST_SERVE_NICE`` (default
+0) starts the native parts' ``serve`` at a lower priority (``nice -n``): beside a forwarder
+process on the same core, the forwarder then runs whenever it has work and the uploads take what
+is left.
 
 ``VTE_BENCH_INGEST_PARTS`` picks parts (default ``direct,native``; ``fhir``, ``scale`` and
 ``pinned`` on request, e.g. ``direct,native,pinned``);
@@ -92,7 +93,8 @@ FORWARDER = os.environ.get("VTE_BENCH_INGEST_FORWARDER", "serve")
 # The serving process's niceness in the native parts (0: as everyone else's).
 SERVE_NICE = int(os.environ.get("VTE_BENCH_INGEST_SERVE_NICE", "0"))
 # A forwarder process of its own serves no metrics, so the benchmark cannot see its sampled checks
-# end: it waits this long after the last record stored (they ended 3.4-4.7 s after it in stop 30).
+# end: it waits this long after the last record stored (they ended 2.2-4.7 s after it in stops
+# 30-31).
 CHECKS_GRACE_S = 10.0
 
 
