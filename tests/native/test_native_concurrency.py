@@ -95,8 +95,8 @@ def test_each_event_loop_gets_a_limiter_of_its_own(settings: Settings) -> None:
     async def twice(of: Any) -> tuple[anyio.CapacityLimiter | None, anyio.CapacityLimiter | None]:
         return _limiter(of), _limiter(of)
 
-    (one, again), (other, _) = asyncio.run(twice(gateway)), asyncio.run(twice(gateway))
-    assert again is one  # one per loop, shared by its requests
+    (one, again), (other, other_again) = asyncio.run(twice(gateway)), asyncio.run(twice(gateway))
+    assert again is one and other_again is other  # one per loop, shared by its requests
     assert one is not None and other is not None and one is not other
     assert one.total_tokens == other.total_tokens == 3
     unlimited: Any = Holder(settings.model_copy(update={"native_concurrent_requests": 0}))
