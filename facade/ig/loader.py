@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
+from graphlib import TopologicalSorter
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +39,51 @@ def _read_all(resources_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(resources_dir.glob("*.json"))]
 
 
+def _profiles_first(definitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """StructureDefinitions ordered so each comes after the guide's own ones it builds on."""
+    by_url = {sd["url"]: sd for sd in definitions}
+    graph: dict[str, set[str]] = {}
+    for sd in definitions:
+        used = {sd.get("baseDefinition", "")}
+        for element in sd.get("differential", {}).get("element", []):
+            for kind in element.get("type", []):
+                used.update(kind.get("profile", []))
+        graph[sd["url"]] = used & by_url.keys()
+    # static_order is deterministic for a given input; sorting the input keeps it stable by url.
+    return [by_url[url] for url in TopologicalSorter(dict(sorted(graph.items()))).static_order()]
+
+
 def conformance_resources(resources_dir: Path) -> list[dict[str, Any]]:
-    """The guide's conformance resources (no examples), terminology first."""
+    """The guide's conformance resources (no examples): terminology first, profiles after what they use."""
     found = [r for r in _read_all(resources_dir) if r.get("resourceType") in CONFORMANCE_ORDER]
-    return sorted(found, key=lambda r: CONFORMANCE_ORDER.index(r["resourceType"]))
+    ordered = sorted(found, key=lambda r: CONFORMANCE_ORDER.index(r["resourceType"]))
+    definitions = [r for r in ordered if r["resourceType"] == "StructureDefinition"]
+    if not definitions:
+        return ordered
+    start = ordered.index(definitions[0])
+    return ordered[:start] + _profiles_first(definitions) + ordered[start + len(definitions) :]
+
+
+async def with_snapshot(client: UpstreamClient, definition: dict[str, Any]) -> dict[str, Any]:
+    """The StructureDefinition with the snapshot HAPI's ``$snapshot`` generates for it.
+
+    HAPI generates missing snapshots lazily, inside whichever validation first needs one, and
+    the generator (org.hl7.fhir.core 6.6-6.9, HAPI 8.0-8.10) rewrites the shared base
+    definition's ``Resource.id`` type while doing so (hapi-fhir#8034): a validation reading that
+    element at the same moment reports a valid resource's ``id`` as broken. Stored with their
+    snapshots, the guide's profiles are never generated at request time, after a restart or a
+    cache expiry, so validations never meet a half-rewritten base.
+    """
+    if definition.get("snapshot"):
+        return definition
+    parameters = {
+        "resourceType": "Parameters",
+        "parameter": [{"name": "definition", "resource": definition}],
+    }
+    generated: dict[str, Any] = await client.send_json(
+        "POST", "StructureDefinition/$snapshot", parameters
+    )
+    return generated
 
 
 def example_resources(resources_dir: Path) -> list[dict[str, Any]]:
@@ -50,11 +92,14 @@ def example_resources(resources_dir: Path) -> list[dict[str, Any]]:
 
 
 async def load_ig(client: UpstreamClient, resources_dir: Path) -> LoadResult:
-    """PUT every conformance resource by id; re-running updates in place. Raises UpstreamError naming the resource."""
+    """PUT every conformance resource by id, profiles with their snapshots; re-running updates in
+    place (an unchanged resource keeps its version). Raises UpstreamError naming the resource."""
     result = LoadResult()
     for resource in conformance_resources(resources_dir):
         kind, rid = resource["resourceType"], resource["id"]
         try:
+            if kind == "StructureDefinition":
+                resource = await with_snapshot(client, resource)
             await client.send_json("PUT", f"{kind}/{rid}", resource)
         except UpstreamRejected as exc:
             raise UpstreamRejected(

@@ -12,7 +12,8 @@ from typing import Any, TypeVar
 import pytest
 
 from facade.errors import UpstreamRejected
-from facade.fhir.naming import REPORTING_ORG_TAG, profile_url
+from facade.fhir.naming import CANONICAL, REPORTING_ORG_TAG, profile_url
+from facade.hapi.launcher import HapiLauncher
 from facade.ig.invalid import InvalidExample, load_invalid_examples, materialise
 from facade.ig.loader import conformance_resources, errors_of, example_resources, load_ig, validate
 from facade.settings import Settings
@@ -80,14 +81,93 @@ def test_invalid_example_fails_naming_the_constraint(on_hapi, example: InvalidEx
 def test_loading_is_idempotent_and_resources_are_readable(
     on_hapi, ig_loaded: dict[str, int]
 ) -> None:  # type: ignore[no-untyped-def]
+    versions = on_hapi(_definition_versions)
     again = on_hapi(lambda c: load_ig(c, RESOURCES))
     assert again.counts == ig_loaded
+    # profiles come back with the same generated snapshot, so a re-load stores nothing new
+    assert on_hapi(_definition_versions) == versions
     assert again.total == len(conformance_resources(RESOURCES))
     found = on_hapi(
         lambda c: c.get_json("StructureDefinition", {"url": profile_url("vte-patient")})
     )
     assert [e["resource"]["id"] for e in found.get("entry", [])] == ["vte-patient"]
     assert on_hapi(lambda c: c.count("CodeSystem", {"url": "urn:oid:2.16.156.10011.2.3.3.4"})) == 1
+
+
+async def _definition_versions(client: UpstreamClient) -> dict[str, str]:
+    found = [sd async for sd in client.iter_search("StructureDefinition", {"url:below": CANONICAL})]
+    return {sd["url"]: sd["meta"]["versionId"] for sd in found}
+
+
+def test_profiles_are_stored_with_their_snapshots(on_hapi) -> None:  # type: ignore[no-untyped-def]
+    ours = [
+        r for r in conformance_resources(RESOURCES) if r["resourceType"] == "StructureDefinition"
+    ]
+    for definition in ours:
+        path = f"StructureDefinition/{definition['id']}"
+        stored = on_hapi(lambda c, path=path: c.get_json(path))
+        assert stored["differential"] == definition["differential"], definition["id"]
+        paths = [e["path"] for e in stored["snapshot"]["element"]]
+        assert paths[0] == definition["type"], definition["id"]
+        differential_paths = {e["path"] for e in definition["differential"]["element"]}
+        assert differential_paths <= set(paths), definition["id"]
+
+
+def _snapshots_generated_since(log: Path, offset: int) -> list[str]:
+    with log.open("rb") as handle:
+        handle.seek(offset)
+        text = handle.read().decode("utf-8", "replace")
+    marker = "Generating snapshot for StructureDefinition: "
+    return [line.split(marker, 1)[1].strip() for line in text.splitlines() if marker in line]
+
+
+def test_validations_after_a_cache_reset_generate_no_snapshot_of_ours(
+    on_hapi, fhir_base_url: str, hapi_launcher: HapiLauncher
+) -> None:  # type: ignore[no-untyped-def]
+    """Request-time snapshot generation races with concurrent validations in HAPI 8.x (see
+    ``facade.ig.loader.with_snapshot``); with the guide's profiles stored whole it never happens."""
+    log = hapi_launcher.log_file
+    assert hapi_launcher.status().base_url == fhir_base_url, (
+        "needs the suite's own HAPI and its log"
+    )
+    offset = log.stat().st_size
+    # a profile stored without a snapshot shows that the log does record request-time generation
+    probe_url = f"urn:uuid:{uuid.uuid4()}"
+    probe = {
+        "resourceType": "StructureDefinition",
+        "url": probe_url,
+        "name": "SnapshotProbe",
+        "status": "draft",
+        "fhirVersion": "4.0.1",
+        "kind": "resource",
+        "abstract": False,
+        "type": "Basic",
+        "baseDefinition": "http://hl7.org/fhir/StructureDefinition/Basic",
+        "derivation": "constraint",
+        "differential": {"element": [{"id": "Basic.subject", "path": "Basic.subject", "min": 1}]},
+    }
+    created = on_hapi(lambda c: c.send_json("POST", "StructureDefinition", probe))
+    basic = {"resourceType": "Basic", "code": {"text": "probe"}}
+
+    async def validate_everything(client: UpstreamClient) -> list[list[dict[str, Any]]]:
+        gate = asyncio.Semaphore(8)
+
+        async def one(resource: dict[str, Any], profile: str) -> list[dict[str, Any]]:
+            async with gate:
+                return errors_of(await validate(client, resource, profile))
+
+        checks = [one(e, e["meta"]["profile"][0]) for e in EXAMPLES]
+        return await asyncio.gather(*checks, one(basic, probe_url))
+
+    try:
+        *example_errors, probe_errors = on_hapi(validate_everything)
+    finally:
+        on_hapi(lambda c: c.request("DELETE", f"StructureDefinition/{created['id']}"))
+    assert example_errors == [[] for _ in EXAMPLES]
+    assert any("Basic.subject" in _issue_text(i) for i in probe_errors), probe_errors
+    generated = _snapshots_generated_since(log, offset)
+    assert probe_url in generated
+    assert [url for url in generated if url.startswith(CANONICAL)] == []
 
 
 def _fresh_copies() -> tuple[list[dict[str, Any]], str]:
