@@ -11,14 +11,16 @@ How they depend on each other (each arrow: "is built with")::
     tokens ────────── clients
     callers ───────── institutions, tokens    (the one caller check of every door)
     audit ─────────── database            (the hash-chained audit store, written in batches)
-    gateway ───────── callers, record_processor, audit.native_hook, quality (VTE.DQ.QUERY)
+    gateway ───────── callers, record_processor, audit.native_hook, quality (VTE.DQ.QUERY),
+                      forwarder.doorbell (rung when a batch is accepted)
     projector ─────── the role views (mappings/views), checked against every profile at start-up
     frontdoor ─────── projector           (keys, intake limits, caches of the FHIR door)
     indicators ────── upstream
     submissions ───── database            (batches, receipts, imports as operators list them)
     quality ───────── database            (data-quality counters kept at intake, reports)
     console ───────── institutions, submissions (people's sign-in, pages, indicator refresher)
-    forwarder ─────── upstream, engine    (only beside the dictionary processor)
+    forwarder ─────── upstream, engine    (only beside the dictionary processor; built before
+                                          the gateway, which rings its doorbell)
     network ───────── clients, quality, audit (child regions and the area as a parent; the
                                           uplink to a parent as a child; facade/network)
 
@@ -160,6 +162,12 @@ def build_services(
     # Data quality: counters are kept by the intake itself; reports through /dq and VTE.DQ.QUERY.
     quality = QualityService(settings, database, clock=clock)
     regions = RegionRegistry(database, clients)
+    # Another processor's payloads are not the engine's to map: no forwarder beside it.
+    forwarder = (
+        Forwarder(settings, database, upstream, record_processor.engine)
+        if isinstance(record_processor, DictionaryProcessor)
+        else None
+    )
     network = NetworkServices(
         regions=regions,
         parent=ParentService(settings, database, upstream, regions),
@@ -186,14 +194,12 @@ def build_services(
             audit=audit.native_hook,
             queries={DQ_QUERY: native_query(quality)},
             clock=clock,
+            accepted=forwarder.doorbell.ring if forwarder is not None else None,
         ),
         projector=projector,
         frontdoor=frontdoor,
         indicators=IndicatorService(settings, upstream),
-        # Another processor's payloads are not the engine's to map: no forwarder beside it.
-        forwarder=Forwarder(settings, database, upstream, record_processor.engine)
-        if isinstance(record_processor, DictionaryProcessor)
-        else None,
+        forwarder=forwarder,
         submissions=submissions,
         quality=quality,
         console=ConsoleServices(settings, database, institutions, submissions)

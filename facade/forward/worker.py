@@ -40,6 +40,7 @@ from facade.db.tables import utcnow
 from facade.errors import UpstreamRejected, UpstreamUnavailable
 from facade.forward.bundles import Planned, Transaction, transactions
 from facade.forward.dispatch import Dispatcher
+from facade.forward.doorbell import Doorbell
 from facade.forward.ids import IdStore, Scheme
 from facade.forward.reasons import reason_text, redact_quotes
 from facade.forward.sampling import Sampler
@@ -117,9 +118,12 @@ class Forwarder:
         database: Database,
         upstream: UpstreamClient,
         engine: MappingEngine | None = None,
+        doorbell: Doorbell | None = None,
     ) -> None:
         self.settings = settings
         self.upstream = upstream
+        # Rung by this process's gateway: an idle wait ends as soon as records are accepted.
+        self.doorbell = doorbell or Doorbell()
         self.engine = engine or MappingEngine.from_settings(settings)
         self.queue = ReceiptQueue(database, SecretBox.for_purpose(settings, RECORD_PAYLOADS))
         self.facts = FactStore.for_settings(settings, database)
@@ -190,9 +194,10 @@ class Forwarder:
         return report
 
     async def run_forever(self, stop: asyncio.Event, total: ForwardReport | None = None) -> None:
-        """Drain, then wait ``forward_idle_seconds``, until ``stop`` is set; after HAPI was down,
-        back off exponentially while probing it, and resume as soon as it answers again. Every
-        round's numbers are added to ``total`` when given (``vte-facade forward`` prints them)."""
+        """Drain, then wait ``forward_idle_seconds`` or until the doorbell rings, until ``stop`` is
+        set; after HAPI was down, back off exponentially while probing it, and resume as soon as
+        it answers again. Every round's numbers are added to ``total`` when given (``vte-facade
+        forward`` prints them)."""
         backoff = 0.0
         # A probe answering at once ends the backoff, unless that already happened after the
         # last failed round: then HAPI answers reads but not writes, and the backoff runs out.
@@ -216,7 +221,7 @@ class Forwarder:
                     trust_probe = not early
                     continue
                 backoff, trust_probe = 0.0, True
-                await _wait(stop, self.settings.forward_idle_seconds)
+                await self.doorbell.wait(stop, self.settings.forward_idle_seconds)
         finally:
             await self.sampler.close()
 

@@ -90,7 +90,8 @@ class Gateway:
 
     ``processor`` validates and prepares upload records (None: uploads answer 5001); ``audit``
     is called once per request, whatever its outcome; ``queries`` answer query services such as
-    ``VTE.DQ.QUERY``; ``clock`` (seconds since the epoch) lets tests replay a schedule.
+    ``VTE.DQ.QUERY``; ``clock`` (seconds since the epoch) lets tests replay a schedule;
+    ``accepted`` is called after each upload batch has committed (the forwarder's doorbell).
     """
 
     def __init__(
@@ -103,6 +104,7 @@ class Gateway:
         audit: AuditHook = no_audit,
         queries: Mapping[str, QueryService] | None = None,
         clock: Callable[[], float] = time.time,
+        accepted: Callable[[], None] | None = None,
     ) -> None:
         self.settings = settings
         self.database = database
@@ -115,6 +117,7 @@ class Gateway:
             database,
             SecretBox.for_purpose(settings, RECORD_PAYLOADS),
             QualityRecorder.for_settings(settings),
+            accepted=accepted,
         )
 
     def _now_ms(self) -> int:

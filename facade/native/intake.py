@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -77,11 +77,18 @@ class IntakeStore:
     """Writes processed batches; every record it accepts is committed before the reply is sent."""
 
     def __init__(
-        self, database: Database, box: SecretBox, observer: IntakeObserver | None = None
+        self,
+        database: Database,
+        box: SecretBox,
+        observer: IntakeObserver | None = None,
+        *,
+        accepted: Callable[[], None] | None = None,
     ) -> None:
         self.database = database
         self.box = box
         self.observer = observer
+        # Called after each stored batch has committed (the forwarder's doorbell).
+        self.accepted = accepted
 
     def stored_reply(self, app_id: str, batch_no: str, digest: str) -> str | None:
         """The stored reply payload of a retried batch, None for a new one; 2006 if the content differs."""
@@ -106,10 +113,13 @@ class IntakeStore:
         when = received_ms if received_ms is not None else int(time.time() * 1000)
         try:
             with self.database.session() as session:
-                return self._store(session, context, digest, checks, when)
+                reply = self._store(session, context, digest, checks, when)
         except IntegrityError:
             with self.database.session() as session:
-                return self._store(session, context, digest, checks, when)
+                reply = self._store(session, context, digest, checks, when)
+        if self.accepted is not None:
+            self.accepted()
+        return reply
 
     def _store(
         self,

@@ -29,6 +29,7 @@ from facade.native.client import VteXClient
 from facade.native.receipts import ReceiptQueue
 from facade.native.sealing import RECORD_PAYLOADS, SecretBox
 from facade.native.tables import IntakeRecord
+from facade.services import services_of
 from facade.settings import Settings, ensure_secrets
 from facade.synth.push import HospitalApp, PushError, PushResult, wait_stored
 from facade.upstream import UpstreamClient
@@ -469,3 +470,42 @@ def test_synth_push_waits_while_records_are_stored_and_gives_up_only_on_a_stall(
         sent, apps, http, stall_seconds=0.6, interval=0.1, progress=lambda *p: seen.append(p)
     )
     assert seen == [(3, 3)]
+
+
+def test_an_idle_loop_forwards_an_upload_as_soon_as_the_gateway_accepts_it(
+    http: TestClient,
+    vx: VteXClient,
+    hospital: Hospital,
+    quiet: Settings,
+    database: Database,
+    hapi: FakeHapi,
+) -> None:
+    """The loop idles 30 s here after finding the queue empty; the gateway's doorbell ends the
+    wait, so the batch is forwarded within a few seconds of its reply."""
+    forwarder = services_of(http.app).forwarder  # type: ignore[arg-type]
+    assert forwarder is not None
+    patient = quiet.model_copy(update={"forward_idle_seconds": 30.0})
+
+    async def scenario() -> float:
+        upstream = UpstreamClient(patient, transport=httpx.MockTransport(hapi))
+        stop = asyncio.Event()
+        loop = asyncio.create_task(
+            Forwarder(patient, database, upstream, doorbell=forwarder.doorbell).run_forever(stop)
+        )
+        try:
+            await asyncio.sleep(0.5)  # the first round found nothing: the loop is waiting
+            assert hapi.bundles == []
+            reply = await asyncio.to_thread(vx.upload, "VTE.CASE.UPLOAD", "B1", cases(hospital, 3))
+            assert reply.code == "0"
+            replied = time.monotonic()
+            while any(s != "stored" for s, _ in statuses(database).values()):
+                assert time.monotonic() - replied < 5.0, statuses(database)
+                await asyncio.sleep(0.05)
+            return time.monotonic() - replied
+        finally:
+            stop.set()
+            await loop
+            await upstream.aclose()
+
+    assert asyncio.run(scenario()) < 5.0
+    assert len(hapi.bundles) == 1
