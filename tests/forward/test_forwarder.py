@@ -6,9 +6,10 @@ The real HAPI path is covered by tests/integration/test_native_end_to_end.py.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ from facade.app import create_app
 from facade.cli.main import app as cli
 from facade.db import Database
 from facade.errors import UpstreamRejected
+from facade.forward.doorbell import Doorbell
 from facade.forward.ids import derived_id
 from facade.forward.worker import Forwarder, ForwardReport, reason_text
 from facade.native.client import VteXClient
@@ -138,6 +140,36 @@ def forward(
     return asyncio.run(run())
 
 
+@contextlib.asynccontextmanager
+async def looping(
+    settings: Settings,
+    database: Database,
+    hapi: FakeHapi,
+    *,
+    doorbell: Doorbell | None = None,
+    total: ForwardReport | None = None,
+) -> AsyncIterator[None]:
+    """A forwarder's ``run_forever`` against ``hapi`` while the block runs; stopped after it."""
+    upstream = UpstreamClient(settings, transport=httpx.MockTransport(hapi))
+    stop = asyncio.Event()
+    forwarder = Forwarder(settings, database, upstream, doorbell=doorbell)
+    loop = asyncio.create_task(forwarder.run_forever(stop, total))
+    try:
+        yield
+    finally:
+        stop.set()
+        await loop
+        await upstream.aclose()
+
+
+async def seconds_until_all_stored(database: Database, since: float, limit: float = 5.0) -> float:
+    """Poll until every receipt is stored; the seconds since ``since`` (failing past ``limit``)."""
+    while any(s != "stored" for s, _ in statuses(database).values()):
+        assert time.monotonic() - since < limit, statuses(database)
+        await asyncio.sleep(0.05)
+    return time.monotonic() - since
+
+
 def statuses(database: Database) -> dict[str, tuple[str, str | None]]:
     with database.session() as session:
         rows = session.execute(
@@ -220,22 +252,11 @@ def test_the_loop_resumes_within_a_probe_interval_of_hapi_coming_back(
     total = ForwardReport()
 
     async def scenario() -> float:
-        upstream = UpstreamClient(patient, transport=httpx.MockTransport(hapi))
-        stop = asyncio.Event()
-        loop = asyncio.create_task(Forwarder(patient, database, upstream).run_forever(stop, total))
-        try:
+        async with looping(patient, database, hapi, total=total):
             await asyncio.sleep(0.6)
             assert hapi.bundles == [] and hapi.down  # the first write met the outage
             hapi.down = False
-            back = time.monotonic()
-            while any(s != "stored" for s, _ in statuses(database).values()):
-                assert time.monotonic() - back < 5.0, statuses(database)
-                await asyncio.sleep(0.05)
-            return time.monotonic() - back
-        finally:
-            stop.set()
-            await loop
-            await upstream.aclose()
+            return await seconds_until_all_stored(database, since=time.monotonic())
 
     assert asyncio.run(scenario()) < 5.0
     assert {s for s, _ in statuses(database).values()} == {"stored"}
@@ -487,25 +508,12 @@ def test_an_idle_loop_forwards_an_upload_as_soon_as_the_gateway_accepts_it(
     patient = quiet.model_copy(update={"forward_idle_seconds": 30.0})
 
     async def scenario() -> float:
-        upstream = UpstreamClient(patient, transport=httpx.MockTransport(hapi))
-        stop = asyncio.Event()
-        loop = asyncio.create_task(
-            Forwarder(patient, database, upstream, doorbell=forwarder.doorbell).run_forever(stop)
-        )
-        try:
+        async with looping(patient, database, hapi, doorbell=forwarder.doorbell):
             await asyncio.sleep(0.5)  # the first round found nothing: the loop is waiting
             assert hapi.bundles == []
             reply = await asyncio.to_thread(vx.upload, "VTE.CASE.UPLOAD", "B1", cases(hospital, 3))
             assert reply.code == "0"
-            replied = time.monotonic()
-            while any(s != "stored" for s, _ in statuses(database).values()):
-                assert time.monotonic() - replied < 5.0, statuses(database)
-                await asyncio.sleep(0.05)
-            return time.monotonic() - replied
-        finally:
-            stop.set()
-            await loop
-            await upstream.aclose()
+            return await seconds_until_all_stored(database, since=time.monotonic())
 
     assert asyncio.run(scenario()) < 5.0
     assert len(hapi.bundles) == 1
