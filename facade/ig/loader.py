@@ -39,29 +39,30 @@ def _read_all(resources_dir: Path) -> list[dict[str, Any]]:
     return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(resources_dir.glob("*.json"))]
 
 
-def _profiles_first(definitions: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """StructureDefinitions ordered so each comes after the guide's own ones it builds on."""
-    by_url = {sd["url"]: sd for sd in definitions}
+def _dependency_rank(definitions: list[dict[str, Any]]) -> dict[str, int]:
+    """Rank of each StructureDefinition's url, after the guide's own ones it builds on."""
+    urls = {sd["url"] for sd in definitions}
     graph: dict[str, set[str]] = {}
     for sd in definitions:
         used = {sd.get("baseDefinition", "")}
         for element in sd.get("differential", {}).get("element", []):
             for kind in element.get("type", []):
                 used.update(kind.get("profile", []))
-        graph[sd["url"]] = used & by_url.keys()
+        graph[sd["url"]] = used & urls
     # static_order is deterministic for a given input; sorting the input keeps it stable by url.
-    return [by_url[url] for url in TopologicalSorter(dict(sorted(graph.items()))).static_order()]
+    order = TopologicalSorter(dict(sorted(graph.items()))).static_order()
+    return {url: rank for rank, url in enumerate(order)}
 
 
 def conformance_resources(resources_dir: Path) -> list[dict[str, Any]]:
     """The guide's conformance resources (no examples): terminology first, profiles after what they use."""
     found = [r for r in _read_all(resources_dir) if r.get("resourceType") in CONFORMANCE_ORDER]
-    ordered = sorted(found, key=lambda r: CONFORMANCE_ORDER.index(r["resourceType"]))
-    definitions = [r for r in ordered if r["resourceType"] == "StructureDefinition"]
-    if not definitions:
-        return ordered
-    start = ordered.index(definitions[0])
-    return ordered[:start] + _profiles_first(definitions) + ordered[start + len(definitions) :]
+    rank = _dependency_rank([r for r in found if r["resourceType"] == "StructureDefinition"])
+    # A stable sort: resources other than StructureDefinitions keep their file order in their type.
+    return sorted(
+        found,
+        key=lambda r: (CONFORMANCE_ORDER.index(r["resourceType"]), rank.get(r.get("url", ""), 0)),
+    )
 
 
 async def with_snapshot(client: UpstreamClient, definition: dict[str, Any]) -> dict[str, Any]:

@@ -94,18 +94,23 @@ def test_loading_is_idempotent_and_resources_are_readable(
     assert on_hapi(lambda c: c.count("CodeSystem", {"url": "urn:oid:2.16.156.10011.2.3.3.4"})) == 1
 
 
+async def _stored_definitions(client: UpstreamClient) -> dict[str, dict[str, Any]]:
+    """The guide's StructureDefinitions as HAPI holds them, by url."""
+    query = {"url:below": CANONICAL}
+    return {sd["url"]: sd async for sd in client.iter_search("StructureDefinition", query)}
+
+
 async def _definition_versions(client: UpstreamClient) -> dict[str, str]:
-    found = [sd async for sd in client.iter_search("StructureDefinition", {"url:below": CANONICAL})]
-    return {sd["url"]: sd["meta"]["versionId"] for sd in found}
+    return {url: sd["meta"]["versionId"] for url, sd in (await _stored_definitions(client)).items()}
 
 
 def test_profiles_are_stored_with_their_snapshots(on_hapi) -> None:  # type: ignore[no-untyped-def]
     ours = [
         r for r in conformance_resources(RESOURCES) if r["resourceType"] == "StructureDefinition"
     ]
+    held = on_hapi(_stored_definitions)
     for definition in ours:
-        path = f"StructureDefinition/{definition['id']}"
-        stored = on_hapi(lambda c, path=path: c.get_json(path))
+        stored = held[definition["url"]]
         assert stored["differential"] == definition["differential"], definition["id"]
         paths = [e["path"] for e in stored["snapshot"]["element"]]
         assert paths[0] == definition["type"], definition["id"]
