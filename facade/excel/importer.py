@@ -134,6 +134,7 @@ def run_import(
     processor: RecordProcessor,
     filename: str | None = None,
     progress: Progress | None = None,
+    accepted: Callable[[], None] | None = None,
 ) -> ImportResult:
     """Read, validate and store a workbook; InvalidInput/PayloadTooLarge/Forbidden refuse the whole file."""
     report = progress or _quiet
@@ -164,6 +165,7 @@ def run_import(
         database,
         SecretBox.for_purpose(settings, RECORD_PAYLOADS),
         QualityRecorder.for_settings(settings),
+        accepted=accepted,
     )
     chunks = _chunks(parsed, layout, importer, digest, settings.excel_batch_size)
     total = sum(len(c.records) for c in chunks)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -226,8 +227,12 @@ def import_workbook(
     source: str,
     filename: str | None = None,
     progress: Progress | None = None,
+    accepted: Callable[[], None] | None = None,
 ) -> SavedImport:
-    """Import a workbook and record it in the import log (the one entry point of the API and the CLI)."""
+    """Import a workbook and record it in the import log (the one entry point of the API and the CLI).
+
+    ``accepted`` is called after each stored batch commits (the forwarder's doorbell).
+    """
     result = run_import(
         data,
         importer=importer,
@@ -238,5 +243,6 @@ def import_workbook(
         processor=processor,
         filename=filename,
         progress=progress,
+        accepted=accepted,
     )
     return ImportLog(settings, database).save(importer, result, assets.layout, source=source)

@@ -156,6 +156,7 @@ def _import(
         processor=processor,
         source="api",
         filename=filename,
+        accepted=services.forwarder.doorbell.ring if services.forwarder is not None else None,
     )
     summary = saved.summary
     audit["outcome_code"] = Code.OK.value

@@ -1,9 +1,9 @@
-"""Wakes the idle forwarder when this process's gateway has accepted records, from any thread.
+"""Wakes the idle forwarder when this process has accepted records, from any thread.
 
 Without it a record accepted just after the forwarder found the queue empty waits the whole
-``forward_idle_seconds`` before it is claimed. The doorbell only shortens that wait: records
-accepted otherwise (Excel imports, another replica's gateway) are still found by the idle poll,
-so nothing depends on a ring arriving.
+``forward_idle_seconds`` before it is claimed. The gateway and the Excel import API ring it. The
+doorbell only shortens that wait: records accepted by another process (the CLI's Excel import,
+another replica) are still found by the idle poll, so nothing depends on a ring arriving.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import threading
 
 
 class Doorbell:
-    """One waiter (the forwarder loop), any number of ringers (gateway worker threads)."""
+    """One waiter (the forwarder loop), any number of ringers (intake worker threads)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()

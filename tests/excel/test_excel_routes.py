@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import time
 from collections.abc import Iterator
@@ -273,3 +274,24 @@ def test_multipart_upload_and_a_replay_said_to_be_one(
         IMPORT, files={"other": ("x.xlsx", data, "application/octet-stream")}, headers=headers
     )
     assert refused.status_code == 400 and refused.json()["errors"][0]["field"] == "file"
+
+
+def test_an_accepted_import_rings_the_forwarders_doorbell(
+    settings: Settings, database: Database, registered: Registered, template: bytes
+) -> None:
+    """The forwarder of the importing process claims the workbook's records at once instead of at
+    its next idle poll (its loop is off here, so the ring waits to be answered)."""
+    held = settings.model_copy(update={"forward_enabled": False})
+    with TestClient(create_app(held, database=database)) as client:
+        forwarder = services_of(client.app).forwarder  # type: ignore[arg-type]
+        assert forwarder is not None
+
+        def rung() -> bool:
+            return asyncio.run(forwarder.doorbell.wait(asyncio.Event(), 0))
+
+        assert not rung()
+        data = _workbook(template, registered)
+        response = client.post(IMPORT, content=data, headers=_upload_headers(registered, data))
+        assert response.status_code == 200, response.text
+        assert response.json()["successCount"] == 28
+    assert rung()

@@ -147,10 +147,21 @@ def network(
     }
     errors: list[BaseException] = []
 
-    threads = [threading.Thread(target=_guarded(h.start, errors)) for h in launchers.values()]
+    def start_with_guide(launcher: HapiLauncher, var_dir: Path) -> None:
+        launcher.start()
+        _load_ig(launcher.base_url, var_dir)
+
+    threads = [
+        threading.Thread(
+            target=_guarded(start_with_guide, errors),
+            args=(h, tmp_path_factory.mktemp(f"ig-{code}")),
+        )
+        for code, h in launchers.items()
+    ]
     for thread in threads:
         thread.start()
-    # Meanwhile: the same records through a single facade on the session HAPI (the reference).
+    # Meanwhile (the cities' servers start and get the guide): the same records through a single
+    # facade on the session HAPI (the reference).
     single = live_settings(fhir_base_url, tmp_path_factory.mktemp("network-single"))
     single_db = Database(single.database_url)
     single_db.upgrade()
@@ -178,8 +189,7 @@ def network(
         halves = [whole.hospitals[:2], whole.hospitals[2:]]
         for (code, launcher), hospitals in zip(launchers.items(), halves, strict=True):
             var_dir = tmp_path_factory.mktemp(f"city-{code}")
-            base = f"http://127.0.0.1:{launcher.settings.hapi_port}/fhir"
-            _load_ig(base, var_dir)
+            base = launcher.base_url
             settings = ensure_secrets(
                 live_settings(base, var_dir).model_copy(
                     update={
