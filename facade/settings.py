@@ -103,7 +103,12 @@ class Settings(BaseSettings):
     native_max_records_per_batch: int = 200
     native_max_body_bytes: int = 5 * 1024 * 1024
     native_max_record_bytes: int = 256 * 1024
-    native_timestamp_window_seconds: int = 300
+    # The envelope's timestamp must be this close to the time the request arrived; a request
+    # that then waits longer than this for its turn (native_concurrent_requests) is answered 5001.
+    native_timestamp_window_seconds: int = Field(default=300, ge=1)
+    # How long a nonce is remembered: at least three windows (checked at start-up), since a
+    # replay can pass the window check until one window after the timestamp and then wait a
+    # window for its turn, and the original may have arrived one window before the timestamp.
     native_nonce_ttl_seconds: int = 900
     # Token bucket per appId, shared by every worker through the database; rate <= 0 switches it off.
     native_rate_per_second: float = 10.0
@@ -304,6 +309,11 @@ class Settings(BaseSettings):
         if not self.fhir_base_url:  # the HAPI `vte-facade hapi start` runs, wherever its port is
             self.fhir_base_url = f"http://127.0.0.1:{self.hapi_port}/fhir"
         self.fhir_base_url = self.fhir_base_url.rstrip("/")
+        if self.native_nonce_ttl_seconds < 3 * self.native_timestamp_window_seconds:
+            raise ValueError(
+                "native_nonce_ttl_seconds must be at least 3 x native_timestamp_window_seconds "
+                f"({3 * self.native_timestamp_window_seconds}), or a replay could outlive its nonce"
+            )
         for name in ("indicator_refresh_times", "uplink_push_times"):
             for moment in getattr(self, name):
                 if not _CLOCK.fullmatch(moment):

@@ -58,6 +58,7 @@ class Inbound:
     client_ip: str
     path_service: str | None = None
     client_cert: bytes | None = None  # DER, as verified by our TLS proxy (facade/native/mtls.py)
+    received_ms: int | None = None  # when it arrived, before waiting for its turn (gateway clock)
 
 
 @dataclass
@@ -65,6 +66,7 @@ class _Exchange:
     """What the pipeline has established so far: it decides how the reply is signed and audited."""
 
     now_ms: int
+    received_ms: int
     envelope: Envelope | None = None
     caller: AppCaller = field(default_factory=AppCaller)
     batch_no: str = ""
@@ -120,13 +122,16 @@ class Gateway:
             accepted=accepted,
         )
 
-    def _now_ms(self) -> int:
+    def now_ms(self) -> int:
+        """The gateway's clock in Unix milliseconds."""
         return int(self.clock() * 1000)
 
     def handle(self, inbound: Inbound) -> dict[str, str]:
         """Answer one request; never raises. Every failure becomes a reply with its spec code."""
         started = time.perf_counter()
-        exchange = _Exchange(now_ms=self._now_ms())
+        now_ms = self.now_ms()
+        received = inbound.received_ms if inbound.received_ms is not None else now_ms
+        exchange = _Exchange(now_ms=now_ms, received_ms=received)
         msg: str | None = None
         biz: str | None
         try:
@@ -143,7 +148,7 @@ class Gateway:
             code, msg, biz = Code.INTERNAL_ERROR.value, None, None
         reply = build_reply(
             code,
-            now_ms=self._now_ms(),
+            now_ms=self.now_ms(),
             msg=msg,
             app_id=exchange.echo.get("appId", ""),
             request_nonce=exchange.echo.get("nonce", ""),
@@ -169,12 +174,20 @@ class Gateway:
             "appId": safe_echo("appId", envelope.app_id),
             "nonce": safe_echo("nonce", envelope.nonce),
         }
+        window = self.settings.native_timestamp_window_seconds
+        if x.now_ms - x.received_ms > window * 1000:
+            # Past this a replay of it could outlive the original's nonce (settings: ttl >= 3 windows).
+            raise reject(
+                Code.UNAVAILABLE,
+                f"请求排队超过 {window} 秒未处理，请用新的 timestamp 和 nonce 重新签名后重试",
+            )
         call = AppCall(
             envelope.members,
             inbound.client_ip,
             x.now_ms,
             enc_type=envelope.get("encType"),
             client_cert=inbound.client_cert,
+            received_ms=x.received_ms,
         )
         access = self.callers.authenticate_app(call, x.caller)  # steps 3-7
         key = x.key
@@ -189,7 +202,7 @@ class Gateway:
         if service == PING:
             return Code.OK.value, biz_text(
                 {
-                    "serverTime": str(self._now_ms()),
+                    "serverTime": str(self.now_ms()),
                     "orgCode": envelope.org_code,
                     "keyVersion": str(x.caller.key_version),
                 }

@@ -99,6 +99,7 @@ async def _serve(request: Request, gateway: Gateway, path_service: str | None) -
         client_ip=client_ip(request, settings),
         path_service=path_service,
         client_cert=client_certificate(request, settings),
+        received_ms=gateway.now_ms(),  # before the wait for a turn
     )
     reply = await anyio.to_thread.run_sync(gateway.handle, inbound, limiter=_limiter(gateway))
     NATIVE_REPLIES.labels(reply["code"]).inc()

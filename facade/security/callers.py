@@ -60,6 +60,9 @@ class AppCall:
     field_names: Mapping[str, str] = field(default_factory=dict)
     enc_type: str | None = None  # the gateway's encType; None where nothing is encrypted
     client_cert: bytes | None = None  # DER, as verified by our TLS proxy (facade/native/mtls.py)
+    # When the request arrived, if it then waited for its turn: the timestamp window is checked
+    # against it, so a wait on our side is not blamed on the caller's clock (1006).
+    received_ms: int | None = None
 
     def get(self, name: str) -> str:
         """A member's value ("" when absent)."""
@@ -189,7 +192,8 @@ class CallerCheck:
             raise reject(
                 Code.BAD_TIMESTAMP, "须为 13 位 Unix 毫秒时间戳", field=call.field("timestamp")
             )
-        if abs(call.now_ms - int(stamp)) > window * 1000:
+        arrived = call.now_ms if call.received_ms is None else call.received_ms
+        if abs(arrived - int(stamp)) > window * 1000:
             raise reject(
                 Code.BAD_TIMESTAMP,
                 f"与服务器时间相差超过 {window} 秒",
