@@ -13,6 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from native_helpers import Registered, client_for
 
+from facade.native.client import VteXClient
 from facade.native.gateway import Gateway, Inbound
 from facade.native.routes import _limiter
 from facade.settings import Settings
@@ -119,7 +120,7 @@ def _first_call_held(
     return held
 
 
-def _behind_a_held_request(client: TestClient, holder: Any, waiter: Any) -> tuple[str, str]:
+def _behind_a_held_request(holder: VteXClient, waiter: VteXClient) -> tuple[str, str]:
     """The holder's ping takes the only turn; the waiter's, sent just after, waits for it."""
     codes: dict[str, str] = {}
     first = threading.Thread(target=lambda: codes.update(holder=holder.ping().code))
@@ -140,7 +141,7 @@ def test_the_timestamp_window_counts_from_arrival_not_from_the_turn(
     monkeypatch.setattr(Gateway, "handle", _first_call_held(1.0, Gateway.handle))
     client = make_client(native_rate_per_second=0, native_timestamp_window_seconds=2)
     late = client_for(registered, client, clock=lambda: time.time() - 1.5)
-    assert _behind_a_held_request(client, client_for(registered, client), late) == ("0", "0")
+    assert _behind_a_held_request(client_for(registered, client), late) == ("0", "0")
     early = client_for(registered, client, clock=lambda: time.time() - 2.5)
     assert early.ping().code == "1006"  # outside the window on arrival: the caller's clock
 
@@ -155,7 +156,7 @@ def test_a_request_left_waiting_longer_than_the_window_is_answered_5001(
     monkeypatch.setattr(Gateway, "handle", _first_call_held(1.6, Gateway.handle))
     client = make_client(native_rate_per_second=0, native_timestamp_window_seconds=1)
     waiter = client_for(registered, client)
-    assert _behind_a_held_request(client, client_for(registered, client), waiter) == ("0", "5001")
+    assert _behind_a_held_request(client_for(registered, client), waiter) == ("0", "5001")
     assert waiter.ping().code == "0"
 
 
