@@ -22,6 +22,10 @@ TEST_HAPI_PORT = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091"))
 # The trusted-write key of the session's HAPI (docker/hapi TrustedWrites), shared by every test's
 # settings so the forwarder's writes skip write-time validation there as in production.
 TEST_TRUSTED_WRITE_KEY = SecretStr("test-trusted-write-key-" + "0" * 40)
+# How long the suite's HAPI servers may take to answer. The 300 s default is for operators; on a
+# busy shared 2-core machine a lone start took 246 s (stop 35), so the suite allows more. The
+# limit only guards against a server that never answers.
+TEST_HAPI_START_TIMEOUT = 900.0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -42,6 +46,7 @@ def hapi_launcher(tmp_path_factory: pytest.TempPathFactory) -> HapiLauncher:
         hapi_port=TEST_HAPI_PORT,
         database_url=f"sqlite:///{tmp_path_factory.mktemp('unused') / 'unused.db'}",
         hapi_trusted_write_key=TEST_TRUSTED_WRITE_KEY,
+        hapi_start_timeout_seconds=TEST_HAPI_START_TIMEOUT,
     )
     return HapiLauncher(settings)
 
@@ -81,6 +86,7 @@ def settings(tmp_path: Path) -> Settings:
         fhir_base_url=os.environ.get("FHIR_BASE_URL", f"http://127.0.0.1:{TEST_HAPI_PORT}/fhir"),
         database_url=f"sqlite:///{tmp_path / 'facade.db'}",
         hapi_trusted_write_key=TEST_TRUSTED_WRITE_KEY,
+        hapi_start_timeout_seconds=TEST_HAPI_START_TIMEOUT,
     )
 
 
@@ -127,6 +133,7 @@ def owned_hapi(
         hapi_port=TEST_HAPI_PORT + 1,
         database_url=f"sqlite:///{tmp_path_factory.mktemp('owned') / 'unused.db'}",
         hapi_trusted_write_key=TEST_TRUSTED_WRITE_KEY,
+        hapi_start_timeout_seconds=TEST_HAPI_START_TIMEOUT,
     )
     launcher = HapiLauncher(settings)
     launcher.start()

@@ -18,7 +18,9 @@ from facade.app import create_app
 from facade.db import Database
 from facade.settings import Settings
 
-pytestmark = pytest.mark.integration
+# The first integration test in the run: it pays the session HAPI's start and the guide's load
+# before its 5,000 cases, minutes each on a busy 2-core machine.
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(1800)]
 
 EXAMPLES = int(os.environ.get("VTE_API_FUZZ_EXAMPLES", "160"))
 SEED = int(os.environ.get("VTE_FUZZ_SEED", "15"))

@@ -99,12 +99,29 @@ def _hapi(var_dir: Path, port: int) -> HapiLauncher:
             var_dir=var_dir,
             hapi_port=port,
             database_url=f"sqlite:///{var_dir / 'unused.db'}",
+            # Two servers start at once beside the session's, which takes a reference push
+            # meanwhile: on a busy 2-core machine a start took over the 300 s default (CI of
+            # stop 34; 574 and 591 s in stop 35). The limit only guards against a hung server.
+            hapi_start_timeout_seconds=900.0,
         )
     )
     launcher.stop()
     for stale in (launcher.state_dir / "h2").glob("*"):
         stale.unlink()
     return launcher
+
+
+def _join(
+    threads: list[threading.Thread], errors: list[BaseException], start: bool = False
+) -> None:
+    """Wait for ``threads`` (starting them first if asked); raise the first error any of them kept."""
+    if start:
+        for thread in threads:
+            thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]
 
 
 def _guarded(work: Callable[..., Any], errors: list[BaseException]) -> Callable[..., None]:
@@ -146,32 +163,31 @@ def network(
         for n, code in enumerate(CITIES)
     }
     errors: list[BaseException] = []
-
-    def start_with_guide(launcher: HapiLauncher, var_dir: Path) -> None:
-        launcher.start()
-        _load_ig(launcher.base_url, var_dir)
-
-    threads = [
-        threading.Thread(
-            target=_guarded(start_with_guide, errors),
-            args=(h, tmp_path_factory.mktemp(f"ig-{code}")),
-        )
-        for code, h in launchers.items()
-    ]
+    threads = [threading.Thread(target=_guarded(h.start, errors)) for h in launchers.values()]
     for thread in threads:
         thread.start()
-    # Meanwhile (the cities' servers start and get the guide): the same records through a single
-    # facade on the session HAPI (the reference).
-    single = live_settings(fhir_base_url, tmp_path_factory.mktemp("network-single"))
-    single_db = Database(single.database_url)
-    single_db.upgrade()
-    push_regions(single, single_db, [whole])
-    single_db.dispose()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
     try:
+        # Meanwhile (the cities' servers start): the same records through a single facade on the
+        # session HAPI (the reference).
+        single = live_settings(fhir_base_url, tmp_path_factory.mktemp("network-single"))
+        single_db = Database(single.database_url)
+        single_db.upgrade()
+        push_regions(single, single_db, [whole])
+        single_db.dispose()
+        _join(threads, errors)
+        # Then the guide into both cities at once. Not as soon as each is up: a guide load beside
+        # the other city's start slowed that start past its limit.
+        _join(
+            [
+                threading.Thread(
+                    target=_guarded(_load_ig, errors),
+                    args=(h.base_url, tmp_path_factory.mktemp(f"ig-{code}")),
+                )
+                for code, h in launchers.items()
+            ],
+            errors,
+            start=True,
+        )
         parent_settings = ensure_secrets(
             live_settings(fhir_base_url, tmp_path_factory.mktemp("province")).model_copy(
                 update={
@@ -212,12 +228,7 @@ def network(
             )
             for c in cities.values()
         ]
-        for thread in loads:
-            thread.start()
-        for thread in loads:
-            thread.join()
-        if errors:
-            raise errors[0]
+        _join(loads, errors, start=True)
         yield Network(whole, parent_settings, parent_db, cities)
     finally:
         for launcher in launchers.values():
