@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
+from live_region import load_guide
 from pydantic import SecretStr
 
 from facade.app import create_app
@@ -149,23 +150,4 @@ def ig_loaded(fhir_base_url: str, tmp_path_factory: pytest.TempPathFactory) -> d
 
     Loads the committed ``profiles/fsh-generated`` output (idempotent); returns counts by type.
     """
-    import asyncio
-
-    from facade.ig.loader import load_ig
-    from facade.upstream.client import UpstreamClient
-
-    settings = Settings(
-        environment="test",
-        var_dir=tmp_path_factory.mktemp("ig"),
-        fhir_base_url=fhir_base_url,
-        upstream_timeout_seconds=120.0,
-    )
-
-    async def load() -> dict[str, int]:
-        client = UpstreamClient(settings)
-        try:
-            return (await load_ig(client, REPO / "profiles" / "fsh-generated" / "resources")).counts
-        finally:
-            await client.aclose()
-
-    return asyncio.run(load())
+    return load_guide(fhir_base_url, tmp_path_factory.mktemp("ig"))

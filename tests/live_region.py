@@ -16,12 +16,15 @@ from fastapi.testclient import TestClient
 
 from facade.app import create_app
 from facade.db import Database
+from facade.ig.loader import load_ig
 from facade.settings import Settings, ensure_secrets
 from facade.synth.clinical import Plan
 from facade.synth.generator import Builder, Region, RegionSpec
 from facade.synth.push import PushResult, register_region, upload_region, wait_stored
 from facade.synth.records import Event
 from facade.upstream import UpstreamClient
+
+GUIDE = Path(__file__).resolve().parents[1] / "profiles" / "fsh-generated" / "resources"
 
 
 def live_settings(fhir_base_url: str, var_dir: Path) -> Settings:
@@ -36,6 +39,26 @@ def live_settings(fhir_base_url: str, var_dir: Path) -> Settings:
             upstream_timeout_seconds=120.0,
         )
     )
+
+
+def load_guide(fhir_base_url: str, var_dir: Path) -> dict[str, int]:
+    """PUT the committed implementation guide into the HAPI at ``fhir_base_url`` (idempotent);
+    returns counts by resource type."""
+    settings = Settings(
+        environment="test",
+        var_dir=var_dir,
+        fhir_base_url=fhir_base_url,
+        upstream_timeout_seconds=120.0,
+    )
+
+    async def load() -> dict[str, int]:
+        client = UpstreamClient(settings)
+        try:
+            return (await load_ig(client, GUIDE)).counts
+        finally:
+            await client.aclose()
+
+    return asyncio.run(load())
 
 
 def push_regions(

@@ -25,13 +25,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from live_region import live_settings, push_regions
+from live_region import live_settings, load_guide, push_regions
 from pydantic import SecretStr
 
 from facade.app import create_app
 from facade.db import Database
 from facade.hapi import HapiLauncher
-from facade.ig.loader import load_ig
 from facade.indicators.periods import parse_period
 from facade.indicators.report import find_reports, read_counts, region_key, report_identifier
 from facade.indicators.service import catalog, engine
@@ -136,21 +135,6 @@ def _guarded(work: Callable[..., Any], errors: list[BaseException]) -> Callable[
     return run
 
 
-def _load_ig(base_url: str, var_dir: Path) -> None:
-    settings = Settings(
-        environment="test", var_dir=var_dir, fhir_base_url=base_url, upstream_timeout_seconds=120.0
-    )
-
-    async def load() -> None:
-        client = UpstreamClient(settings)
-        try:
-            await load_ig(client, REPO / "profiles" / "fsh-generated" / "resources")
-        finally:
-            await client.aclose()
-
-    asyncio.run(load())
-
-
 @pytest.fixture(scope="module")
 def network(
     fhir_base_url: str, ig_loaded: dict[str, int], tmp_path_factory: pytest.TempPathFactory
@@ -180,7 +164,7 @@ def network(
         _join(
             [
                 threading.Thread(
-                    target=_guarded(_load_ig, errors),
+                    target=_guarded(load_guide, errors),
                     args=(h.base_url, tmp_path_factory.mktemp(f"ig-{code}")),
                 )
                 for code, h in launchers.items()
