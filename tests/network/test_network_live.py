@@ -15,9 +15,8 @@ import copy
 import gc
 import os
 import secrets
-import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ import pytest
 from live_region import live_settings, load_guide, push_regions
 from pydantic import SecretStr
 
+from bench.ingest_stack import at_once
 from facade.app import create_app
 from facade.db import Database
 from facade.hapi import HapiLauncher
@@ -58,6 +58,7 @@ PERIOD = "2026-Q1"
 PARENT_URL = "http://province.test"
 CITIES = {"330100": "杭州市", "330200": "宁波市"}
 BASE_PORT = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091"))
+REFERENCE = "reference"
 
 
 @pytest.fixture(autouse=True)
@@ -112,31 +113,6 @@ def _hapi(var_dir: Path, port: int) -> HapiLauncher:
     return launcher
 
 
-def _join(
-    threads: list[threading.Thread], errors: list[BaseException], start: bool = False
-) -> None:
-    """Wait for ``threads`` (starting them first if asked); raise the first error any of them kept."""
-    if start:
-        for thread in threads:
-            thread.start()
-    for thread in threads:
-        thread.join()
-    if errors:
-        raise errors[0]
-
-
-def _guarded(work: Callable[..., Any], errors: list[BaseException]) -> Callable[..., None]:
-    """``work`` for a thread: an exception is kept for the fixture to raise (errors, never skips)."""
-
-    def run(*args: Any) -> None:
-        try:
-            work(*args)
-        except BaseException as exc:
-            errors.append(exc)
-
-    return run
-
-
 @pytest.fixture(scope="module")
 def network(
     fhir_base_url: str, ig_loaded: dict[str, int], tmp_path_factory: pytest.TempPathFactory
@@ -148,32 +124,26 @@ def network(
         code: _hapi(REPO / "var" / f"test-network-{code}", BASE_PORT + 2 + 2 * n)
         for n, code in enumerate(CITIES)
     }
-    errors: list[BaseException] = []
-    threads = [threading.Thread(target=_guarded(h.start, errors)) for h in launchers.values()]
-    for thread in threads:
-        thread.start()
+
+    def reference_or_start(key: str) -> None:
+        if key == REFERENCE:  # the same records through a single facade on the session HAPI
+            single = live_settings(fhir_base_url, tmp_path_factory.mktemp("network-single"))
+            single_db = Database(single.database_url)
+            single_db.upgrade()
+            push_regions(single, single_db, [whole])
+            single_db.dispose()
+        else:
+            launchers[key].start()
+
+    def guide(code: str) -> None:
+        load_guide(launchers[code].base_url, tmp_path_factory.mktemp(f"ig-{code}"))
+
     try:
-        # Meanwhile (the cities' servers start): the same records through a single facade on the
-        # session HAPI (the reference).
-        single = live_settings(fhir_base_url, tmp_path_factory.mktemp("network-single"))
-        single_db = Database(single.database_url)
-        single_db.upgrade()
-        push_regions(single, single_db, [whole])
-        single_db.dispose()
-        _join(threads, errors)
-        # Then the guide into both cities at once. Not as soon as each is up: a guide load beside
-        # the other city's start slowed that start past its limit.
-        _join(
-            [
-                threading.Thread(
-                    target=_guarded(load_guide, errors),
-                    args=(h.base_url, tmp_path_factory.mktemp(f"ig-{code}")),
-                )
-                for code, h in launchers.items()
-            ],
-            errors,
-            start=True,
-        )
+        # The reference push while the cities' servers start; then the guide into both cities.
+        # Not as soon as each is up: a guide load beside the other city's start slowed that
+        # start past its limit.
+        at_once(reference_or_start, [REFERENCE, *launchers])
+        at_once(guide, launchers)
         parent_settings = ensure_secrets(
             live_settings(fhir_base_url, tmp_path_factory.mktemp("province")).model_copy(
                 update={
@@ -208,13 +178,12 @@ def network(
             database.upgrade()
             cities[code] = City(code, _split(whole, hospitals), settings, database, launcher)
         # Each city's records through its own pipeline into its own HAPI, both at once.
-        loads = [
-            threading.Thread(
-                target=_guarded(push_regions, errors), args=(c.settings, c.database, [c.region])
-            )
-            for c in cities.values()
-        ]
-        _join(loads, errors, start=True)
+        at_once(
+            lambda code: push_regions(
+                cities[code].settings, cities[code].database, [cities[code].region]
+            ),
+            cities,
+        )
         yield Network(whole, parent_settings, parent_db, cities)
     finally:
         for launcher in launchers.values():
