@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from live_region import load_guide
+from live_region import TEST_HAPI_START_TIMEOUT, load_guide
 from pydantic import SecretStr
 
 from facade.app import create_app
@@ -23,10 +23,6 @@ TEST_HAPI_PORT = int(os.environ.get("VTE_TEST_HAPI_PORT", "8091"))
 # The trusted-write key of the session's HAPI (docker/hapi TrustedWrites), shared by every test's
 # settings so the forwarder's writes skip write-time validation there as in production.
 TEST_TRUSTED_WRITE_KEY = SecretStr("test-trusted-write-key-" + "0" * 40)
-# How long the suite's HAPI servers may take to answer. The 300 s default is for operators; on a
-# busy shared 2-core machine a lone start took 246 s (stop 35), so the suite allows more. The
-# limit only guards against a server that never answers.
-TEST_HAPI_START_TIMEOUT = 900.0
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
